@@ -1,0 +1,12 @@
+namespace Restante.Storage;
+
+/// <summary>Where mailboxes live. One implementation per backend (Maildir, PostgreSQL, in-memory).</summary>
+public interface IMailStore
+{
+    /// <summary>
+    /// Opens the user's maildrop for one POP3 session: takes the exclusive session lock and
+    /// fixes the snapshot of messages. Throws <see cref="MailStoreException"/> with
+    /// <see cref="MailStoreErrorKind.InUse"/> when another session holds the lock.
+    /// </summary>
+    ValueTask<IMaildrop> OpenAsync(string user, CancellationToken cancellationToken);
+}
