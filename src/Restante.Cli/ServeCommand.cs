@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Restante.Hosting;
+
+namespace Restante.Cli;
+
+/// <summary>
+/// `restante serve`: configuration comes from defaults, then the JSON file, then RESTANTE_*
+/// environment variables, then command-line options — later sources win.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "Data directory (users, default Maildirs). Default: ./data" };
+        var pop3 = new Option<string[]>("--pop3") { Description = "POP3 listen address, may be repeated. Default: 127.0.0.1:1110" };
+        var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
+        var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
+
+        var command = new Command("serve", "Run the POP3 server");
+        command.Options.Add(data);
+        command.Options.Add(pop3);
+        command.Options.Add(maildir);
+        command.Options.Add(config);
+        command.Options.Add(logLevel);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
+            if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
+            var addresses = parse.GetValue(pop3) ?? [];
+            for (var i = 0; i < addresses.Length; i++) overrides[$"Pop3:{i}"] = addresses[i];
+            if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
+            return await RunAsync(parse.GetValue(config), overrides, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft"] = "Warning",
+        });
+        if (configFile is not null)
+        {
+            if (!configFile.Exists)
+            {
+                await Console.Error.WriteLineAsync($"Configuration file not found: {configFile.FullName}");
+                return 1;
+            }
+            builder.Configuration.AddJsonFile(configFile.FullName, optional: false, reloadOnChange: false);
+        }
+        builder.Configuration.AddEnvironmentVariables("RESTANTE_");
+        // A repeated --pop3 replaces the configured list instead of merging into it index by index.
+        if (overrides.Keys.Any(k => k.StartsWith("Pop3:", StringComparison.Ordinal)))
+            builder.Configuration.AddInMemoryCollection(Enumerable.Range(0, 64).Select(i => new KeyValuePair<string, string?>($"Pop3:{i}", null)));
+        builder.Configuration.AddInMemoryCollection(overrides);
+
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+        });
+        builder.Services.AddRestante(builder.Configuration);
+
+        var options = new RestanteOptions();
+        builder.Configuration.Bind(options);
+        var problems = options.Validate().Concat(new Restante.Pop3.Pop3Options().Validate()).ToList();
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems) await Console.Error.WriteLineAsync($"Configuration error: {problem}");
+            return 1;
+        }
+
+        using var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
+            return 1;
+        }
+
+        var server = host.Services.GetRequiredService<Pop3Server>();
+        foreach (var endPoint in server.Pop3EndPoints) Console.WriteLine($"POP3 listening on {endPoint}");
+        if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
+        {
+            Console.WriteLine($"No users yet. Add one with: restante user add NAME --data {options.DataDirectory}");
+        }
+        await host.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+}

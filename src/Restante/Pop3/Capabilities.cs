@@ -1,0 +1,28 @@
+using System.Buffers;
+using Restante.Protocol;
+
+namespace Restante.Pop3;
+
+/// <summary>
+/// The CAPA reply (RFC 2449 §5). What is announced before login is announced after it too,
+/// so a client that checks CAPA in both states sees nothing vanish.
+/// </summary>
+internal sealed class Capabilities
+{
+    private static readonly string Implementation = "IMPLEMENTATION Restante " +
+        (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+
+    public void Write(IBufferWriter<byte> output, Pop3Session session)
+    {
+        Pop3Reply.Ok(output, "Capability list follows");
+        Pop3Reply.Line(output, "TOP");
+        Pop3Reply.Line(output, "UIDL");
+        Pop3Reply.Line(output, "USER");
+        Pop3Reply.Line(output, "RESP-CODES");
+        Pop3Reply.Line(output, "AUTH-RESP-CODE");
+        Pop3Reply.Line(output, "PIPELINING");
+        Pop3Reply.Line(output, Implementation);
+        Pop3Reply.End(output);
+        _ = session;
+    }
+}

@@ -1,0 +1,25 @@
+using Restante.Protocol;
+
+namespace Restante.Pop3.Commands;
+
+/// <summary>RFC 1939 §7 APOP name digest, the digest being MD5 over the greeting's timestamp and the secret.</summary>
+internal sealed class ApopCommand : IPop3Command
+{
+    public Pop3Verb Verb => Pop3Verb.Apop;
+
+    public async ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    {
+        var rest = arguments.Span;
+        var nameBytes = CommandParser.NextArgument(ref rest);
+        var digestBytes = CommandParser.NextArgument(ref rest);
+        if (nameBytes.IsEmpty || digestBytes.IsEmpty || !rest.IsEmpty)
+            return session.Reject("APOP needs a user name and a digest.");
+        if (!PrintableText.TryDecodeAscii(nameBytes, out var name) || !PrintableText.TryDecodeAscii(digestBytes, out var digest))
+            return await session.FailLoginAsync(PrintableText.From(nameBytes), "APOP", cancellationToken).ConfigureAwait(false);
+
+        var authenticated = await session.Server.Authenticator.VerifyApopAsync(name, session.Timestamp, digest, cancellationToken).ConfigureAwait(false);
+        if (authenticated is null)
+            return await session.FailLoginAsync(name, "APOP", cancellationToken).ConfigureAwait(false);
+        return await session.EnterTransactionAsync(authenticated, "APOP", cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text;
+using Restante.Protocol;
+
+namespace Restante.Pop3.Commands;
+
+/// <summary>RFC 1939 §7 PASS string. The whole rest of the line is the password, spaces included.</summary>
+internal sealed class PassCommand : IPop3Command
+{
+    public Pop3Verb Verb => Pop3Verb.Pass;
+
+    public async ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    {
+        if (session.PendingUser is not { } user)
+            return session.Reject("Send USER first.");
+        if (arguments.IsEmpty)
+            return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
+
+        var password = Encoding.UTF8.GetString(arguments.Span);
+        var authenticated = await session.Server.Authenticator.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
+        if (authenticated is null)
+            return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
+        return await session.EnterTransactionAsync(authenticated, "USER/PASS", cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,23 @@
+using Restante.Protocol;
+
+namespace Restante.Pop3.Commands;
+
+/// <summary>RFC 1939 §7 USER name. The answer is +OK whether or not the user exists: no enumeration.</summary>
+internal sealed class UserCommand : IPop3Command
+{
+    public Pop3Verb Verb => Pop3Verb.User;
+
+    public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    {
+        if (arguments.IsEmpty)
+            return ValueTask.FromResult(session.Reject("USER needs a user name."));
+        if (arguments.Span.IndexOf((byte)' ') >= 0 || !PrintableText.TryDecodeAscii(arguments.Span, out var name))
+        {
+            session.PendingUser = null;
+            return ValueTask.FromResult(session.Reject("Invalid user name."));
+        }
+        session.PendingUser = name;
+        Pop3Reply.Ok(session.Output, "Send your password.");
+        return ValueTask.FromResult(CommandOutcome.Continue);
+    }
+}

@@ -1,0 +1,36 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Restante.Pop3;
+
+/// <summary>Every log line the POP3 sessions write, with stable event ids. Secrets never reach these.</summary>
+internal static partial class Pop3Log
+{
+    [LoggerMessage(100, LogLevel.Information, "Session {SessionId} connected from {Peer}", EventName = "Connected")]
+    public static partial void Connected(ILogger logger, long sessionId, EndPoint? peer);
+
+    [LoggerMessage(101, LogLevel.Debug, "{Command} {Arguments} -> {Status}", EventName = "Command")]
+    public static partial void Command(ILogger logger, string command, string arguments, string status);
+
+    [LoggerMessage(102, LogLevel.Information, "User {User} logged in with {Mechanism} ({Messages} messages, {Octets} octets)", EventName = "LoggedIn")]
+    public static partial void LoggedIn(ILogger logger, string user, string mechanism, int messages, long octets);
+
+    // The user name is logged as typed; fail2ban-style rules match on the peer.
+    [LoggerMessage(103, LogLevel.Warning, "Authentication failed for {User} from {Peer} with {Mechanism}", EventName = "AuthFailed")]
+    public static partial void AuthFailed(ILogger logger, string user, EndPoint? peer, string mechanism);
+
+    [LoggerMessage(104, LogLevel.Information, "Mailbox of {User} is in use by another session", EventName = "InUse")]
+    public static partial void InUse(ILogger logger, string user);
+
+    [LoggerMessage(105, LogLevel.Information, "Session {SessionId} ended: {Reason}; user {User}, {Retrieved} retrieved, {Deleted} deleted, {BytesOut} octets sent", EventName = "Ended")]
+    public static partial void Ended(ILogger logger, long sessionId, string reason, string user, int retrieved, int deleted, long bytesOut);
+
+    [LoggerMessage(106, LogLevel.Error, "Mail store failure for {User}", EventName = "StoreFailure")]
+    public static partial void StoreFailure(ILogger logger, Exception exception, string user);
+
+    [LoggerMessage(107, LogLevel.Error, "Only {Removed} of {Requested} messages of {User} could be removed at QUIT", EventName = "ExpungeIncomplete")]
+    public static partial void ExpungeIncomplete(ILogger logger, string user, int removed, int requested);
+
+    [LoggerMessage(108, LogLevel.Warning, "Session {SessionId} failed", EventName = "SessionFailed")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, long sessionId);
+}

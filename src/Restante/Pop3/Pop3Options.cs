@@ -1,0 +1,51 @@
+namespace Restante.Pop3;
+
+/// <summary>How POP3 sessions behave. Bound from configuration; every default says why it is what it is.</summary>
+public sealed class Pop3Options
+{
+    /// <summary>The host name in the greeting's APOP timestamp. Empty: the machine's name.</summary>
+    public string Hostname { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Wait before answering a failed login, the same for an unknown user and a wrong password,
+    /// so guessing is slow and the answer reveals nothing.
+    /// </summary>
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>RFC 1939 §3: the autologout timer in TRANSACTION must be at least 10 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Before login nobody is owed patience: a connection that does not log in is dropped sooner.</summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A client that stops reading a reply for this long is disconnected, so it cannot pin a session.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>RFC 2449 §4: command lines of up to 255 octets (CRLF included) must be accepted.</summary>
+    public int MaxCommandLine { get; set; } = 255;
+
+    /// <summary>RFC 2449 §4: arguments of up to 40 characters must be accepted. PASS is exempt: a passphrase may be longer.</summary>
+    public int MaxArgumentLength { get; set; } = 40;
+
+    /// <summary>
+    /// The longest line read at all (AUTH lines carry SASL responses such as OAuth tokens, far longer
+    /// than 255 octets). Anything longer is answered once and skipped up to its line end.
+    /// </summary>
+    public int MaxAuthLine { get; set; } = 16 * 1024;
+
+    /// <summary>After this many errors in a row the server says goodbye and closes the connection.</summary>
+    public int MaxBadCommands { get; set; } = 10;
+
+    /// <summary>The validation errors, one a line, naming the option; empty when all is well.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (AuthFailureDelay < TimeSpan.Zero) yield return "AuthFailureDelay must not be negative.";
+        if (IdleTimeout < TimeSpan.FromMinutes(10)) yield return "IdleTimeout must be at least 10 minutes (RFC 1939 section 3).";
+        if (LoginTimeout <= TimeSpan.Zero) yield return "LoginTimeout must be positive.";
+        if (WriteTimeout <= TimeSpan.Zero) yield return "WriteTimeout must be positive.";
+        if (MaxCommandLine < 255) yield return "MaxCommandLine must be at least 255 (RFC 2449 section 4).";
+        if (MaxArgumentLength < 40) yield return "MaxArgumentLength must be at least 40 (RFC 2449 section 4).";
+        if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
+        if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
+    }
+}

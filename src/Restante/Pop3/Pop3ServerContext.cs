@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+using Restante.Auth;
+using Restante.Storage;
+
+namespace Restante.Pop3;
+
+/// <summary>What every POP3 session of one server shares.</summary>
+public sealed class Pop3ServerContext
+{
+    public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    {
+        Options = options;
+        Store = store;
+        Authenticator = authenticator;
+        Logger = loggerFactory.CreateLogger("Restante.Pop3");
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        Hostname = string.IsNullOrWhiteSpace(options.Hostname) ? System.Net.Dns.GetHostName() : options.Hostname;
+        Capabilities = new Capabilities();
+    }
+
+    public Pop3Options Options { get; }
+
+    public IMailStore Store { get; }
+
+    public Authenticator Authenticator { get; }
+
+    public ILogger Logger { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public string Hostname { get; }
+
+    internal Capabilities Capabilities { get; }
+}

@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Restante.Protocol;
+using Restante.Storage;
+
+namespace Restante.Pop3;
+
+/// <summary>
+/// One POP3 connection from greeting to close. Reads every complete line in a batch, runs the
+/// commands in order, and flushes the replies once per batch, which makes PIPELINING (RFC 2449 §6.6)
+/// free. Deletions reach the store only through QUIT in TRANSACTION; every other end of the session
+/// (disconnect, timeout, shutdown, too many errors) leaves the mailbox as it was.
+/// </summary>
+public sealed class Pop3Session
+{
+    private static long s_nextSessionId;
+
+    private readonly Pop3ServerContext _server;
+    private readonly Stream _transport;
+    private readonly CancellationTokenSource _ioTimeout;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private int _consecutiveErrors;
+    private bool _rejectedThisCommand;
+    private bool _discardingLongLine;
+    private string _endReason = "client disconnected";
+
+    public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint)
+    {
+        _server = server;
+        _transport = transport;
+        RemoteEndPoint = remoteEndPoint;
+        Id = Interlocked.Increment(ref s_nextSessionId);
+        Timestamp = ApopTimestamp.Create(server.Hostname);
+        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
+        _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+        _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
+        Logger = server.Logger;
+    }
+
+    public long Id { get; }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    public Pop3State State { get; private set; } = Pop3State.Authorization;
+
+    /// <summary>The authenticated user once in TRANSACTION.</summary>
+    public string? User { get; private set; }
+
+    /// <summary>The APOP timestamp sent in the greeting, angle brackets included (RFC 1939 §7).</summary>
+    public string Timestamp { get; }
+
+    internal Pop3ServerContext Server => _server;
+
+    internal ILogger Logger { get; }
+
+    internal PipeWriter Output => _output;
+
+    /// <summary>The name given by USER, waiting for PASS.</summary>
+    internal string? PendingUser { get; set; }
+
+    internal TransactionMaildrop? Transaction { get; private set; }
+
+    internal int RetrievedCount { get; set; }
+
+    internal long BytesSent { get; set; }
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        Pop3Log.Connected(Logger, Id, RemoteEndPoint);
+        using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
+        using var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
+        try
+        {
+            Pop3Reply.Ok(_output, $"Restante POP3 server ready. {Timestamp}");
+            if (!await FlushAsync().ConfigureAwait(false)) return;
+            await ProcessCommandsAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            _endReason = "server shutting down";
+            await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The I/O timer fired: the client went silent or stopped reading.
+            _endReason = "timed out";
+            await TrySayGoodbyeAsync("-ERR Disconnected for inactivity.\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            _endReason = "connection lost";
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _endReason = "internal error";
+            Pop3Log.SessionFailed(Logger, ex, Id);
+        }
+        finally
+        {
+            await EndAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessCommandsAsync(CancellationToken stopping)
+    {
+        while (true)
+        {
+            var timeout = State == Pop3State.Transaction ? _server.Options.IdleTimeout : _server.Options.LoginTimeout;
+            _ioTimeout.CancelAfter(timeout);
+            var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
+            if (!_ioTimeout.TryReset()) throw new OperationCanceledException();
+
+            var buffer = read.Buffer;
+            var outcome = CommandOutcome.Continue;
+            while (outcome == CommandOutcome.Continue)
+            {
+                if (_discardingLongLine)
+                {
+                    if (!LineReader.TrySkipPastLineEnd(ref buffer)) break;
+                    _discardingLongLine = false;
+                }
+
+                var status = LineReader.TryTakeLine(ref buffer, _server.Options.MaxAuthLine, out var line);
+                if (status == LineStatus.NeedMoreData) break;
+                if (status == LineStatus.TooLong)
+                {
+                    // Answer once, then drop everything up to the line end: a flood without
+                    // line ends never makes the server buffer more than the ceiling.
+                    _discardingLongLine = true;
+                    outcome = Reject("Line too long.");
+                    continue;
+                }
+                outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
+                if (outcome == CommandOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
+                if (_consecutiveErrors >= _server.Options.MaxBadCommands)
+                {
+                    Pop3Reply.Err(_output, ResponseCode.None, "Too many bad commands, closing connection.");
+                    _endReason = "too many bad commands";
+                    outcome = CommandOutcome.Close;
+                }
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (!await FlushAsync().ConfigureAwait(false)) return;
+            if (outcome == CommandOutcome.Close) return;
+            if (read.IsCompleted) return;
+        }
+    }
+
+    private async ValueTask<CommandOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
+    {
+        _rejectedThisCommand = false;
+        // Lines are short (the ceiling is MaxAuthLine); copy once so commands may await safely.
+        var bytes = line.ToArray();
+        var verb = CommandParser.Parse(bytes, out var argumentSpan);
+        var argumentOffset = bytes.Length - argumentSpan.Length;
+        var arguments = new ReadOnlyMemory<byte>(bytes, argumentOffset, argumentSpan.Length);
+
+        if (verb != Pop3Verb.Auth && bytes.Length + 2 > _server.Options.MaxCommandLine)
+            return Reject("Line too long.");
+
+        if (verb == Pop3Verb.Unknown)
+        {
+            var keyword = bytes.AsSpan(0, bytes.Length - argumentSpan.Length).TrimEnd((byte)' ');
+            LogCommand(verb, keyword, default, "-ERR");
+            return Reject(keyword.IsEmpty ? "Empty command." : $"Unknown command: {PrintableText.From(keyword, 16)}");
+        }
+
+        if (!StateTable.Allows(State, verb))
+        {
+            LogCommand(verb, default, default, "-ERR");
+            return Reject(State == Pop3State.Authorization
+                ? "Command not valid before login."
+                : "Command not valid after login.");
+        }
+
+        if (verb is not (Pop3Verb.Pass or Pop3Verb.Auth) && HasOverlongArgument(argumentSpan))
+        {
+            LogCommand(verb, default, default, "-ERR");
+            return Reject("Argument too long.");
+        }
+
+        var command = Pop3Commands.For(verb);
+        var outcome = await command.ExecuteAsync(this, arguments, stopping).ConfigureAwait(false);
+        LogCommand(verb, default, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
+        return outcome;
+    }
+
+    private bool HasOverlongArgument(ReadOnlySpan<byte> arguments)
+    {
+        while (!arguments.IsEmpty)
+        {
+            if (CommandParser.NextArgument(ref arguments).Length > _server.Options.MaxArgumentLength) return true;
+        }
+        return false;
+    }
+
+    private void LogCommand(Pop3Verb verb, ReadOnlySpan<byte> keyword, ReadOnlySpan<byte> arguments, string status)
+    {
+        if (!Logger.IsEnabled(LogLevel.Debug)) return;
+        var name = verb == Pop3Verb.Unknown ? PrintableText.From(keyword, 16) : verb.ToString().ToUpperInvariant();
+        // Secrets never reach the log: PASS, APOP and AUTH arguments are redacted whole.
+        var shown = verb switch
+        {
+            Pop3Verb.Pass or Pop3Verb.Auth => arguments.IsEmpty ? string.Empty : "<redacted>",
+            Pop3Verb.Apop => PrintableText.From(arguments[..Math.Max(0, arguments.IndexOf((byte)' '))]) + " <redacted>",
+            _ => PrintableText.From(arguments),
+        };
+        Pop3Log.Command(Logger, name, shown, status);
+    }
+
+    /// <summary>Writes a one-line -ERR and counts it toward <see cref="Pop3Options.MaxBadCommands"/>.</summary>
+    internal CommandOutcome Reject(string text, ResponseCode code = ResponseCode.None)
+    {
+        Pop3Reply.Err(_output, code, text);
+        _rejectedThisCommand = true;
+        _consecutiveErrors++;
+        return CommandOutcome.Continue;
+    }
+
+    /// <summary>
+    /// The failed-login answer: the same text after the same delay whatever went wrong, so a client
+    /// cannot tell an unknown user from a wrong password.
+    /// </summary>
+    internal async ValueTask<CommandOutcome> FailLoginAsync(string user, string mechanism, CancellationToken cancellationToken)
+    {
+        Pop3Log.AuthFailed(Logger, user, RemoteEndPoint, mechanism);
+        PendingUser = null;
+        if (_server.Options.AuthFailureDelay > TimeSpan.Zero)
+            await Task.Delay(_server.Options.AuthFailureDelay, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
+        return Reject("Authentication failed.", ResponseCode.Auth);
+    }
+
+    /// <summary>
+    /// The only way into TRANSACTION: opens and locks the maildrop (RFC 1939 §4). On failure the
+    /// session stays in AUTHORIZATION with an -ERR written.
+    /// </summary>
+    internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
+    {
+        PendingUser = null;
+        IMaildrop maildrop;
+        try
+        {
+            maildrop = await _server.Store.OpenAsync(user, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.InUse)
+        {
+            Pop3Log.InUse(Logger, user);
+            return Reject("Mailbox is locked by another POP3 session.", ResponseCode.InUse);
+        }
+        catch (MailStoreException ex)
+        {
+            Pop3Log.StoreFailure(Logger, ex, user);
+            return ex.Kind == MailStoreErrorKind.Transient
+                ? Reject("Mailbox is temporarily unavailable, please try again later.", ResponseCode.SysTemp)
+                : Reject("Mailbox cannot be opened.", ResponseCode.SysPerm);
+        }
+
+        Transaction = new TransactionMaildrop(maildrop);
+        User = user;
+        State = Pop3State.Transaction;
+        Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
+        Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
+        return CommandOutcome.Continue;
+    }
+
+    /// <summary>RFC 1939 §6: QUIT in TRANSACTION enters UPDATE and removes the marked messages.</summary>
+    internal async ValueTask<CommandOutcome> UpdateAsync(CancellationToken cancellationToken)
+    {
+        var transaction = Transaction!;
+        State = Pop3State.Update;
+        var marked = transaction.DeletedIndexes();
+        if (marked.Count == 0)
+        {
+            Pop3Reply.Ok(_output, "Logging out.");
+            _endReason = "quit";
+            return CommandOutcome.Close;
+        }
+
+        ExpungeResult result;
+        try
+        {
+            // Once UPDATE has begun it finishes even if the server is stopping: the client asked for it.
+            result = await transaction.Store.ExpungeAsync(marked, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
+        {
+            Pop3Log.StoreFailure(Logger, ex, User!);
+            result = new ExpungeResult(0, marked.Count);
+        }
+        _ = cancellationToken;
+
+        _endReason = "quit";
+        if (result.Complete)
+        {
+            Pop3Reply.Ok(_output, $"Logging out, {result.Removed} messages deleted.");
+        }
+        else
+        {
+            Pop3Log.ExpungeIncomplete(Logger, User!, result.Removed, marked.Count);
+            // RFC 2449 §8 / RFC 3206: the removal is worth retrying, so [SYS/TEMP].
+            Pop3Reply.Err(_output, ResponseCode.SysTemp, "Some deleted messages not removed.");
+        }
+        return CommandOutcome.Close;
+    }
+
+    internal void SetEndReason(string reason) => _endReason = reason;
+
+    /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
+    internal async ValueTask<bool> FlushAsync()
+    {
+        _ioTimeout.CancelAfter(_server.Options.WriteTimeout);
+        var result = await _output.FlushAsync(_ioTimeout.Token).ConfigureAwait(false);
+        if (!_ioTimeout.TryReset()) throw new OperationCanceledException();
+        return !result.IsCompleted && !result.IsCanceled;
+    }
+
+    private async ValueTask TrySayGoodbyeAsync(byte[] line)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _transport.WriteAsync(line, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
+        {
+            // The peer is gone or not reading; there is nobody left to tell.
+        }
+    }
+
+    private async ValueTask EndAsync()
+    {
+        var deleted = 0;
+        if (Transaction is { } transaction)
+        {
+            if (State == Pop3State.Update && _endReason == "quit") deleted = transaction.DeletedCount;
+            // Releasing the lock removes nothing: only QUIT above does.
+            try
+            {
+                await transaction.Store.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or MailStoreException)
+            {
+                Pop3Log.StoreFailure(Logger, ex, User!);
+            }
+        }
+        Pop3Log.Ended(Logger, Id, _endReason, User ?? "-", RetrievedCount, deleted, BytesSent);
+        await _input.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Flushing leftovers to a vanished peer: nothing to do.
+        }
+        _ioTimeout.Dispose();
+    }
+
+    internal void ReplaceTransport(PipeReader input, PipeWriter output)
+    {
+        _input = input;
+        _output = output;
+    }
+}

@@ -1,0 +1,63 @@
+using Restante.Storage;
+
+namespace Restante.Pop3;
+
+/// <summary>
+/// The session's side of a locked maildrop: the snapshot plus the deletion marks that QUIT will
+/// apply. Counts are kept as marks change, so STAT is O(1) on any mailbox size.
+/// </summary>
+internal sealed class TransactionMaildrop
+{
+    private readonly bool[] _deleted;
+    private readonly long _totalSize;
+
+    public TransactionMaildrop(IMaildrop maildrop)
+    {
+        Store = maildrop;
+        Messages = maildrop.Messages;
+        _deleted = new bool[Messages.Count];
+        long total = 0;
+        for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
+        _totalSize = total;
+    }
+
+    public IMaildrop Store { get; }
+
+    public IReadOnlyList<StoredMessage> Messages { get; }
+
+    /// <summary>Number of messages in the snapshot, deleted ones included: message numbers run 1..Count.</summary>
+    public int Count => Messages.Count;
+
+    public int DeletedCount { get; private set; }
+
+    public long DeletedSize { get; private set; }
+
+    public int LiveCount => Count - DeletedCount;
+
+    public long LiveSize => _totalSize - DeletedSize;
+
+    public bool IsDeleted(int index) => _deleted[index];
+
+    public void MarkDeleted(int index)
+    {
+        if (_deleted[index]) return;
+        _deleted[index] = true;
+        DeletedCount++;
+        DeletedSize += Messages[index].Size;
+    }
+
+    public void UnmarkAll()
+    {
+        Array.Clear(_deleted);
+        DeletedCount = 0;
+        DeletedSize = 0;
+    }
+
+    public IReadOnlyList<int> DeletedIndexes()
+    {
+        var result = new List<int>(DeletedCount);
+        for (var i = 0; i < _deleted.Length; i++)
+            if (_deleted[i]) result.Add(i);
+        return result;
+    }
+}

@@ -1,0 +1,8 @@
+namespace Restante.Protocol;
+
+public enum LineStatus
+{
+    Complete,
+    NeedMoreData,
+    TooLong,
+}

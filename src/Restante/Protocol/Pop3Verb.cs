@@ -1,0 +1,22 @@
+namespace Restante.Protocol;
+
+/// <summary>The POP3 command keywords Restante knows (RFC 1939 §4–§7, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH).</summary>
+public enum Pop3Verb : byte
+{
+    Unknown,
+    User,
+    Pass,
+    Apop,
+    Auth,
+    Stls,
+    Capa,
+    Quit,
+    Stat,
+    List,
+    Retr,
+    Dele,
+    Noop,
+    Rset,
+    Top,
+    Uidl,
+}
