@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Restante.Tests.Infrastructure;
+
+/// <summary>The real `restante` program in its own process, for what only a process can show: signals and restarts.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    public IReadOnlyList<string> Output
+    {
+        get
+        {
+            lock (_output) return _output.ToList();
+        }
+    }
+
+    public static string CliPath => Path.Combine(AppContext.BaseDirectory, "Restante.Cli.dll");
+
+    public static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port = null, params string[] extra)
+    {
+        var chosen = port ?? FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in new[] { CliPath, "serve", "--data", dataDirectory, "--pop3", $"127.0.0.1:{chosen}" }.Concat(extra))
+            start.ArgumentList.Add(argument);
+        var process = Process.Start(start)!;
+        var server = new ServerProcess(process, chosen);
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (server._output) server._output.Add(e.Data);
+            if (e.Data.Contains("POP3 listening on", StringComparison.Ordinal)) listening.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (server._output) server._output.Add(e.Data);
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        if (first != listening.Task)
+            throw new InvalidOperationException("Server did not start:\n" + string.Join("\n", server.Output));
+        return server;
+    }
+
+    public async Task<Transcript> ConnectAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port));
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

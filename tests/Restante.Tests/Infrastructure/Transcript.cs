@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Restante.Tests.Infrastructure;
+
+/// <summary>A raw POP3 conversation over a real socket, for asserting on exact bytes.</summary>
+internal sealed class Transcript : IAsyncDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(15);
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    private Transcript(TcpClient client)
+    {
+        _client = client;
+        _stream = client.GetStream();
+    }
+
+    public static async Task<Transcript> ConnectAsync(IPEndPoint endPoint)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(endPoint);
+        return new Transcript(client);
+    }
+
+    public Task SendAsync(string line) => SendRawAsync(Encoding.Latin1.GetBytes(line + "\r\n"));
+
+    public async Task SendRawAsync(byte[] bytes)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        await _stream.WriteAsync(bytes, cts.Token);
+    }
+
+    /// <summary>Reads one line without its CRLF; null when the server closed the connection.</summary>
+    public async Task<string?> ReadLineAsync()
+    {
+        var bytes = await ReadLineBytesAsync();
+        return bytes is null ? null : Encoding.Latin1.GetString(bytes);
+    }
+
+    /// <summary>Reads one line including its line end exactly as sent; null at end of stream.</summary>
+    public async Task<byte[]?> ReadLineBytesAsync()
+    {
+        while (true)
+        {
+            var lf = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (lf >= 0)
+            {
+                var line = _buffer[_start..(lf + 1)];
+                _start = lf + 1;
+                return line.Length >= 2 && line[^2] == '\r' ? line[..^2] : line[..^1];
+            }
+            if (!await FillAsync()) return null;
+        }
+    }
+
+    public async Task<string> ExpectAsync(string prefix)
+    {
+        var line = await ReadLineAsync();
+        Assert.NotNull(line);
+        Assert.StartsWith(prefix, line, StringComparison.Ordinal);
+        return line;
+    }
+
+    /// <summary>Reads the body of a multi-line reply up to and excluding the "." line, lines still byte-stuffed.</summary>
+    public async Task<List<string>> ReadMultiLineAsync()
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = await ReadLineAsync();
+            Assert.NotNull(line);
+            if (line == ".") return lines;
+            lines.Add(line);
+        }
+    }
+
+    /// <summary>Reads raw bytes up to and including the terminating CRLF.CRLF of a multi-line reply body.</summary>
+    public async Task<byte[]> ReadRawBodyAsync()
+    {
+        var collected = new MemoryStream();
+        var atLineStart = true;
+        while (true)
+        {
+            var line = await ReadLineRawAsync();
+            Assert.NotNull(line);
+            collected.Write(line);
+            if (atLineStart && line.AsSpan().SequenceEqual(".\r\n"u8)) return collected.ToArray();
+            atLineStart = line[^1] == '\n';
+        }
+    }
+
+    private async Task<byte[]?> ReadLineRawAsync()
+    {
+        while (true)
+        {
+            var lf = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (lf >= 0)
+            {
+                var line = _buffer[_start..(lf + 1)];
+                _start = lf + 1;
+                return line;
+            }
+            if (!await FillAsync()) return null;
+        }
+    }
+
+    /// <summary>True when the server has closed the connection (reads end of stream within the timeout).</summary>
+    public async Task<bool> IsClosedAsync()
+    {
+        try
+        {
+            while (await FillAsync())
+            {
+                _start = _end;
+            }
+            return true;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<bool> FillAsync()
+    {
+        if (_start > 0)
+        {
+            Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buffer.Length) throw new InvalidOperationException("Line longer than the test buffer.");
+        using var cts = new CancellationTokenSource(s_timeout);
+        var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cts.Token);
+        if (read == 0) return false;
+        _end += read;
+        return true;
+    }
+
+    public void Abort()
+    {
+        _client.Client.LingerState = new LingerOption(true, 0);
+        _client.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
