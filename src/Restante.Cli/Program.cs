@@ -1,6 +1,14 @@
 using System.CommandLine;
 using Restante.Cli;
 
+var data = new Option<string>("--data")
+{
+    Description = "Data directory: the passwd file, the default Maildirs. Default: ./data",
+    Recursive = true,
+};
 var root = new RootCommand("Restante — a POP3 server (RFC 1939) over Maildir");
-root.Subcommands.Add(ServeCommand.Create());
+root.Options.Add(data);
+root.Subcommands.Add(ServeCommand.Create(data));
+root.Subcommands.Add(UserCommands.Create(data));
+root.Subcommands.Add(PwCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -13,16 +13,15 @@ namespace Restante.Cli;
 /// </summary>
 internal static class ServeCommand
 {
-    public static Command Create()
+    /// <param name="data">The root command's recursive --data option.</param>
+    public static Command Create(Option<string> data)
     {
-        var data = new Option<string?>("--data") { Description = "Data directory (users, default Maildirs). Default: ./data" };
         var pop3 = new Option<string[]>("--pop3") { Description = "POP3 listen address, may be repeated. Default: 127.0.0.1:1110" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
 
         var command = new Command("serve", "Run the POP3 server");
-        command.Options.Add(data);
         command.Options.Add(pop3);
         command.Options.Add(maildir);
         command.Options.Add(config);
@@ -86,7 +85,7 @@ internal static class ServeCommand
         {
             await host.StartAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is InvalidOperationException or Restante.Auth.PasswdFileException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
             return 1;

@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Runtime.CompilerServices;
 using Restante.Auth;
-
-// The tests run these commands in-process; the attribute lives here because the auth branch does not own the
-// project file. Repeating it elsewhere (e.g. in Restante.Cli.csproj) is harmless.
-[assembly: InternalsVisibleTo("Restante.Tests")]
 
 namespace Restante.Cli;
 

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Time.Testing;
+using Restante.Tests.Infrastructure;
+
+namespace Restante.Tests.Pop3;
+
+public class TimeoutTests
+{
+    /// <summary>Moves fake time a minute at a time until the server hangs up; returns how far it moved.</summary>
+    private static async Task<TimeSpan> AdvanceUntilClosedAsync(FakeTimeProvider time, Transcript client, string expectedGoodbye)
+    {
+        var moved = TimeSpan.Zero;
+        var read = client.ReadLineAsync();
+        while (!read.IsCompleted)
+        {
+            Assert.True(moved < TimeSpan.FromMinutes(30), "never timed out");
+            time.Advance(TimeSpan.FromMinutes(1));
+            moved += TimeSpan.FromMinutes(1);
+            await Task.WhenAny(read, Task.Delay(50));
+        }
+        Assert.Equal(expectedGoodbye, await read);
+        Assert.True(await client.IsClosedAsync());
+        return moved;
+    }
+
+    [Fact]
+    public async Task Idle_transaction_session_is_closed_after_ten_minutes_and_deletes_nothing()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = await TestServer.StartAsync(timeProvider: time);
+        server.AddUser("alice", "secret");
+        server.Deliver("alice", "Subject: x\n\nx\n");
+        await using var c = await server.LoginAsync("alice", "secret");
+        await c.SendAsync("DELE 1");
+        await c.ExpectAsync("+OK");
+        await Task.Delay(100);
+
+        var moved = await AdvanceUntilClosedAsync(time, c, "-ERR Disconnected for inactivity.");
+        Assert.InRange(moved, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(11));
+        Assert.Single(server.MessageFiles("alice"));
+    }
+
+    [Fact]
+    public async Task A_connection_that_does_not_log_in_is_closed_after_a_minute()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = await TestServer.StartAsync(timeProvider: time);
+        await using var c = await server.ConnectAsync();
+        await c.ExpectAsync("+OK");
+        await Task.Delay(100);
+        var moved = await AdvanceUntilClosedAsync(time, c, "-ERR Disconnected for inactivity.");
+        Assert.InRange(moved, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2));
+    }
+}
