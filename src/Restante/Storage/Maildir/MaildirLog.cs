@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace Restante.Storage.Maildir;
+
+internal static partial class MaildirLog
+{
+    [LoggerMessage(300, LogLevel.Debug, "Opened {Maildir}: {Count} messages, {Counted} sized by reading them", EventName = "MaildirOpened")]
+    public static partial void Opened(ILogger logger, string maildir, int count, int counted);
+
+    [LoggerMessage(301, LogLevel.Warning, "Size index of {Maildir} was damaged and is being rebuilt", EventName = "MaildirIndexDamaged")]
+    public static partial void IndexDamaged(ILogger logger, string maildir);
+
+    [LoggerMessage(302, LogLevel.Warning, "Could not write the size index of {Maildir}; sizes will be counted again next time", EventName = "MaildirIndexNotWritten")]
+    public static partial void IndexNotWritten(ILogger logger, string maildir, Exception exception);
+
+    [LoggerMessage(303, LogLevel.Warning, "Ignoring {Path}: not a regular file", EventName = "MaildirNotRegularFile")]
+    public static partial void NotRegularFile(ILogger logger, string path);
+
+    [LoggerMessage(304, LogLevel.Error, "Could not remove {Path}", EventName = "MaildirUnlinkFailed")]
+    public static partial void UnlinkFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(305, LogLevel.Error, "Could not sync directory {Path}; its removals may not be durable", EventName = "MaildirDirectorySyncFailed")]
+    public static partial void DirectorySyncFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(306, LogLevel.Information, "Removed stale temporary file {Path}", EventName = "MaildirStaleTmpRemoved")]
+    public static partial void StaleTmpRemoved(ILogger logger, string path);
+
+    [LoggerMessage(307, LogLevel.Warning, "Could not clean {Path}", EventName = "MaildirTmpCleanupFailed")]
+    public static partial void TmpCleanupFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(308, LogLevel.Debug, "Delivered {FileName} into {Maildir}", EventName = "MaildirDelivered")]
+    public static partial void Delivered(ILogger logger, string maildir, string fileName);
+
+    [LoggerMessage(309, LogLevel.Warning, "Delivery into {Maildir} failed", EventName = "MaildirDeliveryFailed")]
+    public static partial void DeliveryFailed(ILogger logger, string maildir, Exception exception);
+}

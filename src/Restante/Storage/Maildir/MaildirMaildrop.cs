@@ -1,0 +1,140 @@
+using System.Collections.ObjectModel;
+using Microsoft.Extensions.Logging;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// A locked Maildir and the snapshot taken when it was opened. Files are never moved or changed
+/// while reading, so a POP3 session leaves no trace in the Maildir until it expunges.
+/// </summary>
+internal sealed class MaildirMaildrop : IMaildrop
+{
+    private readonly string _maildir;
+    private readonly MaildirEntry[] _entries;
+    private readonly ILogger _logger;
+    private readonly bool _fsync;
+    private MaildirLock? _lock;
+
+    public MaildirMaildrop(string maildir, MaildirEntry[] entries, MaildirLock held, ILogger logger, bool fsync)
+    {
+        _maildir = maildir;
+        _entries = entries;
+        _lock = held;
+        _logger = logger;
+        _fsync = fsync;
+        var messages = new StoredMessage[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+            messages[i] = new StoredMessage(MaildirName.ToUid(entries[i].BaseName), entries[i].Size);
+        Messages = new ReadOnlyCollection<StoredMessage>(messages);
+    }
+
+    public IReadOnlyList<StoredMessage> Messages { get; }
+
+    public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_lock is null, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _entries.Length);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        ref var entry = ref _entries[index];
+        var path = Snapshot.PathOf(_maildir, entry);
+        try
+        {
+            var outcome = MessageFile.TryOpenRead(path, out var stream);
+            if (outcome == MessageFile.Outcome.Missing && Snapshot.TryRelocate(_maildir, ref entry))
+            {
+                path = Snapshot.PathOf(_maildir, entry);
+                outcome = MessageFile.TryOpenRead(path, out stream);
+            }
+            return outcome switch
+            {
+                MessageFile.Outcome.Opened => ValueTask.FromResult<Stream>(stream!),
+                MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{path} was removed by someone else."),
+                _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{path} is not a regular file."),
+            };
+        }
+        catch (IOException ex)
+        {
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {path}: {ex.Message}", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {path}: {ex.Message}", ex);
+        }
+    }
+
+    public ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_lock is null, this);
+        ArgumentNullException.ThrowIfNull(indexes);
+        foreach (var index in indexes)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _entries.Length);
+        }
+        // Once removal starts it runs to the end: stopping half-way would leave a QUIT half-done.
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var done = new bool[_entries.Length];
+        Span<int> unlinkedIn = stackalloc int[2];   // by MaildirFolder: what a failed sync puts at risk
+        var alreadyGone = 0;
+        var failed = 0;
+        foreach (var index in indexes)
+        {
+            if (done[index]) continue;
+            done[index] = true;
+            ref var entry = ref _entries[index];
+            try
+            {
+                if (Unlink(ref entry)) unlinkedIn[(int)entry.Folder]++;
+                else alreadyGone++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                MaildirLog.UnlinkFailed(_logger, Snapshot.PathOf(_maildir, entry), ex);
+                failed++;
+            }
+        }
+
+        // unlink(2) is durable only once the directory is synced; report success only after that.
+        var removed = alreadyGone;
+        foreach (var folder in (ReadOnlySpan<MaildirFolder>)[MaildirFolder.New, MaildirFolder.Cur])
+        {
+            var count = unlinkedIn[(int)folder];
+            if (count == 0) continue;
+            var directory = Path.Join(_maildir, folder == MaildirFolder.New ? "new" : "cur");
+            try
+            {
+                if (_fsync) MaildirStore.SyncDirectory(directory);
+                removed += count;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                MaildirLog.DirectorySyncFailed(_logger, directory, ex);
+                failed += count;
+            }
+        }
+        return ValueTask.FromResult(new ExpungeResult(removed, failed));
+    }
+
+    /// <summary>Removes the entry's file, following a rename by another client. False when already gone.</summary>
+    private bool Unlink(ref MaildirEntry entry)
+    {
+        var path = Snapshot.PathOf(_maildir, entry);
+        if (!File.Exists(path))
+        {
+            if (!Snapshot.TryRelocate(_maildir, ref entry)) return false;
+            path = Snapshot.PathOf(_maildir, entry);
+        }
+        File.Delete(path);
+        return true;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // Closing the lock file's descriptor is what releases the flock.
+        Interlocked.Exchange(ref _lock, null)?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
