@@ -32,14 +32,13 @@ internal static class ServeCommand
             if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
             var addresses = parse.GetValue(pop3) ?? [];
-            for (var i = 0; i < addresses.Length; i++) overrides[$"Pop3:{i}"] = addresses[i];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
-            return await RunAsync(parse.GetValue(config), overrides, cancellationToken);
+            return await RunAsync(parse.GetValue(config), overrides, addresses, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -57,9 +56,6 @@ internal static class ServeCommand
             builder.Configuration.AddJsonFile(configFile.FullName, optional: false, reloadOnChange: false);
         }
         builder.Configuration.AddEnvironmentVariables("RESTANTE_");
-        // A repeated --pop3 replaces the configured list instead of merging into it index by index.
-        if (overrides.Keys.Any(k => k.StartsWith("Pop3:", StringComparison.Ordinal)))
-            builder.Configuration.AddInMemoryCollection(Enumerable.Range(0, 64).Select(i => new KeyValuePair<string, string?>($"Pop3:{i}", null)));
         builder.Configuration.AddInMemoryCollection(overrides);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
@@ -70,10 +66,15 @@ internal static class ServeCommand
             o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         });
         builder.Services.AddRestante(builder.Configuration);
+        // --pop3 replaces the configured list rather than merging into it index by index.
+        if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
 
         var options = new RestanteOptions();
         builder.Configuration.Bind(options);
-        var problems = options.Validate().Concat(new Restante.Pop3.Pop3Options().Validate()).ToList();
+        if (pop3.Length > 0) options.Pop3 = [.. pop3];
+        var pop3Options = new Restante.Pop3.Pop3Options();
+        builder.Configuration.Bind(pop3Options);
+        var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems) await Console.Error.WriteLineAsync($"Configuration error: {problem}");

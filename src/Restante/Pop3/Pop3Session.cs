@@ -71,7 +71,7 @@ public sealed class Pop3Session
     {
         Pop3Log.Connected(Logger, Id, RemoteEndPoint);
         using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
-        using var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
+        var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
         try
         {
             Pop3Reply.Ok(_output, $"Restante POP3 server ready. {Timestamp}");
@@ -101,6 +101,9 @@ public sealed class Pop3Session
         finally
         {
             await EndAsync().ConfigureAwait(false);
+            // Unregister before disposing, so a shutdown that comes later never cancels a disposed source.
+            await stoppingRegistration.DisposeAsync().ConfigureAwait(false);
+            _ioTimeout.Dispose();
         }
     }
 
@@ -111,7 +114,7 @@ public sealed class Pop3Session
             var timeout = State == Pop3State.Transaction ? _server.Options.IdleTimeout : _server.Options.LoginTimeout;
             _ioTimeout.CancelAfter(timeout);
             var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
-            if (!_ioTimeout.TryReset()) throw new OperationCanceledException();
+            DisarmTimer();
 
             var buffer = read.Buffer;
             var outcome = CommandOutcome.Continue;
@@ -314,8 +317,15 @@ public sealed class Pop3Session
     {
         _ioTimeout.CancelAfter(_server.Options.WriteTimeout);
         var result = await _output.FlushAsync(_ioTimeout.Token).ConfigureAwait(false);
-        if (!_ioTimeout.TryReset()) throw new OperationCanceledException();
+        DisarmTimer();
         return !result.IsCompleted && !result.IsCanceled;
+    }
+
+    private void DisarmTimer()
+    {
+        _ioTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+        // The timer may have fired just as the I/O completed; treat that as the timeout it was.
+        if (_ioTimeout.IsCancellationRequested) throw new OperationCanceledException(_ioTimeout.Token);
     }
 
     private async ValueTask TrySayGoodbyeAsync(byte[] line)
@@ -357,7 +367,6 @@ public sealed class Pop3Session
         {
             // Flushing leftovers to a vanished peer: nothing to do.
         }
-        _ioTimeout.Dispose();
     }
 
     internal void ReplaceTransport(PipeReader input, PipeWriter output)
