@@ -26,6 +26,8 @@ public sealed class Pop3Session
     private bool _rejectedThisCommand;
     private bool _discardingLongLine;
     private string _endReason = "client disconnected";
+    private readonly long _connectedAt;
+    private long _lastCommandAt;
 
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint)
     {
@@ -38,6 +40,7 @@ public sealed class Pop3Session
         _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
         _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
         Logger = server.Logger;
+        _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
     }
 
     public long Id { get; }
@@ -111,8 +114,7 @@ public sealed class Pop3Session
     {
         while (true)
         {
-            var timeout = State == Pop3State.Transaction ? _server.Options.IdleTimeout : _server.Options.LoginTimeout;
-            _ioTimeout.CancelAfter(timeout);
+            _ioTimeout.CancelAfter(TimeUntilAutologout());
             var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
             DisarmTimer();
 
@@ -137,6 +139,7 @@ public sealed class Pop3Session
                     continue;
                 }
                 outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
+                _lastCommandAt = _server.TimeProvider.GetTimestamp();
                 if (outcome == CommandOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
                 if (_consecutiveErrors >= _server.Options.MaxBadCommands)
                 {
@@ -151,6 +154,20 @@ public sealed class Pop3Session
             if (outcome == CommandOutcome.Close) return;
             if (read.IsCompleted) return;
         }
+    }
+
+    /// <summary>
+    /// Before login the clock runs from the connection's start and nothing resets it, so a client
+    /// trickling a byte at a time (slowloris) is gone after LoginTimeout all the same. After login
+    /// only a complete command resets it (RFC 1939 §3: the autologout timer).
+    /// </summary>
+    private TimeSpan TimeUntilAutologout()
+    {
+        var (since, limit) = State == Pop3State.Transaction
+            ? (_lastCommandAt, _server.Options.IdleTimeout)
+            : (_connectedAt, _server.Options.LoginTimeout);
+        var left = limit - _server.TimeProvider.GetElapsedTime(since);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
     }
 
     private async ValueTask<CommandOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
