@@ -7,7 +7,7 @@ namespace Restante.Pop3;
 /// The CAPA reply (RFC 2449 §5). What is announced before login is announced after it too,
 /// so a client that checks CAPA in both states sees nothing vanish.
 /// </summary>
-internal sealed class Capabilities
+internal sealed class Capabilities(Pop3Options options)
 {
     private static readonly string Implementation = "IMPLEMENTATION Restante " +
         (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
@@ -21,6 +21,8 @@ internal sealed class Capabilities
         Pop3Reply.Line(output, "RESP-CODES");
         Pop3Reply.Line(output, "AUTH-RESP-CODE");
         Pop3Reply.Line(output, "PIPELINING");
+        if (options.LoginDelay > TimeSpan.Zero)
+            Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
         Pop3Reply.Line(output, Implementation);
         Pop3Reply.End(output);
         _ = session;

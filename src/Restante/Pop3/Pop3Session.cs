@@ -47,6 +47,9 @@ public sealed class Pop3Session
 
     public EndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The client's IP address; null for a Unix-domain socket.</summary>
+    public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address;
+
     public Pop3State State { get; private set; } = Pop3State.Authorization;
 
     /// <summary>The authenticated user once in TRANSACTION.</summary>
@@ -197,6 +200,14 @@ public sealed class Pop3Session
                 : "Command not valid after login.");
         }
 
+        if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth && _server.Throttle.IsBlocked(RemoteAddress))
+        {
+            // Refused before any password is looked at: a blocked guesser costs the server nothing.
+            LogCommand(verb, default, default, "-ERR");
+            PendingUser = null;
+            return Reject("Too many failed logins from your address, try again later.", ResponseCode.SysTemp);
+        }
+
         if (verb is not (Pop3Verb.Pass or Pop3Verb.Auth) && HasOverlongArgument(argumentSpan))
         {
             LogCommand(verb, default, default, "-ERR");
@@ -249,6 +260,7 @@ public sealed class Pop3Session
     {
         Pop3Log.AuthFailed(Logger, user, RemoteEndPoint, mechanism);
         PendingUser = null;
+        _server.Throttle.RecordFailure(RemoteAddress, user);
         if (_server.Options.AuthFailureDelay > TimeSpan.Zero)
             await Task.Delay(_server.Options.AuthFailureDelay, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
         return Reject("Authentication failed.", ResponseCode.Auth);
@@ -261,6 +273,9 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
+            return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
+
         IMaildrop maildrop;
         try
         {

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Restante.Auth;
 using Restante.Hosting;
+using Restante.Networking;
 using Restante.Pop3;
 
 namespace Restante.Tests.Infrastructure;
@@ -30,7 +32,8 @@ internal sealed class TestServer : IAsyncDisposable
 
     public string PasswdPath => Path.Combine(Data.Path, "passwd");
 
-    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null)
+    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null,
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttle = null)
     {
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
@@ -38,7 +41,7 @@ internal sealed class TestServer : IAsyncDisposable
         var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Fsync = false };
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider);
+        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider, limits: limits, throttleOptions: throttle);
         await server.StartAsync();
         return new TestServer(data, server, logs);
     }
