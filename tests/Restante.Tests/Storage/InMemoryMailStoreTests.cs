@@ -13,7 +13,7 @@ public class InMemoryMailStoreTests
         store.Add("u", "b\nc"u8.ToArray());
         await using (var drop = await store.OpenAsync("u", default))
         {
-            Assert.Equal(new long[] { 3, 5 }, drop.Messages.Select(m => m.Size));
+            Assert.Equal(new long[] { 3, 6 }, drop.Messages.Select(m => m.Size));
             var error = await Assert.ThrowsAsync<MailStoreException>(async () => await store.OpenAsync("u", default));
             Assert.Equal(MailStoreErrorKind.InUse, error.Kind);
             store.Add("u", "late\n"u8.ToArray());
