@@ -6,7 +6,7 @@ namespace Restante.Pop3;
 /// <summary>Every log line the POP3 sessions write, with stable event ids. Secrets never reach these.</summary>
 internal static partial class Pop3Log
 {
-    [LoggerMessage(100, LogLevel.Information, "Session {SessionId} connected from {Peer}", EventName = "Connected")]
+    [LoggerMessage(100, LogLevel.Debug, "Session {SessionId} connected from {Peer}", EventName = "Connected")]
     public static partial void Connected(ILogger logger, long sessionId, EndPoint? peer);
 
     [LoggerMessage(101, LogLevel.Debug, "{Command} {Arguments} -> {Status}", EventName = "Command")]
