@@ -14,9 +14,10 @@ namespace Restante.Hosting;
 /// A running Restante: the store, the user directory and the listeners, wired together. The
 /// command-line host and tests both start one of these.
 /// </summary>
-public sealed class Pop3Server : IAsyncDisposable
+public sealed partial class Pop3Server : IAsyncDisposable
 {
     private readonly List<ConnectionListener> _listeners = [];
+    private readonly List<ConnectionListener> _pop3sListeners = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly Pop3ServerContext _context;
     private readonly RestanteOptions _options;
@@ -34,7 +35,22 @@ public sealed class Pop3Server : IAsyncDisposable
         Store = store ?? maildirs;
         Delivery = store as IMessageDelivery ?? maildirs;
         Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider);
+        Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider) { Certificates = Certificates };
+    }
+
+    /// <summary>The configured PEM files, or the development certificate in DATA/tls/, created when missing or expired.</summary>
+    private static CertificateProvider LoadCertificates(RestanteOptions options, ILogger logger, TimeProvider? timeProvider)
+    {
+        if (!string.IsNullOrWhiteSpace(options.TlsCertificate))
+            return new CertificateProvider(options.TlsCertificate, options.TlsKey, logger, timeProvider);
+        var directory = options.DevCertificateDirectory;
+        if (!DevCertificate.IsUsable(directory))
+        {
+            using var created = DevCertificate.Create(directory, timeProvider);
+            DevCertificateCreated(logger, DevCertificate.CertificatePath(directory));
+        }
+        return new CertificateProvider(DevCertificate.CertificatePath(directory), DevCertificate.KeyPath(directory), logger, timeProvider);
     }
 
     public IMailStore Store { get; }
@@ -43,10 +59,18 @@ public sealed class Pop3Server : IAsyncDisposable
 
     public IUserDirectory Users { get; }
 
+    /// <summary>The TLS certificate for STLS and POP3S; null when <see cref="RestanteOptions.Tls"/> is off.</summary>
+    public CertificateProvider? Certificates { get; }
+
     /// <summary>The POP3 addresses actually bound (with port 0 requested, the chosen port).</summary>
     public IReadOnlyList<IPEndPoint> Pop3EndPoints => _listeners.Select(l => l.LocalEndPoint).ToList();
 
-    public int ActiveSessions => _listeners.Sum(l => l.ActiveConnections);
+    /// <summary>The POP3S (implicit TLS) addresses actually bound.</summary>
+    public IReadOnlyList<IPEndPoint> Pop3sEndPoints => _pop3sListeners.Select(l => l.LocalEndPoint).ToList();
+
+    public int ActiveSessions => AllListeners.Sum(l => l.ActiveConnections);
+
+    private IEnumerable<ConnectionListener> AllListeners => _listeners.Concat(_pop3sListeners);
 
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -60,11 +84,19 @@ public sealed class Pop3Server : IAsyncDisposable
                 _listeners.Add(listener);
                 listener.Start(RunPop3SessionAsync);
             }
+            foreach (var address in _options.EffectivePop3s)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
+                _pop3sListeners.Add(listener);
+                listener.Start(RunPop3sSessionAsync);
+            }
         }
         catch
         {
-            foreach (var listener in _listeners) _ = listener.DisposeAsync();
+            foreach (var listener in AllListeners) _ = listener.DisposeAsync();
             _listeners.Clear();
+            _pop3sListeners.Clear();
             throw;
         }
         return Task.CompletedTask;
@@ -74,6 +106,13 @@ public sealed class Pop3Server : IAsyncDisposable
     {
         var stream = new NetworkStream(socket, ownsSocket: false);
         var session = new Pop3Session(_context, stream, socket.RemoteEndPoint);
+        return RunAndDisposeAsync(session, stream, stopping);
+    }
+
+    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping)
+    {
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        var session = new Pop3Session(_context, stream, socket.RemoteEndPoint, implicitTls: true);
         return RunAndDisposeAsync(session, stream, stopping);
     }
 
@@ -88,12 +127,16 @@ public sealed class Pop3Server : IAsyncDisposable
     /// <summary>Stops listening and ends every session without entering UPDATE: nothing is deleted.</summary>
     public async Task StopAsync()
     {
-        await Task.WhenAll(_listeners.Select(l => l.StopAsync())).ConfigureAwait(false);
+        await Task.WhenAll(AllListeners.Select(l => l.StopAsync())).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var listener in AllListeners) await listener.DisposeAsync().ConfigureAwait(false);
         _listeners.Clear();
+        _pop3sListeners.Clear();
     }
+
+    [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]
+    private static partial void DevCertificateCreated(ILogger logger, string path);
 }

@@ -36,6 +36,13 @@ public sealed class Pop3Options
     /// <summary>After this many errors in a row the server says goodbye and closes the connection.</summary>
     public int MaxBadCommands { get; set; } = 10;
 
+    /// <summary>
+    /// Allow USER/PASS (and SASL PLAIN/LOGIN) on unencrypted connections from non-loopback addresses.
+    /// Off by default, like Dovecot's disable_plaintext_auth: RFC 2595 §2.3 wants servers able to refuse
+    /// clear-text logins, and a password sent in the clear over a network is a password given away.
+    /// </summary>
+    public bool AllowPlaintext { get; set; }
+
     /// <summary>The validation errors, one a line, naming the option; empty when all is well.</summary>
     public IEnumerable<string> Validate()
     {
