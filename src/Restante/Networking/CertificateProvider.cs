@@ -20,7 +20,7 @@ public sealed partial class CertificateProvider
     private readonly Lock _reloadLock = new();
     private ServerCertificate _current;
     private FileStamp _failedStamp;
-    private long _nextCheckTimestamp;
+    private long _lastCheckTimestamp;
 
     /// <param name="certificatePath">PEM: the server certificate first, then any intermediates (certbot's fullchain.pem).</param>
     /// <param name="keyPath">PEM private key; null or empty when it is in <paramref name="certificatePath"/>.</param>
@@ -36,12 +36,12 @@ public sealed partial class CertificateProvider
         {
             _current = Load(stamp);
         }
-        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             throw new InvalidOperationException($"TlsCertificate: cannot load {Describe()}: {ex.Message}", ex);
         }
         Loaded(_logger, _current.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(_current.Certificate), _current.Certificate.NotAfter);
-        _nextCheckTimestamp = _timeProvider.GetTimestamp();
+        _lastCheckTimestamp = _timeProvider.GetTimestamp();
     }
 
     public string CertificatePath { get; }
@@ -56,7 +56,7 @@ public sealed partial class CertificateProvider
     {
         get
         {
-            if (_timeProvider.GetTimestamp() >= Volatile.Read(ref _nextCheckTimestamp)) CheckForChange();
+            if (_timeProvider.GetElapsedTime(Volatile.Read(ref _lastCheckTimestamp)) >= CheckInterval) CheckForChange();
             return Volatile.Read(ref _current);
         }
     }
@@ -77,7 +77,7 @@ public sealed partial class CertificateProvider
         if (!_reloadLock.TryEnter()) return;
         try
         {
-            Volatile.Write(ref _nextCheckTimestamp, _timeProvider.GetTimestamp() + (long)(CheckInterval.TotalSeconds * _timeProvider.TimestampFrequency));
+            Volatile.Write(ref _lastCheckTimestamp, _timeProvider.GetTimestamp());
             var stamp = Stamp();
             if (stamp == _current.Stamp || stamp == _failedStamp) return;
             try
@@ -87,7 +87,7 @@ public sealed partial class CertificateProvider
                 _failedStamp = default;
                 Reloaded(_logger, loaded.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(loaded.Certificate), loaded.Certificate.NotAfter);
             }
-            catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
             {
                 // Logged once per bad version of the files; the next change is tried again.
                 _failedStamp = stamp;
@@ -106,7 +106,7 @@ public sealed partial class CertificateProvider
         if (!certificate.HasPrivateKey)
         {
             certificate.Dispose();
-            throw new CryptographicException("no private key");
+            throw new CryptographicException("The certificate file has no private key and no key file is given.");
         }
         // The rest of a fullchain.pem: intermediates the client may need to build the chain.
         var all = new X509Certificate2Collection();
