@@ -21,11 +21,15 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly Pop3ServerContext _context;
     private readonly RestanteOptions _options;
+    private readonly ConnectionGate _gate;
 
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
-        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null)
+        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null)
     {
-        var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
+        limits ??= new ConnectionLimitOptions();
+        throttleOptions ??= new LoginThrottleOptions();
+        var problems = options.Validate().Concat(pop3Options.Validate()).Concat(limits.Validate()).Concat(throttleOptions.Validate()).ToList();
         if (problems.Count > 0) throw new InvalidOperationException("Invalid configuration: " + string.Join(" ", problems));
 
         _options = options;
@@ -35,8 +39,11 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Store = store ?? maildirs;
         Delivery = store as IMessageDelivery ?? maildirs;
         Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
+        var trusted = limits.BuildTrustedNetworks();
+        _gate = new ConnectionGate(limits, trusted);
+        var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider) { Certificates = Certificates };
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
     }
 
     /// <summary>The configured PEM files, or the development certificate in DATA/tls/, created when missing or expired.</summary>
@@ -102,25 +109,42 @@ public sealed partial class Pop3Server : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping)
-    {
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        var session = new Pop3Session(_context, stream, socket.RemoteEndPoint);
-        return RunAndDisposeAsync(session, stream, stopping);
-    }
+    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, stopping);
 
-    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping)
-    {
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        var session = new Pop3Session(_context, stream, socket.RemoteEndPoint, implicitTls: true);
-        return RunAndDisposeAsync(session, stream, stopping);
-    }
+    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, stopping);
 
-    private static async Task RunAndDisposeAsync(Pop3Session session, Stream stream, CancellationToken stopping)
+    private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
     {
-        await using (stream.ConfigureAwait(false))
+        var peer = socket.RemoteEndPoint;
+        if (!_gate.TryEnter((peer as IPEndPoint)?.Address, out var lease))
         {
-            await session.RunAsync(stopping).ConfigureAwait(false);
+            // RFC 3206 [SYS/TEMP]: the client may come back later; established sessions are untouched.
+            // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
+            await RefuseAsync(socket, implicitTls ? [] : "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray()).ConfigureAwait(false);
+            return;
+        }
+        using (lease)
+        {
+            var stream = new NetworkStream(socket, ownsSocket: false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var session = new Pop3Session(_context, stream, peer, implicitTls);
+                await session.RunAsync(stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task RefuseAsync(Socket socket, byte[] line)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.SendAsync(line, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The refused client is already gone; nothing is owed to it.
         }
     }
 

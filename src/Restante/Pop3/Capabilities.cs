@@ -11,7 +11,7 @@ namespace Restante.Pop3;
 /// USER follows <see cref="Pop3Session.PlaintextAllowed"/>, which cannot change after login (STLS is
 /// refused then), so it too is the same in both states.
 /// </summary>
-internal sealed class Capabilities
+internal sealed class Capabilities(Pop3Options options)
 {
     private static readonly string Implementation = "IMPLEMENTATION Restante " +
         (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
@@ -25,6 +25,8 @@ internal sealed class Capabilities
         Pop3Reply.Line(output, "RESP-CODES");
         Pop3Reply.Line(output, "AUTH-RESP-CODE");
         Pop3Reply.Line(output, "PIPELINING");
+        if (options.LoginDelay > TimeSpan.Zero)
+            Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
         if (session.CanStartTls) Pop3Reply.Line(output, "STLS");
         Pop3Reply.Line(output, Implementation);
         Pop3Reply.End(output);

@@ -43,6 +43,12 @@ public sealed class Pop3Options
     /// </summary>
     public bool AllowPlaintext { get; set; }
 
+    /// <summary>
+    /// RFC 2449 §6.5 LOGIN-DELAY: the least time between two logins of one user. Zero turns it off.
+    /// Announced in CAPA and enforced after the password is checked, so it reveals nothing to a guesser.
+    /// </summary>
+    public TimeSpan LoginDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>The validation errors, one a line, naming the option; empty when all is well.</summary>
     public IEnumerable<string> Validate()
     {
@@ -54,5 +60,6 @@ public sealed class Pop3Options
         if (MaxArgumentLength < 40) yield return "MaxArgumentLength must be at least 40 (RFC 2449 section 4).";
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
+        if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
     }
 }

@@ -8,7 +8,8 @@ namespace Restante.Pop3;
 /// <summary>What every POP3 session of one server shares.</summary>
 public sealed class Pop3ServerContext
 {
-    public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory,
+        TimeProvider? timeProvider = null, LoginThrottle? throttle = null)
     {
         Options = options;
         Store = store;
@@ -16,8 +17,15 @@ public sealed class Pop3ServerContext
         Logger = loggerFactory.CreateLogger("Restante.Pop3");
         TimeProvider = timeProvider ?? TimeProvider.System;
         Hostname = string.IsNullOrWhiteSpace(options.Hostname) ? System.Net.Dns.GetHostName() : options.Hostname;
-        Capabilities = new Capabilities();
+        Capabilities = new Capabilities(options);
+        Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
+        LoginHistory = new LoginHistory(TimeProvider);
     }
+
+    /// <summary>Failed-login counting and blocking, shared by every listener.</summary>
+    public LoginThrottle Throttle { get; }
+
+    internal LoginHistory LoginHistory { get; }
 
     public Pop3Options Options { get; }
 

@@ -34,6 +34,8 @@ public sealed class Pop3Session
     private bool _rejectedThisCommand;
     private bool _discardingLongLine;
     private string _endReason = "client disconnected";
+    private readonly long _connectedAt;
+    private long _lastCommandAt;
 
     /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
@@ -49,11 +51,15 @@ public sealed class Pop3Session
         _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
         _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
         Logger = server.Logger;
+        _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
     }
 
     public long Id { get; }
 
     public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The client's IP address; null for a Unix-domain socket.</summary>
+    public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address;
 
     public Pop3State State { get; private set; } = Pop3State.Authorization;
 
@@ -145,8 +151,7 @@ public sealed class Pop3Session
     {
         while (true)
         {
-            var timeout = State == Pop3State.Transaction ? _server.Options.IdleTimeout : _server.Options.LoginTimeout;
-            _ioTimeout.CancelAfter(timeout);
+            _ioTimeout.CancelAfter(TimeUntilAutologout());
             var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
             DisarmTimer();
 
@@ -171,6 +176,7 @@ public sealed class Pop3Session
                     continue;
                 }
                 outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
+                _lastCommandAt = _server.TimeProvider.GetTimestamp();
                 if (outcome == CommandOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
                 if (_consecutiveErrors >= _server.Options.MaxBadCommands)
                 {
@@ -200,7 +206,7 @@ public sealed class Pop3Session
     /// <summary>
     /// RFC 2595 §4 STLS (after its +OK is flushed) and RFC 8314 §3.3 implicit TLS (before the
     /// greeting): drops the plaintext reader and writer with whatever they still hold, handshakes
-    /// within <see cref="Pop3Options.LoginTimeout"/>, and reads and writes through TLS from then on.
+    /// within what is left of <see cref="Pop3Options.LoginTimeout"/>, and reads and writes through TLS from then on.
     /// False when the handshake failed: only this connection ends (a connection failure, STYLE §11).
     /// </summary>
     private async ValueTask<bool> StartTlsAsync()
@@ -214,8 +220,8 @@ public sealed class Pop3Session
         var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
         _tls = tls;
         _handshaking = true;
-        // An abandoned handshake is a client that does not log in: the login timer applies.
-        _ioTimeout.CancelAfter(_server.Options.LoginTimeout);
+        // An abandoned handshake is a client that does not log in: the login deadline applies.
+        _ioTimeout.CancelAfter(TimeUntilAutologout());
         try
         {
             await tls.AuthenticateAsServerAsync(_server.Certificates.ServerOptions(certificate), _ioTimeout.Token).ConfigureAwait(false);
@@ -247,6 +253,20 @@ public sealed class Pop3Session
         _ => false,
     };
 
+    /// <summary>
+    /// Before login the clock runs from the connection's start and nothing resets it, so a client
+    /// trickling a byte at a time (slowloris) is gone after LoginTimeout all the same. After login
+    /// only a complete command resets it (RFC 1939 §3: the autologout timer).
+    /// </summary>
+    private TimeSpan TimeUntilAutologout()
+    {
+        var (since, limit) = State == Pop3State.Transaction
+            ? (_lastCommandAt, _server.Options.IdleTimeout)
+            : (_connectedAt, _server.Options.LoginTimeout);
+        var left = limit - _server.TimeProvider.GetElapsedTime(since);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
+    }
+
     private async ValueTask<CommandOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
     {
         _rejectedThisCommand = false;
@@ -272,6 +292,14 @@ public sealed class Pop3Session
             return Reject(State == Pop3State.Authorization
                 ? "Command not valid before login."
                 : "Command not valid after login.");
+        }
+
+        if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth && _server.Throttle.IsBlocked(RemoteAddress))
+        {
+            // Refused before any password is looked at: a blocked guesser costs the server nothing.
+            LogCommand(verb, default, default, "-ERR");
+            PendingUser = null;
+            return Reject("Too many failed logins from your address, try again later.", ResponseCode.SysTemp);
         }
 
         if (verb is not (Pop3Verb.Pass or Pop3Verb.Auth) && HasOverlongArgument(argumentSpan))
@@ -330,6 +358,7 @@ public sealed class Pop3Session
     {
         Pop3Log.AuthFailed(Logger, user, RemoteEndPoint, mechanism);
         PendingUser = null;
+        _server.Throttle.RecordFailure(RemoteAddress, user);
         if (_server.Options.AuthFailureDelay > TimeSpan.Zero)
             await Task.Delay(_server.Options.AuthFailureDelay, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
         return Reject("Authentication failed.", ResponseCode.Auth);
@@ -342,6 +371,9 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
+            return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
+
         IMaildrop maildrop;
         try
         {

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Restante.Auth;
 using Restante.Hosting;
+using Restante.Networking;
 using Restante.Pop3;
 
 namespace Restante.Tests.Infrastructure;
@@ -32,7 +34,7 @@ internal sealed class TestServer : IAsyncDisposable
 
     /// <param name="configureServer">Listeners, TLS files and the like; the defaults are one POP3 listener on loopback.</param>
     public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null,
-        Action<RestanteOptions>? configureServer = null)
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttle = null, Action<RestanteOptions>? configureServer = null)
     {
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
@@ -41,7 +43,7 @@ internal sealed class TestServer : IAsyncDisposable
         configureServer?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider);
+        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider, limits: limits, throttleOptions: throttle);
         await server.StartAsync();
         return new TestServer(data, server, logs);
     }
