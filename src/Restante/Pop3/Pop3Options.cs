@@ -37,6 +37,13 @@ public sealed class Pop3Options
     public int MaxBadCommands { get; set; } = 10;
 
     /// <summary>
+    /// Allow USER/PASS (and SASL PLAIN/LOGIN) on unencrypted connections from non-loopback addresses.
+    /// Off by default, like Dovecot's disable_plaintext_auth: RFC 2595 §2.3 wants servers able to refuse
+    /// clear-text logins, and a password sent in the clear over a network is a password given away.
+    /// </summary>
+    public bool AllowPlaintext { get; set; }
+
+    /// <summary>
     /// RFC 2449 §6.5 LOGIN-DELAY: the least time between two logins of one user. Zero turns it off.
     /// Announced in CAPA and enforced after the password is checked, so it reveals nothing to a guesser.
     /// </summary>

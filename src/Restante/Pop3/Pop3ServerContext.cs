@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
+using Restante.Networking;
 using Restante.Storage;
 
 namespace Restante.Pop3;
@@ -37,6 +38,9 @@ public sealed class Pop3ServerContext
     public TimeProvider TimeProvider { get; }
 
     public string Hostname { get; }
+
+    /// <summary>The TLS certificate for STLS and POP3S; null when TLS is not offered.</summary>
+    public CertificateProvider? Certificates { get; init; }
 
     internal Capabilities Capabilities { get; }
 }

@@ -1,7 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using Restante.Networking;
 using Restante.Protocol;
 using Restante.Storage;
 
@@ -18,7 +23,10 @@ public sealed class Pop3Session
     private static long s_nextSessionId;
 
     private readonly Pop3ServerContext _server;
-    private readonly Stream _transport;
+    private readonly bool _implicitTls;
+    private Stream _transport;
+    private SslStream? _tls;
+    private bool _handshaking;
     private readonly CancellationTokenSource _ioTimeout;
     private PipeReader _input;
     private PipeWriter _output;
@@ -29,10 +37,13 @@ public sealed class Pop3Session
     private readonly long _connectedAt;
     private long _lastCommandAt;
 
-    public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint)
+    /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
+    public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
     {
+        if (implicitTls && server.Certificates is null) throw new ArgumentException("Implicit TLS needs a certificate.", nameof(implicitTls));
         _server = server;
         _transport = transport;
+        _implicitTls = implicitTls;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
         Timestamp = ApopTimestamp.Create(server.Hostname);
@@ -56,6 +67,28 @@ public sealed class Pop3Session
 
     /// <summary>The authenticated user once in TRANSACTION.</summary>
     public string? User { get; private set; }
+
+    /// <summary>True once TLS is established (POP3S from the start, or after STLS).</summary>
+    public bool IsSecure { get; private set; }
+
+    /// <summary>
+    /// The server certificate this connection's TLS handshake used, null without TLS. SCRAM-*-PLUS
+    /// hashes it for tls-server-end-point channel binding (RFC 5929 §4); it stays the same for the
+    /// whole connection even when the certificate files are reloaded meanwhile.
+    /// </summary>
+    public X509Certificate2? TlsCertificate { get; private set; }
+
+    /// <summary>
+    /// Whether a password may be sent in the clear (USER/PASS, SASL PLAIN and LOGIN), the one place
+    /// that decides it, like Dovecot's disable_plaintext_auth: yes over TLS, yes from a loopback
+    /// address (the password never crosses a network), yes when <see cref="Pop3Options.AllowPlaintext"/>
+    /// is set; otherwise no. Commands that are refused reply with <see cref="RejectPlaintext"/>; CAPA
+    /// leaves out what is refused. APOP, CRAM-MD5 and SCRAM never reveal the password and stay allowed.
+    /// </summary>
+    public bool PlaintextAllowed => IsSecure || _server.Options.AllowPlaintext || IsLoopback(RemoteEndPoint);
+
+    /// <summary>STLS is offered: TLS is configured, not yet active, and nobody has logged in (RFC 2595 §4).</summary>
+    internal bool CanStartTls => _server.Certificates is not null && !IsSecure && State == Pop3State.Authorization;
 
     /// <summary>The APOP timestamp sent in the greeting, angle brackets included (RFC 1939 §7).</summary>
     public string Timestamp { get; }
@@ -82,6 +115,7 @@ public sealed class Pop3Session
         var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
         try
         {
+            if (_implicitTls && !await StartTlsAsync().ConfigureAwait(false)) return;
             Pop3Reply.Ok(_output, $"Restante POP3 server ready. {Timestamp}");
             if (!await FlushAsync().ConfigureAwait(false)) return;
             await ProcessCommandsAsync(stopping).ConfigureAwait(false);
@@ -89,13 +123,13 @@ public sealed class Pop3Session
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             _endReason = "server shutting down";
-            await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
+            if (!_handshaking) await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // The I/O timer fired: the client went silent or stopped reading.
-            _endReason = "timed out";
-            await TrySayGoodbyeAsync("-ERR Disconnected for inactivity.\r\n"u8.ToArray()).ConfigureAwait(false);
+            _endReason = _handshaking ? "TLS handshake timed out" : "timed out";
+            if (!_handshaking) await TrySayGoodbyeAsync("-ERR Disconnected for inactivity.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
         catch (IOException)
         {
@@ -154,12 +188,72 @@ public sealed class Pop3Session
                 }
             }
 
+            // Bytes after STLS were sent before the handshake, in the clear: they are dropped with
+            // the plaintext reader below, never executed (CVE-2011-0411, STARTTLS command injection).
+            var pipelinedAfterStls = outcome == CommandOutcome.StartTls ? buffer.Length : 0;
             _input.AdvanceTo(buffer.Start, buffer.End);
             if (!await FlushAsync().ConfigureAwait(false)) return;
             if (outcome == CommandOutcome.Close) return;
+            if (outcome == CommandOutcome.StartTls)
+            {
+                if (read.IsCompleted) return;
+                if (pipelinedAfterStls > 0) Pop3Log.DiscardedAfterStls(Logger, pipelinedAfterStls);
+                if (!await StartTlsAsync().ConfigureAwait(false)) return;
+                continue;
+            }
             if (read.IsCompleted) return;
         }
     }
+
+    /// <summary>
+    /// RFC 2595 §4 STLS (after its +OK is flushed) and RFC 8314 §3.3 implicit TLS (before the
+    /// greeting): drops the plaintext reader and writer with whatever they still hold, handshakes
+    /// within what is left of <see cref="Pop3Options.LoginTimeout"/>, and reads and writes through TLS from then on.
+    /// False when the handshake failed: only this connection ends (a connection failure, STYLE §11).
+    /// </summary>
+    private async ValueTask<bool> StartTlsAsync()
+    {
+        var certificate = _server.Certificates!.Current;
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
+        // RFC 2595 §4: the server remains in AUTHORIZATION; nothing learnt in the clear carries over.
+        PendingUser = null;
+
+        var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
+        _tls = tls;
+        _handshaking = true;
+        // An abandoned handshake is a client that does not log in: the login deadline applies.
+        _ioTimeout.CancelAfter(TimeUntilAutologout());
+        try
+        {
+            await tls.AuthenticateAsServerAsync(_server.Certificates.ServerOptions(certificate), _ioTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException && !_ioTimeout.IsCancellationRequested)
+        {
+            _endReason = "TLS handshake failed";
+            Pop3Log.TlsFailed(Logger, Id, RemoteEndPoint, ex.GetBaseException().Message);
+            return false;
+        }
+        DisarmTimer();
+        _handshaking = false;
+
+        _transport = tls;
+        ReplaceTransport(
+            PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
+            PipeWriter.Create(tls, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
+        IsSecure = true;
+        TlsCertificate = certificate.Certificate;
+        Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
+        return true;
+    }
+
+    /// <summary>127.0.0.0/8, ::1, and IPv4-mapped loopback; a Unix socket is local too. Unknown: not loopback.</summary>
+    private static bool IsLoopback(EndPoint? endPoint) => endPoint switch
+    {
+        IPEndPoint ip => IPAddress.IsLoopback(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address),
+        UnixDomainSocketEndPoint => true,
+        _ => false,
+    };
 
     /// <summary>
     /// Before login the clock runs from the connection's start and nothing resets it, so a client
@@ -253,6 +347,10 @@ public sealed class Pop3Session
         _consecutiveErrors++;
         return CommandOutcome.Continue;
     }
+
+    /// <summary>The refusal of a clear-text password where <see cref="PlaintextAllowed"/> is false (Dovecot's text).</summary>
+    internal CommandOutcome RejectPlaintext()
+        => Reject("Plaintext authentication disallowed on non-secure connections.", ResponseCode.Auth);
 
     /// <summary>
     /// The failed-login answer: the same text after the same delay whatever went wrong, so a client
@@ -400,6 +498,25 @@ public sealed class Pop3Session
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // Flushing leftovers to a vanished peer: nothing to do.
+        }
+        if (_tls is { } tls)
+        {
+            // close_notify, so clients can tell a clean end from a truncation attack.
+            if (IsSecure) await TryShutdownTlsAsync(tls).ConfigureAwait(false);
+            // Frees the TLS state; the socket stream below belongs to the listener.
+            await tls.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask TryShutdownTlsAsync(SslStream tls)
+    {
+        try
+        {
+            await tls.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        {
+            // The peer is gone or not reading; the connection closes anyway.
         }
     }
 
