@@ -17,12 +17,16 @@ internal static class ServeCommand
     public static Command Create(Option<string> data)
     {
         var pop3 = new Option<string[]>("--pop3") { Description = "POP3 listen address, may be repeated. Default: 127.0.0.1:1110" };
+        var lmtp = new Option<string[]>("--lmtp") { Description = $"LMTP listen address or unix:/socket/path, may be repeated; \"\" turns LMTP off. Default: {RestanteOptions.DefaultLmtpAddress}" };
+        var smtp = new Option<string[]>("--smtp") { Description = "SMTP listen address for application tests (local users only), may be repeated. Default: off" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
 
         var command = new Command("serve", "Run the POP3 server");
         command.Options.Add(pop3);
+        command.Options.Add(lmtp);
+        command.Options.Add(smtp);
         command.Options.Add(maildir);
         command.Options.Add(config);
         command.Options.Add(logLevel);
@@ -33,18 +37,21 @@ internal static class ServeCommand
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
             var addresses = parse.GetValue(pop3) ?? [];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
-            return await RunAsync(parse.GetValue(config), overrides, addresses, cancellationToken);
+            return await RunAsync(parse.GetValue(config), overrides, addresses, cancellationToken, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? []);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, CancellationToken cancellationToken,
+        string[] lmtp, string[] smtp)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft"] = "Warning",
+            // The lowest layer: a JSON file or RESTANTE_LMTP__0 replaces it, [""] turns LMTP off.
+            ["Lmtp:0"] = RestanteOptions.DefaultLmtpAddress,
         });
         if (configFile is not null)
         {
@@ -68,10 +75,14 @@ internal static class ServeCommand
         builder.Services.AddRestante(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
         if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
+        if (lmtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Lmtp = [.. lmtp]);
+        if (smtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Smtp = [.. smtp]);
 
         var options = new RestanteOptions();
         builder.Configuration.Bind(options);
         if (pop3.Length > 0) options.Pop3 = [.. pop3];
+        if (lmtp.Length > 0) options.Lmtp = [.. lmtp];
+        if (smtp.Length > 0) options.Smtp = [.. smtp];
         var pop3Options = new Restante.Pop3.Pop3Options();
         builder.Configuration.Bind(pop3Options);
         var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
@@ -86,7 +97,7 @@ internal static class ServeCommand
         {
             await host.StartAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Restante.Auth.PasswdFileException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is InvalidOperationException or Restante.Auth.PasswdFileException or System.Net.Sockets.SocketException or UnauthorizedAccessException or IOException)
         {
             await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
             return 1;
@@ -94,6 +105,8 @@ internal static class ServeCommand
 
         var server = host.Services.GetRequiredService<Pop3Server>();
         foreach (var endPoint in server.Pop3EndPoints) Console.WriteLine($"POP3 listening on {endPoint}");
+        foreach (var endPoint in server.LmtpEndPoints) Console.WriteLine($"LMTP listening on {endPoint}");
+        foreach (var endPoint in server.SmtpEndPoints) Console.WriteLine($"SMTP listening on {endPoint}");
         if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
         {
             Console.WriteLine($"No users yet. Add one with: restante user add NAME --data {options.DataDirectory}");
