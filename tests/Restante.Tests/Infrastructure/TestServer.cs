@@ -28,14 +28,20 @@ internal sealed class TestServer : IAsyncDisposable
 
     public int Port => EndPoint.Port;
 
+    public IPEndPoint LmtpEndPoint => (IPEndPoint)Server.LmtpEndPoints[0];
+
+    public IPEndPoint SmtpEndPoint => (IPEndPoint)Server.SmtpEndPoints[0];
+
     public string PasswdPath => Path.Combine(Data.Path, "passwd");
 
-    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null)
+    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null,
+        Action<RestanteOptions>? configureOptions = null)
     {
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
         configure?.Invoke(pop3);
-        var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Fsync = false };
+        var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Lmtp = ["127.0.0.1:0"], Smtp = ["127.0.0.1:0"], Fsync = false };
+        configureOptions?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider);
@@ -77,6 +83,10 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     public Task<Transcript> ConnectAsync() => Transcript.ConnectAsync(EndPoint);
+
+    public Task<Transcript> ConnectLmtpAsync() => Transcript.ConnectAsync(LmtpEndPoint);
+
+    public Task<Transcript> ConnectSmtpAsync() => Transcript.ConnectAsync(SmtpEndPoint);
 
     /// <summary>Connects, reads the greeting and logs in with USER/PASS.</summary>
     public async Task<Transcript> LoginAsync(string user, string password)
