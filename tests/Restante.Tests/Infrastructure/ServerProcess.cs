@@ -61,8 +61,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         {
             if (e.Data is null) return;
             lock (server._output) server._output.Add(e.Data);
-            // The LMTP line comes right after the POP3 lines: once it is there, every listener is.
-            if (e.Data.Contains("LMTP listening on", StringComparison.Ordinal)) listening.TrySetResult();
+            // Every listener (POP3, LMTP, SMTP) is bound before the first of these lines is printed.
+            if (e.Data.Contains("POP3 listening on", StringComparison.Ordinal)) listening.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) =>
         {
