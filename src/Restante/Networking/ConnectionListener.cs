@@ -67,6 +67,7 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     /// </summary>
     public static ConnectionListener BindUnix(string path, ILogger logger, int backlog = 512)
     {
+        if (Path.GetDirectoryName(path) is { Length: > 0 } directory) Directory.CreateDirectory(directory);
         RemoveStaleSocket(path);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
