@@ -8,4 +8,6 @@ internal enum DataProblem
     LineTooLong,
     /// <summary>RFC 1870: more octets than SIZE allows.</summary>
     TooBig,
+    /// <summary>The spool could not be written (disk full): temporary, the client retries.</summary>
+    SpoolFailed,
 }

@@ -47,7 +47,8 @@ internal sealed class DataReception(MessageSpool spool, long maxSize) : IDisposa
                 _previousEndedWithCrlf = true;
                 continue;
             }
-            if (Spool.Free <= LmtpLimits.MaxLine) return Step.SpoolFull;
+            // Once the message is refused nothing more is appended, so there is nothing to flush.
+            if (Problem == DataProblem.None && Spool.Free <= LmtpLimits.MaxLine) return Step.SpoolFull;
 
             var status = DataLine.TryTake(ref buffer, LmtpLimits.MaxLine, out var line, out var crlf);
             if (status == LineStatus.NeedMoreData) return Step.NeedMoreData;
@@ -72,6 +73,12 @@ internal sealed class DataReception(MessageSpool spool, long maxSize) : IDisposa
             }
             Spool.AppendLine(content);
         }
+    }
+
+    /// <summary>Writing the spool failed: read on to the end, then refuse with a temporary error.</summary>
+    public void SpoolFailed()
+    {
+        if (Problem == DataProblem.None) Problem = DataProblem.SpoolFailed;
     }
 
     private void NoteHeader(in ReadOnlySequence<byte> line)

@@ -33,5 +33,12 @@ internal static class DeliveryReplies
 
     public static readonly SmtpReply LineTooLong = new(554, "5.6.0", "Message refused: a line is longer than 1000 octets (RFC 5321 4.5.3.1.6)");
 
-    public static SmtpReply For(DataProblem problem) => problem == DataProblem.TooBig ? TooBig : LineTooLong;
+    public static readonly SmtpReply SpoolFailed = new(452, "4.3.1", "Insufficient system storage, try again later");
+
+    public static SmtpReply For(DataProblem problem) => problem switch
+    {
+        DataProblem.TooBig => TooBig,
+        DataProblem.SpoolFailed => SpoolFailed,
+        _ => LineTooLong,
+    };
 }

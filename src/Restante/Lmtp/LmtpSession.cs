@@ -122,7 +122,7 @@ public sealed class LmtpSession
                     if (step == DataReception.Step.NeedMoreData) break;
                     if (step == DataReception.Step.SpoolFull)
                     {
-                        await _data.Spool.FlushAsync(stopping).ConfigureAwait(false);
+                        await FlushSpoolAsync(_data, stopping).ConfigureAwait(false);
                         continue;
                     }
                     outcome = await FinishDataAsync().ConfigureAwait(false);
@@ -250,6 +250,7 @@ public sealed class LmtpSession
         var queueId = Convert.ToHexString(RandomNumberGenerator.GetBytes(6));
         using (data)
         {
+            if (data.Problem == DataProblem.None) await FlushSpoolAsync(data, CancellationToken.None).ConfigureAwait(false);
             if (data.Problem != DataProblem.None)
             {
                 LmtpLog.DataRefused(Logger, queueId, transaction.Sender, data.Problem, data.Size);
@@ -260,7 +261,6 @@ public sealed class LmtpSession
             }
             else
             {
-                await data.Spool.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 var envelope = new DeliveryEnvelope(transaction.Sender, queueId, Dialect == DeliveryDialect.Lmtp ? "LMTP" : "ESMTP",
                     ClientName, PeerText(), data.MessageId);
                 if (Dialect == DeliveryDialect.Lmtp) await DeliverPerRecipientAsync(transaction, envelope, data.Spool).ConfigureAwait(false);
@@ -269,6 +269,19 @@ public sealed class LmtpSession
         }
         ResetTransaction();
         return SessionOutcome.Continue;
+    }
+
+    private async ValueTask FlushSpoolAsync(DataReception data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await data.Spool.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            LmtpLog.SpoolFailed(Logger, ex);
+            data.SpoolFailed();
+        }
     }
 
     private async Task DeliverPerRecipientAsync(MailTransaction transaction, DeliveryEnvelope envelope, MessageSpool spool)

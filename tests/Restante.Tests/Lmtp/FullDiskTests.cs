@@ -40,6 +40,37 @@ public class FullDiskTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_full_spool_gets_452_for_every_recipient_and_the_session_goes_on()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        server.AddUser("bob", "secret");
+        var spool = Path.Combine(server.Data.Path, "spool");
+        Directory.CreateDirectory(spool);
+        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", spool) != 0)
+        {
+            output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
+            return;
+        }
+        try
+        {
+            var (c, _) = await Lmtp.GreetAsync(server);
+            await using var _c = c;
+            var big = "Subject: big\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 20_000));
+            await Lmtp.SendMessageAsync(c, "s@example.org", big, "alice", "bob");
+            await c.ExpectAsync("452 4.3.1 ");
+            await c.ExpectAsync("452 4.3.1 ");
+            Assert.Empty(server.MessageFiles("alice"));
+            await Lmtp.SendMessageAsync(c, "s@example.org", Lmtp.Message, "alice");
+            await c.ExpectAsync("250 2.0.0");
+        }
+        finally
+        {
+            await RunAsync("umount", spool);
+        }
+    }
+
     private static async Task<int> RunAsync(string program, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -289,6 +289,8 @@ public class LmtpSessionTests
         await pop.ExpectAsync("+OK 1 ");
         await pop.SendAsync("QUIT");
         await pop.ExpectAsync("+OK");
+        // The lock is released before the connection closes: wait for the close, then log in again.
+        Assert.True(await pop.IsClosedAsync());
 
         await using var next = await server.LoginAsync("alice", "secret");
         await next.SendAsync("STAT");
