@@ -12,4 +12,5 @@ root.Subcommands.Add(ServeCommand.Create(data));
 root.Subcommands.Add(UserCommands.Create(data));
 root.Subcommands.Add(PwCommand.Create());
 root.Subcommands.Add(CertCommand.Create(data));
+root.Subcommands.Add(DeliverCommand.Create(data));
 return await root.Parse(args).InvokeAsync();

@@ -21,6 +21,8 @@ internal static class ServeCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) file, reloaded when it changes. Default: DATA/tls/cert.pem, self-signed, created if missing" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file for --tls-cert" };
         var allowPlaintext = new Option<bool>("--allow-plaintext") { Description = "Allow USER/PASS without TLS from non-loopback addresses" };
+        var lmtp = new Option<string[]>("--lmtp") { Description = $"LMTP listen address or unix:/socket/path, may be repeated; \"\" turns LMTP off. Default: {RestanteOptions.DefaultLmtpAddress}" };
+        var smtp = new Option<string[]>("--smtp") { Description = "SMTP listen address for application tests (local users only), may be repeated. Default: off" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
@@ -31,6 +33,8 @@ internal static class ServeCommand
         command.Options.Add(tlsCert);
         command.Options.Add(tlsKey);
         command.Options.Add(allowPlaintext);
+        command.Options.Add(lmtp);
+        command.Options.Add(smtp);
         command.Options.Add(maildir);
         command.Options.Add(config);
         command.Options.Add(logLevel);
@@ -45,18 +49,21 @@ internal static class ServeCommand
             if (parse.GetValue(allowPlaintext)) overrides["AllowPlaintext"] = "true";
             var tlsAddresses = parse.GetValue(pop3s) ?? [];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
-            return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, cancellationToken);
+            return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? [], cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, string[] pop3s, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, string[] pop3s,
+        string[] lmtp, string[] smtp, CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft"] = "Warning",
+            // The lowest layer: a JSON file or RESTANTE_LMTP__0 replaces it, [""] turns LMTP off.
+            ["Lmtp:0"] = RestanteOptions.DefaultLmtpAddress,
         });
         if (configFile is not null)
         {
@@ -81,11 +88,15 @@ internal static class ServeCommand
         // --pop3 replaces the configured list rather than merging into it index by index.
         if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
         if (pop3s.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3s = [.. pop3s]);
+        if (lmtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Lmtp = [.. lmtp]);
+        if (smtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Smtp = [.. smtp]);
 
         var options = new RestanteOptions();
         builder.Configuration.Bind(options);
         if (pop3.Length > 0) options.Pop3 = [.. pop3];
         if (pop3s.Length > 0) options.Pop3s = [.. pop3s];
+        if (lmtp.Length > 0) options.Lmtp = [.. lmtp];
+        if (smtp.Length > 0) options.Smtp = [.. smtp];
         var pop3Options = new Restante.Pop3.Pop3Options();
         builder.Configuration.Bind(pop3Options);
         var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
@@ -114,6 +125,8 @@ internal static class ServeCommand
         }
         foreach (var endPoint in server.Pop3sEndPoints) Console.WriteLine($"POP3S listening on {endPoint}");
         foreach (var endPoint in server.Pop3EndPoints) Console.WriteLine($"POP3 listening on {endPoint}");
+        foreach (var endPoint in server.LmtpEndPoints) Console.WriteLine($"LMTP listening on {endPoint}");
+        foreach (var endPoint in server.SmtpEndPoints) Console.WriteLine($"SMTP listening on {endPoint}");
         if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
         {
             Console.WriteLine($"No users yet. Add one with: restante user add NAME --data {options.DataDirectory}");

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Auth;
+using Restante.Delivery;
+using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
 using Restante.Storage;
@@ -22,6 +24,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly Pop3ServerContext _context;
     private readonly RestanteOptions _options;
     private readonly ConnectionGate _gate;
+    private readonly List<ConnectionListener> _lmtpListeners = [];
+    private readonly List<ConnectionListener> _smtpListeners = [];
+    private readonly LmtpServerContext _lmtpContext;
 
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
         IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
@@ -44,6 +49,15 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
+        LocalDelivery = new LocalDelivery(Users, Delivery, Delivery as IMailboxUsage, new LocalDeliveryOptions
+        {
+            LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
+            DefaultQuota = options.EffectiveDefaultQuota,
+            MaxMessageSize = options.EffectiveMaxMessageSize,
+            SpoolDirectory = options.EffectiveSpoolDirectory,
+            Hostname = _context.Hostname,
+        }, _loggerFactory.CreateLogger("Restante.Delivery"), timeProvider);
+        _lmtpContext = new LmtpServerContext(LocalDelivery, LmtpLimits, _loggerFactory, timeProvider);
     }
 
     /// <summary>The configured PEM files, or the development certificate in DATA/tls/, created when missing or expired.</summary>
@@ -59,6 +73,18 @@ public sealed partial class Pop3Server : IAsyncDisposable
         }
         return new CertificateProvider(DevCertificate.CertificatePath(directory), DevCertificate.KeyPath(directory), logger, timeProvider);
     }
+
+    /// <summary>Local delivery as the LMTP and SMTP listeners do it (recipient checks, quota, trace headers).</summary>
+    public LocalDelivery LocalDelivery { get; }
+
+    /// <summary>Timeouts and limits of LMTP/SMTP sessions; change them before <see cref="StartAsync"/>.</summary>
+    public LmtpLimits LmtpLimits { get; } = new();
+
+    /// <summary>The LMTP addresses actually bound: <see cref="IPEndPoint"/>s or Unix-domain socket endpoints.</summary>
+    public IReadOnlyList<EndPoint> LmtpEndPoints => _lmtpListeners.Select(l => l.EndPoint).ToList();
+
+    /// <summary>The SMTP addresses actually bound.</summary>
+    public IReadOnlyList<EndPoint> SmtpEndPoints => _smtpListeners.Select(l => l.EndPoint).ToList();
 
     public IMailStore Store { get; }
 
@@ -79,6 +105,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     private IEnumerable<ConnectionListener> AllListeners => _listeners.Concat(_pop3sListeners);
 
+    private IEnumerable<ConnectionListener> EveryListener => AllListeners.Concat(_lmtpListeners).Concat(_smtpListeners);
+
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         var logger = _loggerFactory.CreateLogger("Restante.Networking");
@@ -98,12 +126,18 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 _pop3sListeners.Add(listener);
                 listener.Start(RunPop3sSessionAsync);
             }
+            foreach (var address in _options.EffectiveLmtp)
+                _lmtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Lmtp, logger));
+            foreach (var address in _options.EffectiveSmtp)
+                _smtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Smtp, logger));
         }
         catch
         {
-            foreach (var listener in AllListeners) _ = listener.DisposeAsync();
+            foreach (var listener in EveryListener) _ = listener.DisposeAsync();
             _listeners.Clear();
             _pop3sListeners.Clear();
+            _lmtpListeners.Clear();
+            _smtpListeners.Clear();
             throw;
         }
         return Task.CompletedTask;
@@ -134,6 +168,28 @@ public sealed partial class Pop3Server : IAsyncDisposable
         }
     }
 
+    private ConnectionListener StartDeliveryListener(string address, DeliveryDialect dialect, ILogger logger)
+    {
+        var listener = ListenAddress.TryGetSocketPath(address, out var path)
+            ? ConnectionListener.BindUnix(path, logger)
+            : ConnectionListener.Bind(ListenAddress.Parse(address), logger);
+        listener.Start((socket, stopping) =>
+        {
+            var stream = new NetworkStream(socket, ownsSocket: false);
+            var session = new LmtpSession(_lmtpContext, dialect, stream, socket.RemoteEndPoint);
+            return RunAndDisposeAsync(session.RunAsync, stream, stopping);
+        });
+        return listener;
+    }
+
+    private static async Task RunAndDisposeAsync(Func<CancellationToken, Task> run, Stream stream, CancellationToken stopping)
+    {
+        await using (stream.ConfigureAwait(false))
+        {
+            await run(stopping).ConfigureAwait(false);
+        }
+    }
+
     private static async Task RefuseAsync(Socket socket, byte[] line)
     {
         try
@@ -151,14 +207,16 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// <summary>Stops listening and ends every session without entering UPDATE: nothing is deleted.</summary>
     public async Task StopAsync()
     {
-        await Task.WhenAll(AllListeners.Select(l => l.StopAsync())).ConfigureAwait(false);
+        await Task.WhenAll(EveryListener.Select(l => l.StopAsync())).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var listener in AllListeners) await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var listener in EveryListener) await listener.DisposeAsync().ConfigureAwait(false);
         _listeners.Clear();
         _pop3sListeners.Clear();
+        _lmtpListeners.Clear();
+        _smtpListeners.Clear();
     }
 
     [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]

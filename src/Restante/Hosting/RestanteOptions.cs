@@ -1,3 +1,4 @@
+using Restante.Delivery;
 using Restante.Networking;
 
 namespace Restante.Hosting;
@@ -41,6 +42,28 @@ public sealed class RestanteOptions
     /// <summary>fsync messages and directories before acknowledging. Turn off only for throwaway test data.</summary>
     public bool Fsync { get; set; } = true;
 
+    /// <summary>
+    /// LMTP listen addresses: "127.0.0.1:2424", or a Unix-domain socket ("unix:/run/restante/lmtp.sock",
+    /// or any path starting with '/'). Empty entries are ignored, so [""] turns LMTP off. The library
+    /// listens on none by default; `restante serve` supplies <see cref="DefaultLmtpAddress"/>.
+    /// </summary>
+    public List<string> Lmtp { get; set; } = [];
+
+    /// <summary>SMTP listen addresses (same forms as <see cref="Lmtp"/>): for application tests, off by default.</summary>
+    public List<string> Smtp { get; set; } = [];
+
+    /// <summary>
+    /// The domains whose mail is delivered here. Empty: every domain (user@anything goes to user),
+    /// for a listener only the local MTA reaches. Otherwise other domains are refused — never relayed.
+    /// </summary>
+    public List<string> LocalDomains { get; set; } = [];
+
+    /// <summary>Storage limit for users without a quota rule in the passwd file ("100M", "1G"); empty or 0: none.</summary>
+    public string DefaultQuota { get; set; } = string.Empty;
+
+    /// <summary>The largest message accepted over LMTP/SMTP or by `restante deliver` (RFC 1870 SIZE); 0: no limit.</summary>
+    public string MaxMessageSize { get; set; } = "50M";
+
     public const string DefaultPop3Address = "127.0.0.1:1110";
 
     public const string DefaultPop3sAddress = "127.0.0.1:1995";
@@ -54,6 +77,24 @@ public sealed class RestanteOptions
 
     /// <summary>Where the development certificate lives when no <see cref="TlsCertificate"/> is given.</summary>
     public string DevCertificateDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "tls");
+
+    /// <summary>What `restante serve` listens on for LMTP unless told otherwise.</summary>
+    public const string DefaultLmtpAddress = "127.0.0.1:2424";
+
+    public IReadOnlyList<string> EffectiveLmtp => Lmtp.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
+
+    public IReadOnlyList<string> EffectiveSmtp => Smtp.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
+
+    public long EffectiveDefaultQuota => ParseSize(DefaultQuota) ?? 0;
+
+    public long EffectiveMaxMessageSize => ParseSize(MaxMessageSize) ?? 0;
+
+    /// <summary>Where messages are kept while being received (unlinked files, never visible).</summary>
+    public string EffectiveSpoolDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "spool");
+
+    private static long? ParseSize(string text)
+        => string.IsNullOrWhiteSpace(text) ? 0 : ByteSize.TryParse(text, 1, out var bytes) ? bytes : null;
+
 
     public string EffectiveMaildir => string.IsNullOrWhiteSpace(Maildir)
         ? Path.Combine(Path.GetFullPath(DataDirectory), "mail", "%u")
@@ -74,6 +115,12 @@ public sealed class RestanteOptions
         if (!Tls && !string.IsNullOrWhiteSpace(TlsCertificate)) yield return "TlsCertificate is set but Tls is false.";
         if (!string.IsNullOrWhiteSpace(TlsKey) && string.IsNullOrWhiteSpace(TlsCertificate))
             yield return "TlsKey needs TlsCertificate (the development certificate in DATA/tls/ has its own key).";
+        foreach (var address in EffectiveLmtp)
+            if (!ListenAddress.TryParseEndPoint(address, out _, out var error)) yield return $"Lmtp: {error}";
+        foreach (var address in EffectiveSmtp)
+            if (!ListenAddress.TryParseEndPoint(address, out _, out var error)) yield return $"Smtp: {error}";
+        if (ParseSize(DefaultQuota) is null) yield return $"DefaultQuota: '{DefaultQuota}' is not a size (for example 100M or 1G).";
+        if (ParseSize(MaxMessageSize) is null) yield return $"MaxMessageSize: '{MaxMessageSize}' is not a size (for example 50M).";
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
     }

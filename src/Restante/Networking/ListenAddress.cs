@@ -40,6 +40,41 @@ public static class ListenAddress
         return true;
     }
 
+    /// <summary>
+    /// Like <see cref="TryParse"/>, and also a Unix-domain socket path: "unix:/run/restante/lmtp.sock"
+    /// or any value starting with '/'.
+    /// </summary>
+    public static bool TryParseEndPoint(string text, out EndPoint endPoint, out string error)
+    {
+        if (TryGetSocketPath(text, out var path))
+        {
+            endPoint = new IPEndPoint(IPAddress.Loopback, 0);
+            if (path.Length == 0 || !path.StartsWith('/'))
+            {
+                error = $"'{text}' is not an absolute socket path (for example unix:/run/restante/lmtp.sock).";
+                return false;
+            }
+            endPoint = new System.Net.Sockets.UnixDomainSocketEndPoint(path);
+            error = string.Empty;
+            return true;
+        }
+        var parsed = TryParse(text, out var ip, out error);
+        endPoint = ip;
+        return parsed;
+    }
+
+    /// <summary>True when <paramref name="text"/> names a Unix-domain socket; <paramref name="path"/> is its path.</summary>
+    public static bool TryGetSocketPath(string text, out string path)
+    {
+        if (text.StartsWith("unix:", StringComparison.OrdinalIgnoreCase))
+        {
+            path = text["unix:".Length..];
+            return true;
+        }
+        path = text;
+        return text.StartsWith('/');
+    }
+
     public static IPEndPoint Parse(string text)
         => TryParse(text, out var endPoint, out var error) ? endPoint : throw new FormatException(error);
 }

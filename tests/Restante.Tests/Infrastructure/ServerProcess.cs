@@ -10,13 +10,17 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _output = [];
 
-    private ServerProcess(Process process, int port)
+    private ServerProcess(Process process, int port, int lmtpPort)
     {
         _process = process;
         Port = port;
+        LmtpPort = lmtpPort;
     }
 
     public int Port { get; }
+
+    /// <summary>The LMTP port: a free one, so parallel servers never collide on the default 2424.</summary>
+    public int LmtpPort { get; }
 
     public int Pid => _process.Id;
 
@@ -48,13 +52,16 @@ internal sealed class ServerProcess : IAsyncDisposable
         };
         foreach (var argument in new[] { CliPath, "serve", "--data", dataDirectory, "--pop3", $"127.0.0.1:{chosen}" }.Concat(extra))
             start.ArgumentList.Add(argument);
+        var lmtpPort = FreePort();
+        start.Environment["RESTANTE_LMTP__0"] = $"127.0.0.1:{lmtpPort}";
         var process = Process.Start(start)!;
-        var server = new ServerProcess(process, chosen);
+        var server = new ServerProcess(process, chosen, lmtpPort);
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (server._output) server._output.Add(e.Data);
+            // Every listener (POP3, LMTP, SMTP) is bound before the first of these lines is printed.
             if (e.Data.Contains("POP3 listening on", StringComparison.Ordinal)) listening.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) =>
@@ -72,6 +79,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     public async Task<Transcript> ConnectAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port));
+
+    public async Task<Transcript> ConnectLmtpAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, LmtpPort));
 
     public void Signal(string signal)
     {

@@ -30,6 +30,10 @@ internal sealed class TestServer : IAsyncDisposable
 
     public int Port => EndPoint.Port;
 
+    public IPEndPoint LmtpEndPoint => (IPEndPoint)Server.LmtpEndPoints[0];
+
+    public IPEndPoint SmtpEndPoint => (IPEndPoint)Server.SmtpEndPoints[0];
+
     public string PasswdPath => Path.Combine(Data.Path, "passwd");
 
     /// <param name="configureServer">Listeners, TLS files and the like; the defaults are one POP3 listener on loopback.</param>
@@ -39,7 +43,7 @@ internal sealed class TestServer : IAsyncDisposable
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
         configure?.Invoke(pop3);
-        var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Fsync = false };
+        var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Lmtp = ["127.0.0.1:0"], Smtp = ["127.0.0.1:0"], Fsync = false };
         configureServer?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
@@ -95,6 +99,10 @@ internal sealed class TestServer : IAsyncDisposable
             return (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == thumbprint;
         }
     }
+
+    public Task<Transcript> ConnectLmtpAsync() => Transcript.ConnectAsync(LmtpEndPoint);
+
+    public Task<Transcript> ConnectSmtpAsync() => Transcript.ConnectAsync(SmtpEndPoint);
 
     /// <summary>Connects, reads the greeting and logs in with USER/PASS.</summary>
     public async Task<Transcript> LoginAsync(string user, string password)

@@ -10,7 +10,7 @@ namespace Restante.Storage.Maildir;
 /// Dovecot write them, one Maildir per user. Opening takes a kernel lock so that one POP3
 /// session at a time works on a mailbox; delivery never waits for it.
 /// </summary>
-public sealed class MaildirStore : IMailStore, IMessageDelivery
+public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
 {
     // Maildir spec: a file in tmp/ untouched for 36 hours is left over from a failed delivery.
     private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(36);
@@ -118,6 +118,21 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery
             // A message that is not known to be durable is withdrawn, so the sender's retry
             // cannot produce a duplicate; it never stays half-written either way.
             if (leftover is not null) TryDelete(leftover);
+        }
+    }
+
+    /// <summary>The octets stored in new/ and cur/, from the S= in the names (see <see cref="Usage"/>).</summary>
+    public ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var maildir = GetMaildirPath(user);
+        try
+        {
+            return ValueTask.FromResult(Usage.Measure(maildir));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot measure {maildir}: {ex.Message}", ex);
         }
     }
 

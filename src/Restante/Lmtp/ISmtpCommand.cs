@@ -1,0 +1,11 @@
+using Restante.Protocol;
+
+namespace Restante.Lmtp;
+
+/// <summary>One LMTP/SMTP command. Handlers are stateless; the session holds the state. Replies are written, never flushed.</summary>
+internal interface ISmtpCommand
+{
+    SmtpVerb Verb { get; }
+
+    ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
+}

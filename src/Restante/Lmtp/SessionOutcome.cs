@@ -1,0 +1,7 @@
+namespace Restante.Lmtp;
+
+internal enum SessionOutcome
+{
+    Continue,
+    Close,
+}

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Restante.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Restante.Tests.Lmtp;
+
+/// <summary>A full disk under the Maildirs: 452 4.3.1 (temporary), and nothing half-written.</summary>
+public class FullDiskTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_full_disk_gets_452_and_leaves_nothing_behind()
+    {
+        using var mount = new TempDirectory();
+        // A 1 MB tmpfs needs root; elsewhere this test has nothing to run on and says so.
+        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.Path) != 0)
+        {
+            output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
+            return;
+        }
+        try
+        {
+            await using var server = await TestServer.StartAsync(configureServer: o => o.Maildir = Path.Combine(mount.Path, "%u"));
+            server.AddUser("alice", "secret");
+            var (c, _) = await Lmtp.GreetAsync(server);
+            await using var _c = c;
+            var big = "Subject: big\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 20_000));   // 2 MB
+            await Lmtp.SendMessageAsync(c, "s@example.org", big, "alice");
+            await c.ExpectAsync("452 4.3.1 <alice> Insufficient system storage");
+            Assert.Empty(Directory.GetFiles(Path.Combine(mount.Path, "alice", "new")));
+            Assert.Empty(Directory.GetFiles(Path.Combine(mount.Path, "alice", "tmp")));
+
+            // The disk was full, not broken: a small message still goes in.
+            await Lmtp.SendMessageAsync(c, "s@example.org", Lmtp.Message, "alice");
+            await c.ExpectAsync("250 2.0.0");
+            Assert.Single(Directory.GetFiles(Path.Combine(mount.Path, "alice", "new")));
+        }
+        finally
+        {
+            await RunAsync("umount", mount.Path);
+        }
+    }
+
+    [Fact]
+    public async Task A_full_spool_gets_452_for_every_recipient_and_the_session_goes_on()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        server.AddUser("bob", "secret");
+        var spool = Path.Combine(server.Data.Path, "spool");
+        Directory.CreateDirectory(spool);
+        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", spool) != 0)
+        {
+            output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
+            return;
+        }
+        try
+        {
+            var (c, _) = await Lmtp.GreetAsync(server);
+            await using var _c = c;
+            var big = "Subject: big\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 98) + "\r\n", 20_000));
+            await Lmtp.SendMessageAsync(c, "s@example.org", big, "alice", "bob");
+            await c.ExpectAsync("452 4.3.1 ");
+            await c.ExpectAsync("452 4.3.1 ");
+            Assert.Empty(server.MessageFiles("alice"));
+            await Lmtp.SendMessageAsync(c, "s@example.org", Lmtp.Message, "alice");
+            await c.ExpectAsync("250 2.0.0");
+        }
+        finally
+        {
+            await RunAsync("umount", spool);
+        }
+    }
+
+    private static async Task<int> RunAsync(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        try
+        {
+            using var process = Process.Start(start)!;
+            await process.WaitForExitAsync();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+    }
+}
