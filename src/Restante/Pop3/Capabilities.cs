@@ -21,8 +21,11 @@ internal sealed class Capabilities
         Pop3Reply.Line(output, "RESP-CODES");
         Pop3Reply.Line(output, "AUTH-RESP-CODE");
         Pop3Reply.Line(output, "PIPELINING");
+        // RFC 2449 §6.3 / RFC 5034 §6: what AUTH accepts on this connection, nothing more.
+        var context = session.CreateSaslContext();
+        var mechanisms = string.Join(' ', context.Services.Offered(context).Select(m => m.Name));
+        if (mechanisms.Length > 0) Pop3Reply.Line(output, "SASL " + mechanisms);
         Pop3Reply.Line(output, Implementation);
         Pop3Reply.End(output);
-        _ = session;
     }
 }

@@ -1,3 +1,5 @@
+using Restante.Auth.Sasl;
+
 namespace Restante.Pop3;
 
 /// <summary>How POP3 sessions behave. Bound from configuration; every default says why it is what it is.</summary>
@@ -36,6 +38,12 @@ public sealed class Pop3Options
     /// <summary>After this many errors in a row the server says goodbye and closes the connection.</summary>
     public int MaxBadCommands { get; set; } = 10;
 
+    /// <summary>SASL mechanisms to enable (section <c>Sasl</c>).</summary>
+    public SaslOptions Sasl { get; set; } = new();
+
+    /// <summary>OAuth access-token validation for OAUTHBEARER and XOAUTH2 (section <c>OAuth</c>).</summary>
+    public OAuthOptions OAuth { get; set; } = new();
+
     /// <summary>The validation errors, one a line, naming the option; empty when all is well.</summary>
     public IEnumerable<string> Validate()
     {
@@ -47,5 +55,7 @@ public sealed class Pop3Options
         if (MaxArgumentLength < 40) yield return "MaxArgumentLength must be at least 40 (RFC 2449 section 4).";
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
+        foreach (var problem in Sasl.Validate()) yield return problem;
+        foreach (var problem in OAuth.Validate()) yield return problem;
     }
 }

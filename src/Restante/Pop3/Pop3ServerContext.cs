@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
+using Restante.Auth.Sasl;
 using Restante.Storage;
 
 namespace Restante.Pop3;
@@ -7,7 +8,8 @@ namespace Restante.Pop3;
 /// <summary>What every POP3 session of one server shares.</summary>
 public sealed class Pop3ServerContext
 {
-    public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory,
+        TimeProvider? timeProvider = null, SaslServices? sasl = null)
     {
         Options = options;
         Store = store;
@@ -16,6 +18,8 @@ public sealed class Pop3ServerContext
         TimeProvider = timeProvider ?? TimeProvider.System;
         Hostname = string.IsNullOrWhiteSpace(options.Hostname) ? System.Net.Dns.GetHostName() : options.Hostname;
         Capabilities = new Capabilities();
+        Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
+            options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
 
     public Pop3Options Options { get; }
@@ -29,6 +33,9 @@ public sealed class Pop3ServerContext
     public TimeProvider TimeProvider { get; }
 
     public string Hostname { get; }
+
+    /// <summary>The enabled SASL mechanisms and what they need.</summary>
+    public SaslServices Sasl { get; }
 
     internal Capabilities Capabilities { get; }
 }
