@@ -20,10 +20,3 @@ internal sealed class ContinuationLine
 
     public static ContinuationLine Of(byte[] bytes) => new(ContinuationStatus.Line, bytes);
 }
-
-internal enum ContinuationStatus
-{
-    Line,
-    TooLong,
-    Closed,
-}
