@@ -11,4 +11,5 @@ root.Options.Add(data);
 root.Subcommands.Add(ServeCommand.Create(data));
 root.Subcommands.Add(UserCommands.Create(data));
 root.Subcommands.Add(PwCommand.Create());
+root.Subcommands.Add(CertCommand.Create(data));
 return await root.Parse(args).InvokeAsync();

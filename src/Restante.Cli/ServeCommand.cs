@@ -17,12 +17,20 @@ internal static class ServeCommand
     public static Command Create(Option<string> data)
     {
         var pop3 = new Option<string[]>("--pop3") { Description = "POP3 listen address, may be repeated. Default: 127.0.0.1:1110" };
+        var pop3s = new Option<string[]>("--pop3s") { Description = "POP3S (implicit TLS) listen address, may be repeated. Default: 127.0.0.1:1995" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) file, reloaded when it changes. Default: DATA/tls/cert.pem, self-signed, created if missing" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file for --tls-cert" };
+        var allowPlaintext = new Option<bool>("--allow-plaintext") { Description = "Allow USER/PASS without TLS from non-loopback addresses" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
 
         var command = new Command("serve", "Run the POP3 server");
         command.Options.Add(pop3);
+        command.Options.Add(pop3s);
+        command.Options.Add(tlsCert);
+        command.Options.Add(tlsKey);
+        command.Options.Add(allowPlaintext);
         command.Options.Add(maildir);
         command.Options.Add(config);
         command.Options.Add(logLevel);
@@ -32,13 +40,17 @@ internal static class ServeCommand
             if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
             var addresses = parse.GetValue(pop3) ?? [];
+            if (parse.GetValue(tlsCert) is { } cert) overrides["TlsCertificate"] = cert;
+            if (parse.GetValue(tlsKey) is { } key) overrides["TlsKey"] = key;
+            if (parse.GetValue(allowPlaintext)) overrides["AllowPlaintext"] = "true";
+            var tlsAddresses = parse.GetValue(pop3s) ?? [];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
-            return await RunAsync(parse.GetValue(config), overrides, addresses, cancellationToken);
+            return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, string[] pop3s, CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -68,10 +80,12 @@ internal static class ServeCommand
         builder.Services.AddRestante(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
         if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
+        if (pop3s.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3s = [.. pop3s]);
 
         var options = new RestanteOptions();
         builder.Configuration.Bind(options);
         if (pop3.Length > 0) options.Pop3 = [.. pop3];
+        if (pop3s.Length > 0) options.Pop3s = [.. pop3s];
         var pop3Options = new Restante.Pop3.Pop3Options();
         builder.Configuration.Bind(pop3Options);
         var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
@@ -86,13 +100,19 @@ internal static class ServeCommand
         {
             await host.StartAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Restante.Auth.PasswdFileException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is InvalidOperationException or Restante.Auth.PasswdFileException or System.Net.Sockets.SocketException or UnauthorizedAccessException or IOException)
         {
             await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
             return 1;
         }
 
         var server = host.Services.GetRequiredService<Pop3Server>();
+        if (server.Certificates is { } certificates)
+        {
+            var current = certificates.Current.Certificate;
+            Console.WriteLine($"TLS certificate {current.Subject} from {certificates.CertificatePath}, SHA-256 {Restante.Networking.DevCertificate.Fingerprint(current)}");
+        }
+        foreach (var endPoint in server.Pop3sEndPoints) Console.WriteLine($"POP3S listening on {endPoint}");
         foreach (var endPoint in server.Pop3EndPoints) Console.WriteLine($"POP3 listening on {endPoint}");
         if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
         {

@@ -14,17 +14,22 @@ namespace Restante.Hosting;
 /// A running Restante: the store, the user directory and the listeners, wired together. The
 /// command-line host and tests both start one of these.
 /// </summary>
-public sealed class Pop3Server : IAsyncDisposable
+public sealed partial class Pop3Server : IAsyncDisposable
 {
     private readonly List<ConnectionListener> _listeners = [];
+    private readonly List<ConnectionListener> _pop3sListeners = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly Pop3ServerContext _context;
     private readonly RestanteOptions _options;
+    private readonly ConnectionGate _gate;
 
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
-        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null)
+        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null)
     {
-        var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
+        limits ??= new ConnectionLimitOptions();
+        throttleOptions ??= new LoginThrottleOptions();
+        var problems = options.Validate().Concat(pop3Options.Validate()).Concat(limits.Validate()).Concat(throttleOptions.Validate()).ToList();
         if (problems.Count > 0) throw new InvalidOperationException("Invalid configuration: " + string.Join(" ", problems));
 
         _options = options;
@@ -34,7 +39,25 @@ public sealed class Pop3Server : IAsyncDisposable
         Store = store ?? maildirs;
         Delivery = store as IMessageDelivery ?? maildirs;
         Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider);
+        var trusted = limits.BuildTrustedNetworks();
+        _gate = new ConnectionGate(limits, trusted);
+        var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
+        Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
+    }
+
+    /// <summary>The configured PEM files, or the development certificate in DATA/tls/, created when missing or expired.</summary>
+    private static CertificateProvider LoadCertificates(RestanteOptions options, ILogger logger, TimeProvider? timeProvider)
+    {
+        if (!string.IsNullOrWhiteSpace(options.TlsCertificate))
+            return new CertificateProvider(options.TlsCertificate, options.TlsKey, logger, timeProvider);
+        var directory = options.DevCertificateDirectory;
+        if (!DevCertificate.IsUsable(directory))
+        {
+            using var created = DevCertificate.Create(directory, timeProvider);
+            DevCertificateCreated(logger, DevCertificate.CertificatePath(directory));
+        }
+        return new CertificateProvider(DevCertificate.CertificatePath(directory), DevCertificate.KeyPath(directory), logger, timeProvider);
     }
 
     public IMailStore Store { get; }
@@ -43,10 +66,18 @@ public sealed class Pop3Server : IAsyncDisposable
 
     public IUserDirectory Users { get; }
 
+    /// <summary>The TLS certificate for STLS and POP3S; null when <see cref="RestanteOptions.Tls"/> is off.</summary>
+    public CertificateProvider? Certificates { get; }
+
     /// <summary>The POP3 addresses actually bound (with port 0 requested, the chosen port).</summary>
     public IReadOnlyList<IPEndPoint> Pop3EndPoints => _listeners.Select(l => l.LocalEndPoint).ToList();
 
-    public int ActiveSessions => _listeners.Sum(l => l.ActiveConnections);
+    /// <summary>The POP3S (implicit TLS) addresses actually bound.</summary>
+    public IReadOnlyList<IPEndPoint> Pop3sEndPoints => _pop3sListeners.Select(l => l.LocalEndPoint).ToList();
+
+    public int ActiveSessions => AllListeners.Sum(l => l.ActiveConnections);
+
+    private IEnumerable<ConnectionListener> AllListeners => _listeners.Concat(_pop3sListeners);
 
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -60,40 +91,76 @@ public sealed class Pop3Server : IAsyncDisposable
                 _listeners.Add(listener);
                 listener.Start(RunPop3SessionAsync);
             }
+            foreach (var address in _options.EffectivePop3s)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
+                _pop3sListeners.Add(listener);
+                listener.Start(RunPop3sSessionAsync);
+            }
         }
         catch
         {
-            foreach (var listener in _listeners) _ = listener.DisposeAsync();
+            foreach (var listener in AllListeners) _ = listener.DisposeAsync();
             _listeners.Clear();
+            _pop3sListeners.Clear();
             throw;
         }
         return Task.CompletedTask;
     }
 
-    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping)
+    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, stopping);
+
+    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, stopping);
+
+    private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
     {
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        var session = new Pop3Session(_context, stream, socket.RemoteEndPoint);
-        return RunAndDisposeAsync(session, stream, stopping);
+        var peer = socket.RemoteEndPoint;
+        if (!_gate.TryEnter((peer as IPEndPoint)?.Address, out var lease))
+        {
+            // RFC 3206 [SYS/TEMP]: the client may come back later; established sessions are untouched.
+            // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
+            await RefuseAsync(socket, implicitTls ? [] : "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray()).ConfigureAwait(false);
+            return;
+        }
+        using (lease)
+        {
+            var stream = new NetworkStream(socket, ownsSocket: false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var session = new Pop3Session(_context, stream, peer, implicitTls);
+                await session.RunAsync(stopping).ConfigureAwait(false);
+            }
+        }
     }
 
-    private static async Task RunAndDisposeAsync(Pop3Session session, Stream stream, CancellationToken stopping)
+    private static async Task RefuseAsync(Socket socket, byte[] line)
     {
-        await using (stream.ConfigureAwait(false))
+        try
         {
-            await session.RunAsync(stopping).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.SendAsync(line, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The refused client is already gone; nothing is owed to it.
         }
     }
 
     /// <summary>Stops listening and ends every session without entering UPDATE: nothing is deleted.</summary>
     public async Task StopAsync()
     {
-        await Task.WhenAll(_listeners.Select(l => l.StopAsync())).ConfigureAwait(false);
+        await Task.WhenAll(AllListeners.Select(l => l.StopAsync())).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var listener in _listeners) await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var listener in AllListeners) await listener.DisposeAsync().ConfigureAwait(false);
         _listeners.Clear();
+        _pop3sListeners.Clear();
     }
+
+    [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]
+    private static partial void DevCertificateCreated(ILogger logger, string path);
 }

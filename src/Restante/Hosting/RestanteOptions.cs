@@ -14,6 +14,24 @@ public sealed class RestanteOptions
     /// </summary>
     public List<string> Pop3 { get; set; } = [];
 
+    /// <summary>
+    /// POP3S (implicit TLS, RFC 8314) listen addresses. When neither this nor <see cref="Pop3"/> is set,
+    /// the embedded default also listens on 127.0.0.1:1995; production sets 0.0.0.0:995.
+    /// </summary>
+    public List<string> Pop3s { get; set; } = [];
+
+    /// <summary>
+    /// Offer TLS (STLS and POP3S). With no <see cref="TlsCertificate"/> a self-signed certificate for
+    /// localhost is created in DATA/tls/ on first start.
+    /// </summary>
+    public bool Tls { get; set; } = true;
+
+    /// <summary>PEM certificate file (certbot's fullchain.pem), reloaded when it changes. Empty: DATA/tls/cert.pem, created if missing.</summary>
+    public string TlsCertificate { get; set; } = string.Empty;
+
+    /// <summary>PEM private key file (certbot's privkey.pem). Empty: the key is in <see cref="TlsCertificate"/>, or DATA/tls/key.pem.</summary>
+    public string TlsKey { get; set; } = string.Empty;
+
     /// <summary>Maildir path template, %u is the user name. Empty: DATA/mail/%u.</summary>
     public string Maildir { get; set; } = string.Empty;
 
@@ -25,7 +43,17 @@ public sealed class RestanteOptions
 
     public const string DefaultPop3Address = "127.0.0.1:1110";
 
-    public IReadOnlyList<string> EffectivePop3 => Pop3.Count == 0 ? [DefaultPop3Address] : Pop3;
+    public const string DefaultPop3sAddress = "127.0.0.1:1995";
+
+    /// <summary>The embedded default applies only when no listener at all is configured.</summary>
+    private bool NoListenersConfigured => Pop3.Count == 0 && Pop3s.Count == 0;
+
+    public IReadOnlyList<string> EffectivePop3 => NoListenersConfigured ? [DefaultPop3Address] : Pop3;
+
+    public IReadOnlyList<string> EffectivePop3s => NoListenersConfigured && Tls ? [DefaultPop3sAddress] : Pop3s;
+
+    /// <summary>Where the development certificate lives when no <see cref="TlsCertificate"/> is given.</summary>
+    public string DevCertificateDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "tls");
 
     public string EffectiveMaildir => string.IsNullOrWhiteSpace(Maildir)
         ? Path.Combine(Path.GetFullPath(DataDirectory), "mail", "%u")
@@ -40,6 +68,12 @@ public sealed class RestanteOptions
         if (string.IsNullOrWhiteSpace(DataDirectory)) yield return "DataDirectory must not be empty.";
         foreach (var address in EffectivePop3)
             if (!ListenAddress.TryParse(address, out _, out var error)) yield return $"Pop3: {error}";
+        foreach (var address in EffectivePop3s)
+            if (!ListenAddress.TryParse(address, out _, out var error)) yield return $"Pop3s: {error}";
+        if (!Tls && Pop3s.Count > 0) yield return "Pop3s needs Tls (it is set to false).";
+        if (!Tls && !string.IsNullOrWhiteSpace(TlsCertificate)) yield return "TlsCertificate is set but Tls is false.";
+        if (!string.IsNullOrWhiteSpace(TlsKey) && string.IsNullOrWhiteSpace(TlsCertificate))
+            yield return "TlsKey needs TlsCertificate (the development certificate in DATA/tls/ has its own key).";
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
     }

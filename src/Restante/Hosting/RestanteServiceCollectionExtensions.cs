@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Restante.Auth;
+using Restante.Networking;
 using Restante.Pop3;
 
 namespace Restante.Hosting;
@@ -16,10 +18,14 @@ public static class RestanteServiceCollectionExtensions
     {
         services.Configure<RestanteOptions>(configuration);
         services.Configure<Pop3Options>(configuration);
+        services.Configure<ConnectionLimitOptions>(configuration);
+        services.Configure<LoginThrottleOptions>(configuration.GetSection("LoginThrottle"));
         services.AddSingleton(sp => new Pop3Server(
             sp.GetRequiredService<IOptions<RestanteOptions>>().Value,
             sp.GetRequiredService<IOptions<Pop3Options>>().Value,
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            limits: sp.GetRequiredService<IOptions<ConnectionLimitOptions>>().Value,
+            throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value));
         services.AddHostedService<RestanteHostedService>();
         return services;
     }

@@ -5,9 +5,13 @@ namespace Restante.Pop3;
 
 /// <summary>
 /// The CAPA reply (RFC 2449 §5). What is announced before login is announced after it too,
-/// so a client that checks CAPA in both states sees nothing vanish.
+/// so a client that checks CAPA in both states sees nothing vanish — except STLS: its registration
+/// (RFC 2595 §8, "Announced states/Valid states: AUTHORIZATION state only") announces it before
+/// login only, as RFC 2449 §5 lets each capability say, and Dovecot does the same.
+/// USER follows <see cref="Pop3Session.PlaintextAllowed"/>, which cannot change after login (STLS is
+/// refused then), so it too is the same in both states.
 /// </summary>
-internal sealed class Capabilities
+internal sealed class Capabilities(Pop3Options options)
 {
     private static readonly string Implementation = "IMPLEMENTATION Restante " +
         (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
@@ -17,10 +21,13 @@ internal sealed class Capabilities
         Pop3Reply.Ok(output, "Capability list follows");
         Pop3Reply.Line(output, "TOP");
         Pop3Reply.Line(output, "UIDL");
-        Pop3Reply.Line(output, "USER");
+        if (session.PlaintextAllowed) Pop3Reply.Line(output, "USER");
         Pop3Reply.Line(output, "RESP-CODES");
         Pop3Reply.Line(output, "AUTH-RESP-CODE");
         Pop3Reply.Line(output, "PIPELINING");
+        if (options.LoginDelay > TimeSpan.Zero)
+            Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
+        if (session.CanStartTls) Pop3Reply.Line(output, "STLS");
         // RFC 2449 §6.3 / RFC 5034 §6: what AUTH accepts on this connection, nothing more.
         var context = session.CreateSaslContext();
         var mechanisms = string.Join(' ', context.Services.Offered(context).Select(m => m.Name));

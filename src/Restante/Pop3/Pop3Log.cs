@@ -6,7 +6,7 @@ namespace Restante.Pop3;
 /// <summary>Every log line the POP3 sessions write, with stable event ids. Secrets never reach these.</summary>
 internal static partial class Pop3Log
 {
-    [LoggerMessage(100, LogLevel.Information, "Session {SessionId} connected from {Peer}", EventName = "Connected")]
+    [LoggerMessage(100, LogLevel.Debug, "Session {SessionId} connected from {Peer}", EventName = "Connected")]
     public static partial void Connected(ILogger logger, long sessionId, EndPoint? peer);
 
     [LoggerMessage(101, LogLevel.Debug, "{Command} {Arguments} -> {Status}", EventName = "Command")]
@@ -33,4 +33,14 @@ internal static partial class Pop3Log
 
     [LoggerMessage(108, LogLevel.Warning, "Session {SessionId} failed", EventName = "SessionFailed")]
     public static partial void SessionFailed(ILogger logger, Exception exception, long sessionId);
+
+    [LoggerMessage(109, LogLevel.Debug, "Session {SessionId} TLS established: {Protocol} {CipherSuite}", EventName = "TlsEstablished")]
+    public static partial void TlsEstablished(ILogger logger, long sessionId, System.Security.Authentication.SslProtocols protocol, System.Net.Security.TlsCipherSuite cipherSuite);
+
+    // Information, not Warning: scanners and outdated clients do this all day; fail2ban can still match it.
+    [LoggerMessage(110, LogLevel.Information, "Session {SessionId} TLS handshake with {Peer} failed: {Reason}", EventName = "TlsFailed")]
+    public static partial void TlsFailed(ILogger logger, long sessionId, EndPoint? peer, string reason);
+
+    [LoggerMessage(111, LogLevel.Warning, "Discarded {Octets} octets sent in the clear after STLS, before the TLS handshake", EventName = "DiscardedAfterStls")]
+    public static partial void DiscardedAfterStls(ILogger logger, long octets);
 }

@@ -38,6 +38,19 @@ public sealed class Pop3Options
     /// <summary>After this many errors in a row the server says goodbye and closes the connection.</summary>
     public int MaxBadCommands { get; set; } = 10;
 
+    /// <summary>
+    /// Allow USER/PASS (and SASL PLAIN/LOGIN) on unencrypted connections from non-loopback addresses.
+    /// Off by default, like Dovecot's disable_plaintext_auth: RFC 2595 §2.3 wants servers able to refuse
+    /// clear-text logins, and a password sent in the clear over a network is a password given away.
+    /// </summary>
+    public bool AllowPlaintext { get; set; }
+
+    /// <summary>
+    /// RFC 2449 §6.5 LOGIN-DELAY: the least time between two logins of one user. Zero turns it off.
+    /// Announced in CAPA and enforced after the password is checked, so it reveals nothing to a guesser.
+    /// </summary>
+    public TimeSpan LoginDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>SASL mechanisms to enable (section <c>Sasl</c>).</summary>
     public SaslOptions Sasl { get; set; } = new();
 
@@ -55,6 +68,7 @@ public sealed class Pop3Options
         if (MaxArgumentLength < 40) yield return "MaxArgumentLength must be at least 40 (RFC 2449 section 4).";
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
+        if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
         foreach (var problem in Sasl.Validate()) yield return problem;
         foreach (var problem in OAuth.Validate()) yield return problem;
     }

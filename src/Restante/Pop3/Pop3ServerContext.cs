@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Auth.Sasl;
+using Restante.Networking;
 using Restante.Storage;
 
 namespace Restante.Pop3;
@@ -9,7 +10,7 @@ namespace Restante.Pop3;
 public sealed class Pop3ServerContext
 {
     public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory,
-        TimeProvider? timeProvider = null, SaslServices? sasl = null)
+        TimeProvider? timeProvider = null, LoginThrottle? throttle = null, SaslServices? sasl = null)
     {
         Options = options;
         Store = store;
@@ -17,10 +18,17 @@ public sealed class Pop3ServerContext
         Logger = loggerFactory.CreateLogger("Restante.Pop3");
         TimeProvider = timeProvider ?? TimeProvider.System;
         Hostname = string.IsNullOrWhiteSpace(options.Hostname) ? System.Net.Dns.GetHostName() : options.Hostname;
-        Capabilities = new Capabilities();
+        Capabilities = new Capabilities(options);
+        Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
+        LoginHistory = new LoginHistory(TimeProvider);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
+
+    /// <summary>Failed-login counting and blocking, shared by every listener.</summary>
+    public LoginThrottle Throttle { get; }
+
+    internal LoginHistory LoginHistory { get; }
 
     public Pop3Options Options { get; }
 
@@ -33,6 +41,9 @@ public sealed class Pop3ServerContext
     public TimeProvider TimeProvider { get; }
 
     public string Hostname { get; }
+
+    /// <summary>The TLS certificate for STLS and POP3S; null when TLS is not offered.</summary>
+    public CertificateProvider? Certificates { get; init; }
 
     /// <summary>The enabled SASL mechanisms and what they need.</summary>
     public SaslServices Sasl { get; }

@@ -1,8 +1,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Restante.Auth.Sasl;
+using Restante.Networking;
 using Restante.Protocol;
 using Restante.Storage;
 
@@ -19,7 +24,10 @@ public sealed class Pop3Session
     private static long s_nextSessionId;
 
     private readonly Pop3ServerContext _server;
-    private readonly Stream _transport;
+    private readonly bool _implicitTls;
+    private Stream _transport;
+    private SslStream? _tls;
+    private bool _handshaking;
     private readonly CancellationTokenSource _ioTimeout;
     private PipeReader _input;
     private PipeWriter _output;
@@ -33,28 +41,61 @@ public sealed class Pop3Session
     private bool _holdingRead;
     private bool _inputCompleted;
     private string _endReason = "client disconnected";
+    private readonly long _connectedAt;
+    private long _lastCommandAt;
 
-    public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint)
+    /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
+    public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
     {
+        if (implicitTls && server.Certificates is null) throw new ArgumentException("Implicit TLS needs a certificate.", nameof(implicitTls));
         _server = server;
         _transport = transport;
+        _implicitTls = implicitTls;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
         Timestamp = ApopTimestamp.Create(server.Hostname);
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
+        // Zero-byte reads: an idle session waits for data without holding a read buffer, which is
+        // most of what thousands of idle sessions would otherwise cost.
+        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
         _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
         _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
         Logger = server.Logger;
+        _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
     }
 
     public long Id { get; }
 
     public EndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The client's IP address; null for a Unix-domain socket.</summary>
+    public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address;
+
     public Pop3State State { get; private set; } = Pop3State.Authorization;
 
     /// <summary>The authenticated user once in TRANSACTION.</summary>
     public string? User { get; private set; }
+
+    /// <summary>True once TLS is established (POP3S from the start, or after STLS).</summary>
+    public bool IsSecure { get; private set; }
+
+    /// <summary>
+    /// The server certificate this connection's TLS handshake used, null without TLS. SCRAM-*-PLUS
+    /// hashes it for tls-server-end-point channel binding (RFC 5929 §4); it stays the same for the
+    /// whole connection even when the certificate files are reloaded meanwhile.
+    /// </summary>
+    public X509Certificate2? TlsCertificate { get; private set; }
+
+    /// <summary>
+    /// Whether a password may be sent in the clear (USER/PASS, SASL PLAIN and LOGIN), the one place
+    /// that decides it, like Dovecot's disable_plaintext_auth: yes over TLS, yes from a loopback
+    /// address (the password never crosses a network), yes when <see cref="Pop3Options.AllowPlaintext"/>
+    /// is set; otherwise no. Commands that are refused reply with <see cref="RejectPlaintext"/>; CAPA
+    /// leaves out what is refused. APOP, CRAM-MD5 and SCRAM never reveal the password and stay allowed.
+    /// </summary>
+    public bool PlaintextAllowed => IsSecure || _server.Options.AllowPlaintext || IsLoopback(RemoteEndPoint);
+
+    /// <summary>STLS is offered: TLS is configured, not yet active, and nobody has logged in (RFC 2595 §4).</summary>
+    internal bool CanStartTls => _server.Certificates is not null && !IsSecure && State == Pop3State.Authorization;
 
     /// <summary>The APOP timestamp sent in the greeting, angle brackets included (RFC 1939 §7).</summary>
     public string Timestamp { get; }
@@ -81,6 +122,7 @@ public sealed class Pop3Session
         var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
         try
         {
+            if (_implicitTls && !await StartTlsAsync().ConfigureAwait(false)) return;
             Pop3Reply.Ok(_output, $"Restante POP3 server ready. {Timestamp}");
             if (!await FlushAsync().ConfigureAwait(false)) return;
             await ProcessCommandsAsync(stopping).ConfigureAwait(false);
@@ -88,13 +130,13 @@ public sealed class Pop3Session
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             _endReason = "server shutting down";
-            await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
+            if (!_handshaking) await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // The I/O timer fired: the client went silent or stopped reading.
-            _endReason = "timed out";
-            await TrySayGoodbyeAsync("-ERR Disconnected for inactivity.\r\n"u8.ToArray()).ConfigureAwait(false);
+            _endReason = _handshaking ? "TLS handshake timed out" : "timed out";
+            if (!_handshaking) await TrySayGoodbyeAsync("-ERR Disconnected for inactivity.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
         catch (IOException)
         {
@@ -139,6 +181,7 @@ public sealed class Pop3Session
                     continue;
                 }
                 outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
+                _lastCommandAt = _server.TimeProvider.GetTimestamp();
                 if (outcome == CommandOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
                 if (_consecutiveErrors >= _server.Options.MaxBadCommands)
                 {
@@ -148,9 +191,19 @@ public sealed class Pop3Session
                 }
             }
 
+            // Bytes after STLS were sent before the handshake, in the clear: they are dropped with
+            // the plaintext reader below, never executed (CVE-2011-0411, STARTTLS command injection).
+            var pipelinedAfterStls = outcome == CommandOutcome.StartTls ? _unread.Length : 0;
             ReleaseInput();
             if (!await FlushAsync().ConfigureAwait(false)) return;
             if (outcome == CommandOutcome.Close) return;
+            if (outcome == CommandOutcome.StartTls)
+            {
+                if (_inputCompleted) return;
+                if (pipelinedAfterStls > 0) Pop3Log.DiscardedAfterStls(Logger, pipelinedAfterStls);
+                if (!await StartTlsAsync().ConfigureAwait(false)) return;
+                continue;
+            }
             if (_inputCompleted) return;
         }
     }
@@ -158,8 +211,7 @@ public sealed class Pop3Session
     /// <summary>One read from the client with the autologout timer armed; the bytes land in <see cref="_unread"/>.</summary>
     private async ValueTask ReadInputAsync()
     {
-        var timeout = State == Pop3State.Transaction ? _server.Options.IdleTimeout : _server.Options.LoginTimeout;
-        _ioTimeout.CancelAfter(timeout);
+        _ioTimeout.CancelAfter(TimeUntilAutologout());
         var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
         _unread = read.Buffer;
         _inputCompleted = read.IsCompleted;
@@ -216,14 +268,75 @@ public sealed class Pop3Session
     }
 
     /// <summary>
-    /// What SASL may know about this connection. SEAM(TLS): the TLS branch replaces the right-hand sides with
-    /// <c>IsSecure</c>, its plaintext-policy decision and <c>ChannelBindings.TlsServerEndPoint(serverCertificate)</c>.
-    /// Until then: no TLS, plaintext allowed on loopback only (the policy's default), no channel binding.
+    /// What SASL may know about this connection: TLS or not, the plaintext policy's decision, and the
+    /// tls-server-end-point channel binding of the certificate this connection's handshake used (RFC 5929 §4).
     /// </summary>
     internal SaslContext CreateSaslContext() => new(
-        isSecure: false, plaintextAllowed: IsLoopback(RemoteEndPoint), tlsServerEndPoint: null, _server.Sasl);
+        IsSecure, PlaintextAllowed, TlsCertificate is { } certificate ? ChannelBindings.TlsServerEndPoint(certificate) : null, _server.Sasl);
 
-    private static bool IsLoopback(EndPoint? endPoint) => endPoint is IPEndPoint ip && IPAddress.IsLoopback(ip.Address);
+    /// <summary>
+    /// RFC 2595 §4 STLS (after its +OK is flushed) and RFC 8314 §3.3 implicit TLS (before the
+    /// greeting): drops the plaintext reader and writer with whatever they still hold, handshakes
+    /// within what is left of <see cref="Pop3Options.LoginTimeout"/>, and reads and writes through TLS from then on.
+    /// False when the handshake failed: only this connection ends (a connection failure, STYLE §11).
+    /// </summary>
+    private async ValueTask<bool> StartTlsAsync()
+    {
+        var certificate = _server.Certificates!.Current;
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
+        // RFC 2595 §4: the server remains in AUTHORIZATION; nothing learnt in the clear carries over.
+        PendingUser = null;
+
+        var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
+        _tls = tls;
+        _handshaking = true;
+        // An abandoned handshake is a client that does not log in: the login deadline applies.
+        _ioTimeout.CancelAfter(TimeUntilAutologout());
+        try
+        {
+            await tls.AuthenticateAsServerAsync(_server.Certificates.ServerOptions(certificate), _ioTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException && !_ioTimeout.IsCancellationRequested)
+        {
+            _endReason = "TLS handshake failed";
+            Pop3Log.TlsFailed(Logger, Id, RemoteEndPoint, ex.GetBaseException().Message);
+            return false;
+        }
+        DisarmTimer();
+        _handshaking = false;
+
+        _transport = tls;
+        ReplaceTransport(
+            PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
+            PipeWriter.Create(tls, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
+        IsSecure = true;
+        TlsCertificate = certificate.Certificate;
+        Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
+        return true;
+    }
+
+    /// <summary>127.0.0.0/8, ::1, and IPv4-mapped loopback; a Unix socket is local too. Unknown: not loopback.</summary>
+    private static bool IsLoopback(EndPoint? endPoint) => endPoint switch
+    {
+        IPEndPoint ip => IPAddress.IsLoopback(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address),
+        UnixDomainSocketEndPoint => true,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Before login the clock runs from the connection's start and nothing resets it, so a client
+    /// trickling a byte at a time (slowloris) is gone after LoginTimeout all the same. After login
+    /// only a complete command resets it (RFC 1939 §3: the autologout timer).
+    /// </summary>
+    private TimeSpan TimeUntilAutologout()
+    {
+        var (since, limit) = State == Pop3State.Transaction
+            ? (_lastCommandAt, _server.Options.IdleTimeout)
+            : (_connectedAt, _server.Options.LoginTimeout);
+        var left = limit - _server.TimeProvider.GetElapsedTime(since);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
+    }
 
     private async ValueTask<CommandOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
     {
@@ -250,6 +363,14 @@ public sealed class Pop3Session
             return Reject(State == Pop3State.Authorization
                 ? "Command not valid before login."
                 : "Command not valid after login.");
+        }
+
+        if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth && _server.Throttle.IsBlocked(RemoteAddress))
+        {
+            // Refused before any password is looked at: a blocked guesser costs the server nothing.
+            LogCommand(verb, default, default, "-ERR");
+            PendingUser = null;
+            return Reject("Too many failed logins from your address, try again later.", ResponseCode.SysTemp);
         }
 
         if (verb is not (Pop3Verb.Pass or Pop3Verb.Auth) && HasOverlongArgument(argumentSpan))
@@ -296,6 +417,10 @@ public sealed class Pop3Session
         return CommandOutcome.Continue;
     }
 
+    /// <summary>The refusal of a clear-text password where <see cref="PlaintextAllowed"/> is false (Dovecot's text).</summary>
+    internal CommandOutcome RejectPlaintext()
+        => Reject("Plaintext authentication disallowed on non-secure connections.", ResponseCode.Auth);
+
     /// <summary>
     /// The failed-login answer: the same text after the same delay whatever went wrong, so a client
     /// cannot tell an unknown user from a wrong password.
@@ -304,6 +429,7 @@ public sealed class Pop3Session
     {
         Pop3Log.AuthFailed(Logger, user, RemoteEndPoint, mechanism);
         PendingUser = null;
+        _server.Throttle.RecordFailure(RemoteAddress, user);
         if (_server.Options.AuthFailureDelay > TimeSpan.Zero)
             await Task.Delay(_server.Options.AuthFailureDelay, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
         return Reject("Authentication failed.", ResponseCode.Auth);
@@ -316,6 +442,9 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
+            return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
+
         IMaildrop maildrop;
         try
         {
@@ -438,6 +567,25 @@ public sealed class Pop3Session
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // Flushing leftovers to a vanished peer: nothing to do.
+        }
+        if (_tls is { } tls)
+        {
+            // close_notify, so clients can tell a clean end from a truncation attack.
+            if (IsSecure) await TryShutdownTlsAsync(tls).ConfigureAwait(false);
+            // Frees the TLS state; the socket stream below belongs to the listener.
+            await tls.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask TryShutdownTlsAsync(SslStream tls)
+    {
+        try
+        {
+            await tls.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
+        {
+            // The peer is gone or not reading; the connection closes anyway.
         }
     }
 

@@ -31,38 +31,55 @@ public sealed class MessageWriter
 
     public void Write(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
     {
-        while (!chunk.IsEmpty && !_finished)
+        // Bytes are copied in runs as long as possible: only a stuffed dot or a repaired line end
+        // breaks a run, so a CRLF message without dot-leading lines goes out in one copy per chunk.
+        var run = 0;
+        var position = 0;
+        while (position < chunk.Length && !_finished)
         {
             if (_atLineStart)
             {
                 if (_bodyLinesLeft == 0 && !_inHeader)
                 {
                     _finished = true;
-                    return;
+                    break;
                 }
-                if (chunk[0] == (byte)'.') output.Write("."u8);
+                if (chunk[position] == (byte)'.')
+                {
+                    output.Write(chunk[run..position]);
+                    output.Write("."u8);
+                    run = position;
+                }
                 _atLineStart = false;
                 _lineBytes = 0;
             }
 
-            var lf = chunk.IndexOf((byte)'\n');
-            var segment = lf < 0 ? chunk : chunk[..lf];
-            if (!segment.IsEmpty)
+            var lf = chunk[position..].IndexOf((byte)'\n');
+            if (lf < 0)
             {
-                output.Write(segment);
-                _lineBytes += segment.Length;
-                _last = segment[^1];
+                _lineBytes += chunk.Length - position;
+                _last = chunk[^1];
+                position = chunk.Length;
+                break;
             }
-            if (lf < 0) return;
-
-            output.Write(_last == (byte)'\r' ? "\n"u8 : "\r\n"u8);
+            lf += position;
+            if (lf > position) _last = chunk[lf - 1];
+            _lineBytes += lf - position;
+            if (_last != (byte)'\r')
+            {
+                // A bare LF: write what came before, then the missing CR; the LF stays in the next run.
+                output.Write(chunk[run..lf]);
+                output.Write("\r"u8);
+                run = lf;
+            }
             // A line holding nothing, or only the CR of its CRLF, is the blank line that ends the header.
             var blank = _lineBytes == 0 || (_lineBytes == 1 && _last == (byte)'\r');
             _last = (byte)'\n';
             _atLineStart = true;
             EndOfLine(blank);
-            chunk = chunk[(lf + 1)..];
+            position = lf + 1;
         }
+        output.Write(chunk[run..position]);
     }
 
     private void EndOfLine(bool blank)

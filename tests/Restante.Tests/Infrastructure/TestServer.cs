@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Restante.Auth;
 using Restante.Hosting;
+using Restante.Networking;
 using Restante.Pop3;
 
 namespace Restante.Tests.Infrastructure;
@@ -30,15 +32,18 @@ internal sealed class TestServer : IAsyncDisposable
 
     public string PasswdPath => Path.Combine(Data.Path, "passwd");
 
-    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null)
+    /// <param name="configureServer">Listeners, TLS files and the like; the defaults are one POP3 listener on loopback.</param>
+    public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null,
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttle = null, Action<RestanteOptions>? configureServer = null)
     {
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
         configure?.Invoke(pop3);
         var options = new RestanteOptions { DataDirectory = data.Path, Pop3 = ["127.0.0.1:0"], Fsync = false };
+        configureServer?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider);
+        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider, limits: limits, throttleOptions: throttle);
         await server.StartAsync();
         return new TestServer(data, server, logs);
     }
@@ -77,6 +82,19 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     public Task<Transcript> ConnectAsync() => Transcript.ConnectAsync(EndPoint);
+
+    /// <summary>The certificate the server presents (the development one in DATA/tls/ unless configured otherwise).</summary>
+    public string CertificatePath => Server.Certificates!.CertificatePath;
+
+    /// <summary>A client-side validation callback that trusts exactly the server's current certificate.</summary>
+    public System.Net.Security.RemoteCertificateValidationCallback TrustServerCertificate
+    {
+        get
+        {
+            var thumbprint = Server.Certificates!.Current.Certificate.Thumbprint;
+            return (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == thumbprint;
+        }
+    }
 
     /// <summary>Connects, reads the greeting and logs in with USER/PASS.</summary>
     public async Task<Transcript> LoginAsync(string user, string password)

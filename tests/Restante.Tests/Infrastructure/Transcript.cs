@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 
 namespace Restante.Tests.Infrastructure;
@@ -9,7 +11,7 @@ internal sealed class Transcript : IAsyncDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(15);
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
@@ -20,11 +22,41 @@ internal sealed class Transcript : IAsyncDisposable
         _stream = client.GetStream();
     }
 
-    public static async Task<Transcript> ConnectAsync(IPEndPoint endPoint)
+    /// <param name="localAddress">The source address to connect from; null lets the system choose.</param>
+    public static async Task<Transcript> ConnectAsync(IPEndPoint endPoint, IPAddress? localAddress = null)
     {
-        var client = new TcpClient();
+        var client = localAddress is null ? new TcpClient(endPoint.AddressFamily) : new TcpClient(new IPEndPoint(localAddress, 0));
         await client.ConnectAsync(endPoint);
         return new Transcript(client);
+    }
+
+    /// <summary>Connects and handshakes at once, as a POP3S (implicit TLS) client does.</summary>
+    public static async Task<Transcript> ConnectTlsAsync(IPEndPoint endPoint, RemoteCertificateValidationCallback validate, IPAddress? localAddress = null)
+    {
+        var transcript = await ConnectAsync(endPoint, localAddress);
+        await transcript.StartTlsAsync(validate);
+        return transcript;
+    }
+
+    /// <summary>The TLS stream once <see cref="StartTlsAsync"/> has run.</summary>
+    public SslStream? Tls { get; private set; }
+
+    /// <summary>
+    /// Handshakes on the connection as it is (after STLS's +OK has been read). A client must not have
+    /// read anything the server sent after that +OK: there must be nothing, so this asserts it.
+    /// </summary>
+    public async Task StartTlsAsync(RemoteCertificateValidationCallback validate, SslProtocols protocols = SslProtocols.None)
+    {
+        Assert.Equal(_start, _end);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false, validate);
+        using var cts = new CancellationTokenSource(s_timeout);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = protocols,
+        }, cts.Token);
+        _stream = tls;
+        Tls = tls;
     }
 
     public Task SendAsync(string line) => SendRawAsync(Encoding.Latin1.GetBytes(line + "\r\n"));
@@ -150,6 +182,7 @@ internal sealed class Transcript : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        Tls?.Dispose();
         _client.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -50,4 +50,43 @@ public class TimeoutTests
         var moved = await AdvanceUntilClosedAsync(time, c, "-ERR Disconnected for inactivity.");
         Assert.InRange(moved, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2));
     }
+
+    [Fact]
+    public async Task A_client_trickling_bytes_before_login_is_still_closed_after_the_login_timeout()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = await TestServer.StartAsync(timeProvider: time);
+        await using var c = await server.ConnectAsync();
+        await c.ExpectAsync("+OK");
+        var read = c.ReadLineAsync();
+        var moved = TimeSpan.Zero;
+        foreach (var b in "USER slowloris-never-finishes"u8.ToArray())
+        {
+            if (read.IsCompleted) break;
+            await c.SendRawAsync([b]);
+            await Task.Delay(30);
+            time.Advance(TimeSpan.FromSeconds(10));
+            moved += TimeSpan.FromSeconds(10);
+            await Task.WhenAny(read, Task.Delay(30));
+        }
+        Assert.True(read.IsCompleted, "the trickling client was never disconnected");
+        Assert.Equal("-ERR Disconnected for inactivity.", await read);
+        Assert.InRange(moved, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(80));
+    }
+
+    [Fact]
+    public async Task Each_command_after_login_restarts_the_idle_timer()
+    {
+        var time = new FakeTimeProvider();
+        await using var server = await TestServer.StartAsync(timeProvider: time);
+        server.AddUser("alice", "secret");
+        await using var c = await server.LoginAsync("alice", "secret");
+        for (var i = 0; i < 4; i++)
+        {
+            await Task.Delay(50);
+            time.Advance(TimeSpan.FromMinutes(8));
+            await c.SendAsync("NOOP");
+            Assert.Equal("+OK", await c.ReadLineAsync());
+        }
+    }
 }

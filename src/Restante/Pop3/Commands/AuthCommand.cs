@@ -42,9 +42,9 @@ internal sealed class AuthCommand : IPop3Command
             return session.Reject("Unsupported authentication mechanism.");
         if (!context.Allows(mechanism))
         {
-            // Dovecot's wording; the mechanism exists but this connection may not use it.
+            // The mechanism exists but this connection may not use it: the plaintext policy, or no TLS binding for -PLUS.
             return mechanism.Security.HasFlag(SaslSecurity.Plaintext)
-                ? session.Reject("Plaintext authentication disallowed on non-secure connections.", ResponseCode.Auth)
+                ? session.RejectPlaintext()
                 : session.Reject("Unsupported authentication mechanism.");
         }
 

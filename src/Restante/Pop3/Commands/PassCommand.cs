@@ -10,6 +10,8 @@ internal sealed class PassCommand : IPop3Command
 
     public async ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        if (!session.PlaintextAllowed)
+            return session.RejectPlaintext();
         if (session.PendingUser is not { } user)
             return session.Reject("Send USER first.");
         if (arguments.IsEmpty)

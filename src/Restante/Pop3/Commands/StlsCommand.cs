@@ -2,11 +2,22 @@ using Restante.Protocol;
 
 namespace Restante.Pop3.Commands;
 
-/// <summary>RFC 2595 STLS. Refused while no certificate is configured; CAPA does not announce it then.</summary>
+/// <summary>
+/// RFC 2595 §4 STLS. The +OK is flushed before the handshake; the session loop then does the
+/// upgrade (<see cref="CommandOutcome.StartTls"/>) and drops anything pipelined behind STLS.
+/// StateTable already refuses it after login; here: refused when TLS is already on (a second STLS,
+/// or STLS on a POP3S connection) and when no certificate is configured.
+/// </summary>
 internal sealed class StlsCommand : IPop3Command
 {
     public Pop3Verb Verb => Pop3Verb.Stls;
 
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
-        => ValueTask.FromResult(session.Reject("TLS is not available."));
+    {
+        if (!arguments.IsEmpty) return ValueTask.FromResult(session.Reject("STLS takes no arguments."));
+        if (session.IsSecure) return ValueTask.FromResult(session.Reject("TLS is already active."));
+        if (session.Server.Certificates is null) return ValueTask.FromResult(session.Reject("TLS support isn't enabled."));
+        Pop3Reply.Ok(session.Output, "Begin TLS negotiation now.");
+        return ValueTask.FromResult(CommandOutcome.StartTls);
+    }
 }

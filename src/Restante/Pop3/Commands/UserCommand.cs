@@ -9,6 +9,8 @@ internal sealed class UserCommand : IPop3Command
 
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        if (!session.PlaintextAllowed)
+            return ValueTask.FromResult(session.RejectPlaintext());
         if (arguments.IsEmpty)
             return ValueTask.FromResult(session.Reject("USER needs a user name."));
         if (arguments.Span.IndexOf((byte)' ') >= 0 || !PrintableText.TryDecodeAscii(arguments.Span, out var name))

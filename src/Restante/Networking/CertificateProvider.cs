@@ -1,0 +1,173 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace Restante.Networking;
+
+/// <summary>
+/// The server certificate, from PEM files, reloaded when the files change (a certbot renewal swaps
+/// them under a running server). Every handshake asks for <see cref="Current"/>; at most once per
+/// <see cref="CheckInterval"/> that stats the files, and when they changed, loads them and swaps one
+/// immutable reference. Established connections keep the certificate they started with. A new file
+/// that does not load (half written, key not matching) keeps the old certificate and logs an error.
+/// </summary>
+public sealed partial class CertificateProvider
+{
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _reloadLock = new();
+    private ServerCertificate _current;
+    private FileStamp _failedStamp;
+    private long _lastCheckTimestamp;
+
+    /// <param name="certificatePath">PEM: the server certificate first, then any intermediates (certbot's fullchain.pem).</param>
+    /// <param name="keyPath">PEM private key; null or empty when it is in <paramref name="certificatePath"/>.</param>
+    /// <exception cref="InvalidOperationException">The files cannot be read or do not hold a certificate and its key.</exception>
+    public CertificateProvider(string certificatePath, string? keyPath, ILogger logger, TimeProvider? timeProvider = null)
+    {
+        CertificatePath = Path.GetFullPath(certificatePath);
+        KeyPath = string.IsNullOrWhiteSpace(keyPath) ? null : Path.GetFullPath(keyPath);
+        _logger = logger;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        var stamp = Stamp();
+        try
+        {
+            _current = Load(stamp);
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"TlsCertificate: cannot load {Describe()}: {ex.Message}", ex);
+        }
+        Loaded(_logger, _current.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(_current.Certificate), _current.Certificate.NotAfter);
+        _lastCheckTimestamp = _timeProvider.GetTimestamp();
+    }
+
+    public string CertificatePath { get; }
+
+    public string? KeyPath { get; }
+
+    /// <summary>How often the files are checked for a change; a handshake never waits for more than one stat.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The certificate new handshakes use, reloaded first if the files changed.</summary>
+    public ServerCertificate Current
+    {
+        get
+        {
+            if (_timeProvider.GetElapsedTime(Volatile.Read(ref _lastCheckTimestamp)) >= CheckInterval) CheckForChange();
+            return Volatile.Read(ref _current);
+        }
+    }
+
+    /// <summary>TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1); no client certificates; no renegotiation.</summary>
+    public SslServerAuthenticationOptions ServerOptions(ServerCertificate certificate) => new()
+    {
+        ServerCertificateContext = certificate.Context,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificateRequired = false,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        AllowRenegotiation = false,
+    };
+
+    private void CheckForChange()
+    {
+        // One thread stats; the others use the current certificate meanwhile.
+        if (!_reloadLock.TryEnter()) return;
+        try
+        {
+            Volatile.Write(ref _lastCheckTimestamp, _timeProvider.GetTimestamp());
+            var stamp = Stamp();
+            if (stamp == _current.Stamp || stamp == _failedStamp) return;
+            try
+            {
+                var loaded = Load(stamp);
+                Volatile.Write(ref _current, loaded);
+                _failedStamp = default;
+                Reloaded(_logger, loaded.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(loaded.Certificate), loaded.Certificate.NotAfter);
+            }
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                // Logged once per bad version of the files; the next change is tried again.
+                _failedStamp = stamp;
+                ReloadFailed(_logger, ex, Describe(), DevCertificate.Fingerprint(_current.Certificate));
+            }
+        }
+        finally
+        {
+            _reloadLock.Exit();
+        }
+    }
+
+    private ServerCertificate Load(FileStamp stamp)
+    {
+        var certificate = X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
+        if (!certificate.HasPrivateKey)
+        {
+            certificate.Dispose();
+            throw new CryptographicException("The certificate file has no private key and no key file is given.");
+        }
+        // The rest of a fullchain.pem: intermediates the client may need to build the chain.
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(CertificatePath);
+        var intermediates = new X509Certificate2Collection();
+        foreach (var other in all)
+        {
+            if (other.Thumbprint != certificate.Thumbprint) intermediates.Add(other);
+        }
+        // offline: never fetch missing intermediates from the network during a handshake.
+        var context = SslStreamCertificateContext.Create(certificate, intermediates, offline: true);
+        return new ServerCertificate(certificate, context, stamp);
+    }
+
+    private string Describe() => KeyPath is null ? CertificatePath : $"{CertificatePath} with key {KeyPath}";
+
+    private FileStamp Stamp() => new(FileVersion.Of(CertificatePath), KeyPath is null ? default : FileVersion.Of(KeyPath));
+
+    internal readonly record struct FileStamp(FileVersion Certificate, FileVersion Key);
+
+    /// <summary>Where a path leads (certbot's live/ names are symlinks into archive/) and what is there.</summary>
+    internal readonly record struct FileVersion(string? Target, DateTime LastWrite, long Length)
+    {
+        public static FileVersion Of(string path)
+        {
+            try
+            {
+                var target = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+                var info = new FileInfo(target);
+                return info.Exists ? new FileVersion(target, info.LastWriteTimeUtc, info.Length) : new FileVersion(target, default, -1);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return new FileVersion(null, default, -1);
+            }
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Information, "TLS certificate {Subject} loaded from {Path}, SHA-256 {Fingerprint}, valid until {NotAfter:u}", EventName = "CertificateLoaded")]
+    private static partial void Loaded(ILogger logger, string subject, string path, string fingerprint, DateTime notAfter);
+
+    [LoggerMessage(21, LogLevel.Information, "TLS certificate {Subject} reloaded from {Path}, SHA-256 {Fingerprint}, valid until {NotAfter:u}", EventName = "CertificateReloaded")]
+    private static partial void Reloaded(ILogger logger, string subject, string path, string fingerprint, DateTime notAfter);
+
+    [LoggerMessage(22, LogLevel.Error, "TLS certificate files changed but cannot be loaded ({Files}); keeping the certificate SHA-256 {Fingerprint}", EventName = "CertificateReloadFailed")]
+    private static partial void ReloadFailed(ILogger logger, Exception exception, string files, string fingerprint);
+}
+
+/// <summary>One loaded certificate: what handshakes use, and what channel binding (tls-server-end-point) hashes.</summary>
+public sealed class ServerCertificate
+{
+    internal ServerCertificate(X509Certificate2 certificate, SslStreamCertificateContext context, CertificateProvider.FileStamp stamp)
+    {
+        Certificate = certificate;
+        Context = context;
+        Stamp = stamp;
+    }
+
+    public X509Certificate2 Certificate { get; }
+
+    public SslStreamCertificateContext Context { get; }
+
+    internal CertificateProvider.FileStamp Stamp { get; }
+}

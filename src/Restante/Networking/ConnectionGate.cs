@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Restante.Networking;
+
+/// <summary>
+/// Admits a connection only while the total and the per-address counts are under their limits.
+/// Established connections are never affected: a refusal only ever concerns the newcomer.
+/// </summary>
+public sealed class ConnectionGate
+{
+    private readonly ConnectionLimitOptions _options;
+    private readonly TrustedNetworks _trusted;
+    private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
+    private int _total;
+
+    public ConnectionGate(ConnectionLimitOptions options, TrustedNetworks trusted)
+    {
+        _options = options;
+        _trusted = trusted;
+    }
+
+    public int Total => Volatile.Read(ref _total);
+
+    /// <summary>Takes a slot; the returned lease gives it back. False when a limit is reached.</summary>
+    public bool TryEnter(IPAddress? address, out Lease lease)
+    {
+        lease = default;
+        if (Interlocked.Increment(ref _total) > _options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _total);
+            return false;
+        }
+        if (address is null || _trusted.Contains(address))
+        {
+            lease = new Lease(this, null);
+            return true;
+        }
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        var count = _perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1);
+        if (count > _options.MaxConnectionsPerIp)
+        {
+            Release(address);
+            Interlocked.Decrement(ref _total);
+            return false;
+        }
+        lease = new Lease(this, address);
+        return true;
+    }
+
+    private void Release(IPAddress address)
+    {
+        while (true)
+        {
+            if (!_perAddress.TryGetValue(address, out var n)) return;
+            if (n <= 1)
+            {
+                // Drop the entry at zero so the table only ever holds addresses that are connected now.
+                if (_perAddress.TryRemove(new KeyValuePair<IPAddress, int>(address, n))) return;
+            }
+            else if (_perAddress.TryUpdate(address, n - 1, n))
+            {
+                return;
+            }
+        }
+    }
+
+    public readonly struct Lease : IDisposable
+    {
+        private readonly ConnectionGate? _gate;
+        private readonly IPAddress? _address;
+
+        internal Lease(ConnectionGate gate, IPAddress? address)
+        {
+            _gate = gate;
+            _address = address;
+        }
+
+        public void Dispose()
+        {
+            if (_gate is null) return;
+            if (_address is not null) _gate.Release(_address);
+            Interlocked.Decrement(ref _gate._total);
+        }
+    }
+}
