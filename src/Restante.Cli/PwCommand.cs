@@ -36,7 +36,7 @@ internal static class PwCommand
 
     internal static Option<string> SchemeOption() => new("--scheme", "-s")
     {
-        Description = $"Password scheme: {string.Join(", ", PasswordSchemes.Names)} (PLAIN is needed for APOP)",
+        Description = $"Password scheme: {string.Join(", ", PasswordSchemes.Names)} (APOP needs PLAIN; CRAM-MD5 needs PLAIN or CRAM-MD5; SCRAM needs PLAIN or the matching SCRAM-*)",
         DefaultValueFactory = _ => PasswordSchemes.Default.Name,
     };
 

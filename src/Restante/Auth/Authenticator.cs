@@ -69,4 +69,70 @@ public sealed class Authenticator(IUserDirectory users)
         var matches = ApopDigest.Matches(timestamp, secret ?? DummyApopSecret, digestHex);
         return matches && secret is not null ? record!.Name : null;
     }
+
+    /// <summary>
+    /// The user's name if <paramref name="digestHex"/> is HMAC-MD5(secret, challenge) in hex (RFC 2195), otherwise null.
+    /// Served by "{PLAIN}" and Dovecot's "{CRAM-MD5}" context; every other scheme fails like a wrong digest.
+    /// </summary>
+    public async ValueTask<string?> VerifyCramMd5Async(string user, string challenge, string digestHex, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(challenge);
+        ArgumentNullException.ThrowIfNull(digestHex);
+        var record = await users.FindAsync(user, ct).ConfigureAwait(false);
+        byte[]? context = null;
+        if (record is not null && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
+        {
+            if (scheme.TryGetPlaintext(encoded, out var plaintext) && plaintext.Length > 0)
+                context = CramMd5Scheme.FromPassword(plaintext);
+            else if (scheme is CramMd5Scheme && CramMd5Scheme.TryGetContext(encoded, out var stored))
+                context = stored;
+        }
+        var usable = context is not null;
+        context ??= CramMd5Scheme.FromPassword(DummyApopSecret);
+        var expected = CramMd5.Hmac(context, System.Text.Encoding.UTF8.GetBytes(challenge));
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(context);
+        Span<byte> client = stackalloc byte[16];
+        var matches = digestHex.Length == 32
+            && Convert.FromHexString(digestHex, client, out _, out var written) == System.Buffers.OperationStatus.Done
+            && written == 16
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, client);
+        return matches && usable ? record!.Name : null;
+    }
+
+    /// <summary>
+    /// What a SCRAM exchange for <paramref name="user"/> runs with. There is always an answer: an unknown user, or a
+    /// stored scheme that cannot serve this hash (only "{PLAIN}" and the matching "{SCRAM-…}" can), gets made-up
+    /// credentials with a salt that is stable per name, so the server-first message looks the same either way;
+    /// <see cref="ScramLookup.User"/> is then null and the exchange must fail at the proof.
+    /// </summary>
+    public async ValueTask<ScramLookup> LookupScramAsync(string user, ScramHash hash, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var record = await users.FindAsync(user, ct).ConfigureAwait(false);
+        if (record is not null && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
+        {
+            if (scheme is ScramScheme stored && stored.Algorithm == hash && ScramCredentials.TryParse(hash, encoded, out var credentials))
+                return new ScramLookup(record.Name, credentials);
+            if (scheme.TryGetPlaintext(encoded, out var plaintext) && plaintext.Length > 0)
+                return new ScramLookup(record.Name, ScramCredentials.FromPassword(hash, plaintext, DerivedSalt(hash, user), ScramCredentials.DefaultIterations));
+        }
+        // Same Hi() cost as a PLAIN user; the keys come from a password nobody has.
+        return new ScramLookup(null, ScramCredentials.FromPassword(hash, DummyPassword + Guid.NewGuid().ToString("N"), DerivedSalt(hash, user), ScramCredentials.DefaultIterations));
+    }
+
+    /// <summary>The user's name as stored if the user exists (for token logins, which bring no password), else null.</summary>
+    public async ValueTask<string?> FindUserAsync(string user, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var record = await users.FindAsync(user, ct).ConfigureAwait(false);
+        return record?.Name;
+    }
+
+    // A salt for credentials derived on the fly: stable for a name within this process, unpredictable outside it.
+    // REVIEW: it changes at restart, so a client that caches SaltedPassword (RFC 5802 allows it) recomputes once.
+    private static byte[] DerivedSalt(ScramHash hash, string user)
+        => System.Security.Cryptography.HMACSHA256.HashData(s_saltKey, System.Text.Encoding.UTF8.GetBytes(hash.SchemeName() + "\0" + user))[..16];
+
+    private static readonly byte[] s_saltKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 }

@@ -17,13 +17,25 @@ public static class PasswordSchemes
         ["BLF-CRYPT"] = new BlfCryptScheme(),
         ["SHA256-CRYPT"] = ShaCryptScheme.Sha256,
         ["SHA512-CRYPT"] = ShaCryptScheme.Sha512,
+        ["ARGON2ID"] = Argon2idScheme.Instance,
+        ["PBKDF2"] = Pbkdf2Scheme.Instance,
+        ["SSHA512"] = SaltedShaScheme.Ssha512,
+        ["SSHA256"] = SaltedShaScheme.Ssha256,
+        ["SSHA"] = SaltedShaScheme.Ssha,
+        ["SCRAM-SHA-256"] = ScramScheme.Sha256,
+        ["SCRAM-SHA-1"] = ScramScheme.Sha1,
+        ["CRAM-MD5"] = CramMd5Scheme.Instance,
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The scheme new users get: bcrypt, slow by design and the Dovecot recommendation.</summary>
     public static IPasswordScheme Default => s_byName["BLF-CRYPT"];
 
     /// <summary>The canonical names, aliases excluded (for help texts).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["BLF-CRYPT", "SHA512-CRYPT", "SHA256-CRYPT", "PLAIN"];
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "BLF-CRYPT", "ARGON2ID", "SHA512-CRYPT", "SHA256-CRYPT", "PBKDF2", "SSHA512", "SSHA256", "SSHA",
+        "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN",
+    ];
 
     /// <summary>The scheme called <paramref name="name"/> (case-insensitive, aliases included).</summary>
     /// <exception cref="ArgumentException">No such scheme.</exception>

@@ -28,6 +28,10 @@ internal sealed class Capabilities(Pop3Options options)
         if (options.LoginDelay > TimeSpan.Zero)
             Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
         if (session.CanStartTls) Pop3Reply.Line(output, "STLS");
+        // RFC 2449 §6.3 / RFC 5034 §6: what AUTH accepts on this connection, nothing more.
+        var context = session.CreateSaslContext();
+        var mechanisms = string.Join(' ', context.Services.Offered(context).Select(m => m.Name));
+        if (mechanisms.Length > 0) Pop3Reply.Line(output, "SASL " + mechanisms);
         Pop3Reply.Line(output, Implementation);
         Pop3Reply.End(output);
     }

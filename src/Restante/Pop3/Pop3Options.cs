@@ -1,3 +1,5 @@
+using Restante.Auth.Sasl;
+
 namespace Restante.Pop3;
 
 /// <summary>How POP3 sessions behave. Bound from configuration; every default says why it is what it is.</summary>
@@ -49,6 +51,12 @@ public sealed class Pop3Options
     /// </summary>
     public TimeSpan LoginDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>SASL mechanisms to enable (section <c>Sasl</c>).</summary>
+    public SaslOptions Sasl { get; set; } = new();
+
+    /// <summary>OAuth access-token validation for OAUTHBEARER and XOAUTH2 (section <c>OAuth</c>).</summary>
+    public OAuthOptions OAuth { get; set; } = new();
+
     /// <summary>The validation errors, one a line, naming the option; empty when all is well.</summary>
     public IEnumerable<string> Validate()
     {
@@ -61,5 +69,7 @@ public sealed class Pop3Options
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
         if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
+        foreach (var problem in Sasl.Validate()) yield return problem;
+        foreach (var problem in OAuth.Validate()) yield return problem;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
+using Restante.Auth.Sasl;
 using Restante.Networking;
 using Restante.Storage;
 
@@ -9,7 +10,7 @@ namespace Restante.Pop3;
 public sealed class Pop3ServerContext
 {
     public Pop3ServerContext(Pop3Options options, IMailStore store, Authenticator authenticator, ILoggerFactory loggerFactory,
-        TimeProvider? timeProvider = null, LoginThrottle? throttle = null)
+        TimeProvider? timeProvider = null, LoginThrottle? throttle = null, SaslServices? sasl = null)
     {
         Options = options;
         Store = store;
@@ -20,6 +21,8 @@ public sealed class Pop3ServerContext
         Capabilities = new Capabilities(options);
         Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
         LoginHistory = new LoginHistory(TimeProvider);
+        Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
+            options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
 
     /// <summary>Failed-login counting and blocking, shared by every listener.</summary>
@@ -41,6 +44,9 @@ public sealed class Pop3ServerContext
 
     /// <summary>The TLS certificate for STLS and POP3S; null when TLS is not offered.</summary>
     public CertificateProvider? Certificates { get; init; }
+
+    /// <summary>The enabled SASL mechanisms and what they need.</summary>
+    public SaslServices Sasl { get; }
 
     internal Capabilities Capabilities { get; }
 }

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using Restante.Auth.Sasl;
 using Restante.Networking;
 using Restante.Protocol;
 using Restante.Storage;
@@ -33,6 +34,12 @@ public sealed class Pop3Session
     private int _consecutiveErrors;
     private bool _rejectedThisCommand;
     private bool _discardingLongLine;
+
+    // The input not yet consumed, shared by the batch loop and ReadContinuationLineAsync (see there).
+    // _holdingRead: _unread belongs to a ReadResult that has not been handed back with AdvanceTo yet.
+    private ReadOnlySequence<byte> _unread;
+    private bool _holdingRead;
+    private bool _inputCompleted;
     private string _endReason = "client disconnected";
     private readonly long _connectedAt;
     private long _lastCommandAt;
@@ -153,21 +160,17 @@ public sealed class Pop3Session
     {
         while (true)
         {
-            _ioTimeout.CancelAfter(TimeUntilAutologout());
-            var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
-            DisarmTimer();
-
-            var buffer = read.Buffer;
+            await ReadInputAsync().ConfigureAwait(false);
             var outcome = CommandOutcome.Continue;
             while (outcome == CommandOutcome.Continue)
             {
                 if (_discardingLongLine)
                 {
-                    if (!LineReader.TrySkipPastLineEnd(ref buffer)) break;
+                    if (!LineReader.TrySkipPastLineEnd(ref _unread)) break;
                     _discardingLongLine = false;
                 }
 
-                var status = LineReader.TryTakeLine(ref buffer, _server.Options.MaxAuthLine, out var line);
+                var status = LineReader.TryTakeLine(ref _unread, _server.Options.MaxAuthLine, out var line);
                 if (status == LineStatus.NeedMoreData) break;
                 if (status == LineStatus.TooLong)
                 {
@@ -190,20 +193,86 @@ public sealed class Pop3Session
 
             // Bytes after STLS were sent before the handshake, in the clear: they are dropped with
             // the plaintext reader below, never executed (CVE-2011-0411, STARTTLS command injection).
-            var pipelinedAfterStls = outcome == CommandOutcome.StartTls ? buffer.Length : 0;
-            _input.AdvanceTo(buffer.Start, buffer.End);
+            var pipelinedAfterStls = outcome == CommandOutcome.StartTls ? _unread.Length : 0;
+            ReleaseInput();
             if (!await FlushAsync().ConfigureAwait(false)) return;
             if (outcome == CommandOutcome.Close) return;
             if (outcome == CommandOutcome.StartTls)
             {
-                if (read.IsCompleted) return;
+                if (_inputCompleted) return;
                 if (pipelinedAfterStls > 0) Pop3Log.DiscardedAfterStls(Logger, pipelinedAfterStls);
                 if (!await StartTlsAsync().ConfigureAwait(false)) return;
                 continue;
             }
-            if (read.IsCompleted) return;
+            if (_inputCompleted) return;
         }
     }
+
+    /// <summary>One read from the client with the autologout timer armed; the bytes land in <see cref="_unread"/>.</summary>
+    private async ValueTask ReadInputAsync()
+    {
+        _ioTimeout.CancelAfter(TimeUntilAutologout());
+        var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
+        _unread = read.Buffer;
+        _inputCompleted = read.IsCompleted;
+        _holdingRead = true;
+        DisarmTimer();
+    }
+
+    /// <summary>Hands the consumed part of the current read back to the pipe (everything was examined).</summary>
+    private void ReleaseInput()
+    {
+        if (!_holdingRead) return;
+        _input.AdvanceTo(_unread.Start, _unread.End);
+        _holdingRead = false;
+    }
+
+    /// <summary>
+    /// Reads the client's next line in the middle of a command (a SASL response, RFC 5034 §4), with its own ceiling.
+    /// Returns the line without its line end, <see cref="ContinuationLine.TooLong"/> (the rest of the line is then
+    /// skipped like any overlong line), or <see cref="ContinuationLine.Closed"/> when the client is gone.
+    /// </summary>
+    /// <remarks>
+    /// The batch loop and this method consume from one cursor, <see cref="_unread"/>, so there is exactly one owner of
+    /// the pipe at a time and nothing is copied or lost:
+    /// <list type="number">
+    /// <item>a line the client already sent (pipelined behind AUTH) is taken from the current batch, and the challenge
+    /// waiting in the output goes out with the batch's single flush, in order;</item>
+    /// <item>otherwise the client is waiting for our challenge: flush it, hand the read back to the pipe, and read
+    /// again with the autologout timer armed (the same timer as between commands);</item>
+    /// <item>when the command returns, the batch loop simply continues from <see cref="_unread"/>, which now holds
+    /// whatever followed the continuation line.</item>
+    /// </list>
+    /// A line that does not fit is not consumed here; the batch loop discards it after the command has answered.
+    /// </remarks>
+    internal async ValueTask<ContinuationLine> ReadContinuationLineAsync(int maxLength, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_holdingRead)
+            {
+                var status = LineReader.TryTakeLine(ref _unread, maxLength, out var line);
+                if (status == LineStatus.Complete) return ContinuationLine.Of(line.ToArray());
+                if (status == LineStatus.TooLong)
+                {
+                    _discardingLongLine = true;
+                    return ContinuationLine.TooLong;
+                }
+                if (_inputCompleted) return ContinuationLine.Closed;
+                ReleaseInput();
+            }
+            if (!await FlushAsync().ConfigureAwait(false)) return ContinuationLine.Closed;
+            await ReadInputAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// What SASL may know about this connection: TLS or not, the plaintext policy's decision, and the
+    /// tls-server-end-point channel binding of the certificate this connection's handshake used (RFC 5929 §4).
+    /// </summary>
+    internal SaslContext CreateSaslContext() => new(
+        IsSecure, PlaintextAllowed, TlsCertificate is { } certificate ? ChannelBindings.TlsServerEndPoint(certificate) : null, _server.Sasl);
 
     /// <summary>
     /// RFC 2595 §4 STLS (after its +OK is flushed) and RFC 8314 §3.3 implicit TLS (before the

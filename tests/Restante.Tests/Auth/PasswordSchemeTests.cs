@@ -10,6 +10,14 @@ public class PasswordSchemeTests
         new BlfCryptScheme(cost: 4),
         ShaCryptScheme.Sha256,
         ShaCryptScheme.Sha512,
+        CramMd5Scheme.Instance,
+        Pbkdf2Scheme.Instance,
+        SaltedShaScheme.Ssha,
+        SaltedShaScheme.Ssha256,
+        SaltedShaScheme.Ssha512,
+        ScramScheme.Sha1,
+        ScramScheme.Sha256,
+        // ARGON2ID is covered by the doveadm vectors and `restante pw`: at 64 MiB per hash it is too slow for every row here.
     };
 
     [Theory]
@@ -30,7 +38,7 @@ public class PasswordSchemeTests
     [MemberData(nameof(Schemes))]
     public void Salted_schemes_never_repeat_a_hash(IPasswordScheme scheme)
     {
-        if (scheme is PlainScheme)
+        if (scheme is PlainScheme or CramMd5Scheme)   // unsalted by design (Dovecot's formats)
             return;
         Assert.NotEqual(scheme.Hash("secret"), scheme.Hash("secret"));
     }

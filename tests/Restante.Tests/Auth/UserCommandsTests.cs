@@ -146,4 +146,31 @@ public sealed class UserCommandsTests : IDisposable
         Assert.Equal("SHA512-CRYPT", scheme.Name);
         Assert.True(scheme.Verify("tanstaaf", encoded));
     }
+
+    [Theory]
+    [InlineData("ARGON2ID", "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$")]
+    [InlineData("PBKDF2", "{PBKDF2}$1$")]
+    [InlineData("SSHA256", "{SSHA256}")]
+    [InlineData("SSHA512", "{SSHA512}")]
+    [InlineData("SSHA", "{SSHA}")]
+    [InlineData("SCRAM-SHA-256", "{SCRAM-SHA-256}4096,")]
+    [InlineData("scram-sha-1", "{SCRAM-SHA-1}4096,")]
+    [InlineData("CRAM-MD5", "{CRAM-MD5}")]
+    public void Pw_prints_every_new_scheme_like_doveadm(string name, string prefix)
+    {
+        var (exit, output, _) = Run("tanstaaf\n", "pw", "-s", name, "--password-stdin");
+        Assert.Equal(0, exit);
+        var stored = output.Trim();
+        Assert.StartsWith(prefix, stored, StringComparison.Ordinal);
+        Assert.True(PasswordSchemes.TryParse(stored, out var scheme, out var encoded, out _));
+        Assert.True(scheme.Verify("tanstaaf", encoded));
+        Assert.False(scheme.Verify("tanstaaF", encoded));
+    }
+
+    [Fact]
+    public void Pw_help_lists_every_scheme()
+    {
+        var (_, output, _) = Run(null, "pw", "--help");
+        foreach (var name in PasswordSchemes.Names) Assert.Contains(name, output, StringComparison.Ordinal);
+    }
 }

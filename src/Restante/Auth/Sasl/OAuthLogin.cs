@@ -1,0 +1,28 @@
+namespace Restante.Auth.Sasl;
+
+/// <summary>What OAUTHBEARER and XOAUTH2 share once the message is parsed.</summary>
+internal static class OAuthLogin
+{
+    /// <summary>"Bearer token" (the scheme is case-insensitive, RFC 6750 §2.1).</summary>
+    public static bool TryGetBearer(string value, out string token)
+    {
+        token = "";
+        if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        token = value[7..].Trim();
+        return token.Length > 0;
+    }
+
+    /// <summary>
+    /// The local user for a token: the token is valid, names a user (the configured claim), the user the client
+    /// claimed (if any) is that same user, and the user exists in the directory. Otherwise null.
+    /// </summary>
+    public static async ValueTask<string?> AuthenticateAsync(SaslContext context, string token, string claimedUser, CancellationToken cancellationToken)
+    {
+        var validator = context.Services.TokenValidator;
+        if (validator is null) return null;
+        var user = await validator.ValidateAsync(token, cancellationToken).ConfigureAwait(false);
+        if (user is null) return null;
+        if (claimedUser.Length > 0 && !string.Equals(claimedUser, user, StringComparison.Ordinal)) return null;
+        return await context.Services.Authenticator.FindUserAsync(user, cancellationToken).ConfigureAwait(false);
+    }
+}
