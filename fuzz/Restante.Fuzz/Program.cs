@@ -6,6 +6,7 @@ var target = args.Length > 0 ? args[0] : "pop3";
 Action<Stream> run = target switch
 {
     "pop3" => Pop3SessionTarget.Run,
+    "lmtp" => LmtpSessionTarget.Run,
     _ => throw new ArgumentException($"unknown fuzz target '{target}'"),
 };
 
