@@ -101,6 +101,9 @@ internal static class IdleMode
         var mem = during.RssKb >= atEnd.RssKb ? during : atEnd;
         var perRss = held > 0 ? (mem.RssKb - before.RssKb) / (double)held : 0;
         var perPss = held > 0 ? (mem.PssKb - before.PssKb) / (double)held : 0;
+        // Private pages (clean + dirty) are the cleanest figure for a .NET server: its PSS also moves
+        // when other processes mapping the same runtime files (this load generator, builds) come and go.
+        var perPrivate = held > 0 ? (mem.PrivateKb - before.PrivateKb) / (double)held : 0;
         r.Set("held", held);
         r.Set("ramp_s", rampSeconds);
         r.Set("hold_s", o.DurationSeconds);
@@ -114,11 +117,12 @@ internal static class IdleMode
         r.Set("pss_held_kb", mem.PssKb);
         r.Set("rss_per_session_kb", perRss);
         r.Set("pss_per_session_kb", perPss);
+        r.Set("private_per_session_kb", perPrivate);
         r.Set("rss_total_per_session_kb", held > 0 ? mem.RssKb / (double)held : 0);
         r.Set("pss_total_per_session_kb", held > 0 ? mem.PssKb / (double)held : 0);
         r.Say($"{held} of {o.Concurrency} sessions held for {o.DurationSeconds:F0} s (ramp {rampSeconds:F1} s), {latencies.Count} NOOPs p50 {pct[0]:F2} ms p99 {pct[1]:F2} ms");
         if (o.ServerPids.Count > 0)
-            r.Say($"server ({mem.Processes} processes): RSS {before.RssKb / 1024.0:F1} → {mem.RssKb / 1024.0:F1} MB, PSS {before.PssKb / 1024.0:F1} → {mem.PssKb / 1024.0:F1} MB; per session +{perRss:F1} KB RSS, +{perPss:F1} KB PSS");
+            r.Say($"server ({mem.Processes} processes): RSS {before.RssKb / 1024.0:F1} → {mem.RssKb / 1024.0:F1} MB, PSS {before.PssKb / 1024.0:F1} → {mem.PssKb / 1024.0:F1} MB; per session +{perRss:F1} KB RSS, +{perPss:F1} KB PSS, +{perPrivate:F1} KB private");
         else
             r.Say("no --server-pid given: memory not measured");
         r.Print();

@@ -61,8 +61,8 @@ internal static class Report
         {
             "login" => ["sessions_per_s", "p99_ms"],
             "retr" => ["mb_per_s", "p99_ms", "rss_growth_kb"],
-            "big" => ["login_ms", "stat_ms", "list_ms", "uidl_ms", "total_ms"],
-            "idle" => ["held", "rss_per_session_kb", "pss_per_session_kb"],
+            "big" => ["all_ms", "login_ms", "stat_ms", "list_ms", "uidl_ms", "total_ms"],
+            "idle" => ["held", "rss_per_session_kb", "pss_per_session_kb", "private_per_session_kb"],
             _ => [],
         };
         return wanted.Where(m => rows.Any(r => r.TryGetProperty(m, out _)));

@@ -8,13 +8,13 @@ namespace Restante.LoadGen;
 /// </summary>
 internal static class ServerMemory
 {
-    public readonly record struct Sample(long RssKb, long PssKb, int Processes);
+    public readonly record struct Sample(long RssKb, long PssKb, long PrivateKb, int Processes);
 
     public static Sample Read(IReadOnlyList<int> roots)
     {
         if (roots.Count == 0) return default;
         var pids = WithDescendants(roots);
-        long rss = 0, pss = 0;
+        long rss = 0, pss = 0, priv = 0;
         var n = 0;
         foreach (var pid in pids)
         {
@@ -24,6 +24,7 @@ internal static class ServerMemory
                 {
                     if (line.StartsWith("Rss:", StringComparison.Ordinal)) rss += Kb(line);
                     else if (line.StartsWith("Pss:", StringComparison.Ordinal)) pss += Kb(line);
+                    else if (line.StartsWith("Private_", StringComparison.Ordinal)) priv += Kb(line);
                 }
                 n++;
             }
@@ -32,7 +33,7 @@ internal static class ServerMemory
                 // The process ended while we looked.
             }
         }
-        return new Sample(rss, pss, n);
+        return new Sample(rss, pss, priv, n);
     }
 
     /// <summary>Only RSS (/proc/PID/statm, descendants included), cheap enough to sample often.</summary>
