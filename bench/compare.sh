@@ -38,11 +38,11 @@ done
 if [[ $QUICK == 1 ]]; then
   DURATION=${DURATION:-2}; WARMUP=0.5
   CORPUS_ARGS=(--users 80 --messages 20 --size 51200 --big-count 10000 --big-size 2048 --large-count 20 --large-size 1048576 --huge-mb 50 --idle-users 200)
-  IDLE_N=100 IDLE_HOLD=6 BIG_WARM=3 BIG_COUNT=10000 LARGE_COUNT=20
+  IDLE_N=100 IDLE_HOLD=6 BIG_WARM=5 BIG_COUNT=10000 LARGE_COUNT=20
 else
   DURATION=${DURATION:-10}; WARMUP=2
   CORPUS_ARGS=(--users 200 --messages 20 --size 51200 --big-count 100000 --big-size 2048 --large-count 100 --large-size 1048576 --huge-mb 50 --idle-users 5000)
-  IDLE_N=1000 IDLE_HOLD=15 BIG_WARM=3 BIG_COUNT=100000 LARGE_COUNT=100
+  IDLE_N=1000 IDLE_HOLD=15 BIG_WARM=10 BIG_COUNT=100000 LARGE_COUNT=100
 fi
 
 BASE=${BENCH_PORT_BASE:-21110}
