@@ -12,7 +12,7 @@ internal static partial class Pop3Log
     [LoggerMessage(101, LogLevel.Debug, "{Command} {Arguments} -> {Status}", EventName = "Command")]
     public static partial void Command(ILogger logger, string command, string arguments, string status);
 
-    [LoggerMessage(102, LogLevel.Information, "User {User} logged in with {Mechanism} ({Messages} messages, {Octets} octets)", EventName = "LoggedIn")]
+    [LoggerMessage(102, LogLevel.Debug, "User {User} logged in with {Mechanism} ({Messages} messages, {Octets} octets)", EventName = "LoggedIn")]
     public static partial void LoggedIn(ILogger logger, string user, string mechanism, int messages, long octets);
 
     // The user name is logged as typed; fail2ban-style rules match on the peer.

@@ -36,7 +36,11 @@ internal static class MessageSender
                     int read;
                     try
                     {
-                        read = await message.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken).ConfigureAwait(false);
+                        // A file in the page cache reads in microseconds; the async path would hop to the
+                        // thread pool and back for every chunk, which costs more than the read itself.
+                        read = message is FileStream
+                            ? message.Read(buffer, 0, ChunkSize)
+                            : await message.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken).ConfigureAwait(false);
                     }
                     catch (IOException ex)
                     {

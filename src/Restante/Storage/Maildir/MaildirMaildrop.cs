@@ -15,17 +15,23 @@ internal sealed class MaildirMaildrop : IMaildrop
     private readonly bool _fsync;
     private MaildirLock? _lock;
 
-    public MaildirMaildrop(string maildir, MaildirEntry[] entries, MaildirLock held, ILogger logger, bool fsync)
+    /// <param name="entries">This session's own copy: entries are updated when another client renames a file.</param>
+    public MaildirMaildrop(string maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync)
     {
         _maildir = maildir;
         _entries = entries;
         _lock = held;
         _logger = logger;
         _fsync = fsync;
+        Messages = new ReadOnlyCollection<StoredMessage>(messages);
+    }
+
+    public static StoredMessage[] MessagesOf(MaildirEntry[] entries)
+    {
         var messages = new StoredMessage[entries.Length];
         for (var i = 0; i < entries.Length; i++)
             messages[i] = new StoredMessage(MaildirName.ToUid(entries[i].BaseName), entries[i].Size);
-        Messages = new ReadOnlyCollection<StoredMessage>(messages);
+        return messages;
     }
 
     public IReadOnlyList<StoredMessage> Messages { get; }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Protocol;
@@ -15,6 +16,12 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
     // Maildir spec: a file in tmp/ untouched for 36 hours is left over from a failed delivery.
     private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(36);
 
+    // How often a mailbox's tmp/ is swept for leftovers: at every login would cost a directory
+    // listing per session for files that appear once in a blue moon.
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromHours(1);
+
+    private readonly ConcurrentDictionary<string, long> _lastSweep = new(StringComparer.Ordinal);
+    private readonly ListingCache _listings = new();
     private readonly string _pathTemplate;
     private readonly ILogger _logger;
     private readonly bool _fsync;
@@ -60,12 +67,18 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         MaildirLock? held = null;
         try
         {
-            CreateMaildir(maildir);
-            held = MaildirLock.TryAcquire(maildir)
+            held = AcquireLock(maildir)
                 ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{maildir} is locked by another session.");
-            RemoveStaleTemporaryFiles(maildir);
-            var entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, cancellationToken).ConfigureAwait(false);
-            var maildrop = new MaildirMaildrop(maildir, entries, held, _logger, _fsync);
+            SweepNow(maildir);
+            // Under the lock, so no other session of ours changes the Maildir while we look.
+            var stamp = ListingCache.Stamp.Read(maildir, _time);
+            if (!_listings.TryGet(maildir, stamp, out var entries, out var messages))
+            {
+                entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, cancellationToken).ConfigureAwait(false);
+                messages = MaildirMaildrop.MessagesOf(entries);
+                _listings.Store(maildir, stamp, entries, messages);
+            }
+            var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync);
             held = null;
             return maildrop;
         }
@@ -162,6 +175,28 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Takes the session lock, creating the Maildir first only when it does not exist yet.</summary>
+    private static MaildirLock? AcquireLock(string maildir)
+    {
+        try
+        {
+            return MaildirLock.TryAcquire(maildir);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            CreateMaildir(maildir);
+            return MaildirLock.TryAcquire(maildir);
+        }
+    }
+
+    private void SweepNow(string maildir)
+    {
+        var now = _time.GetTimestamp();
+        if (_lastSweep.TryGetValue(maildir, out var last) && _time.GetElapsedTime(last, now) < SweepInterval) return;
+        _lastSweep[maildir] = now;
+        RemoveStaleTemporaryFiles(maildir);
     }
 
     /// <summary>Creates the Maildir and its three folders (mode 0700) where missing.</summary>

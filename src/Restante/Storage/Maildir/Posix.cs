@@ -103,7 +103,12 @@ internal static class Posix
     private static Exception ErrnoException(string call, string path, int errno)
     {
         var text = $"{call}({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
-        return errno is 1 or 13 ? new UnauthorizedAccessException(text) : new IOException(text, errno);   // EPERM, EACCES
+        return errno switch
+        {
+            1 or 13 => new UnauthorizedAccessException(text),   // EPERM, EACCES
+            2 => new DirectoryNotFoundException(text),         // ENOENT: only a missing directory can make O_CREAT fail so
+            _ => new IOException(text, errno),
+        };
     }
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
