@@ -9,9 +9,8 @@
 # Options: --quick  --rounds N  --duration S  --keep (leave the work directory)  --results FILE
 #          --no-dovecot  --only CASE[,CASE]  (cases: login-c1 login-c16 login-c64 login-tls-c16 retr-c8
 #          retr-tls-c8 retr-1mb-c1 big retr-50mb idle idle-5000)
-# Environment: RESTANTE_POP3S_ARGS  extra `serve` arguments for implicit TLS once Restante has it,
-#          with {PORT} {CERT} {KEY} replaced, e.g. '--pop3s 127.0.0.1:{PORT} --cert {CERT} --key {KEY}'.
-#          Without it Restante's TLS cases are skipped (main has no POP3S yet).
+# Environment: RESTANTE_POP3S_ARGS  extra `serve` arguments for implicit TLS (default: --pop3s/--tls-cert/--tls-key),
+#          with {PORT} {CERT} {KEY} replaced. Set it empty to skip Restante's TLS cases.
 #          RESTANTE_BENCH_CACHE  where generated corpora are kept (default /tmp/restante-bench-corpus).
 #          BENCH_PORT_BASE  first of the six loopback ports used (default 21110).
 set -euo pipefail
@@ -108,12 +107,14 @@ chmod 644 "$WORK/key.pem"
 
 # --- Restante ----------------------------------------------------------------------------------
 RESTANTE_TLS=0
+# POP3S with the same certificate Dovecot gets; LMTP off so the default port 2424 is not needed.
+: "${RESTANTE_POP3S_ARGS=--pop3s 127.0.0.1:{PORT} --tls-cert {CERT} --tls-key {KEY} --lmtp ''}"
 start_restante() {
   local extra=()
   if [[ -n ${RESTANTE_POP3S_ARGS:-} ]]; then
     local a=${RESTANTE_POP3S_ARGS//\{PORT\}/${TLS_PORT[restante]}}
     a=${a//\{CERT\}/$WORK/cert.pem}; a=${a//\{KEY\}/$WORK/key.pem}
-    read -r -a extra <<<"$a"; RESTANTE_TLS=1
+    eval "extra=($a)"; RESTANTE_TLS=1
   fi
   "$RESTANTE" serve --data "$WORK/restante" --pop3 "127.0.0.1:${PORT[restante]}" "${extra[@]}" >"$WORK/restante.log" 2>&1 &
   PID[restante]=$!
@@ -322,7 +323,7 @@ TABLE="$WORK/table.md"
   echo "- Restante $(git -C "$ROOT" rev-parse --short HEAD) (Release, $(dotnet --version) SDK); Dovecot $(dovecot --version 2>/dev/null || echo 'not run'); loadgen and ceiling from bench/"
   echo "- corpus: ${CORPUS_ARGS[*]} (seed 6), one copy per server"
   echo "- Dovecot: generated config (passwd-file {PLAIN}, pop3_lock_session = yes, mail_fsync = always, default login processes); Restante: defaults (Fsync on, Information logging to a file)"
-  if [[ $RESTANTE_TLS == 0 ]]; then echo "- Restante TLS cases not run: main has no POP3S yet (set RESTANTE_POP3S_ARGS once it does)"; fi
+  if [[ $RESTANTE_TLS == 0 ]]; then echo "- Restante TLS cases not run: RESTANTE_POP3S_ARGS was set empty"; fi
   echo
   cat "$TABLE"
   echo
