@@ -108,7 +108,8 @@ chmod 644 "$WORK/key.pem"
 # --- Restante ----------------------------------------------------------------------------------
 RESTANTE_TLS=0
 # POP3S with the same certificate Dovecot gets; LMTP off so the default port 2424 is not needed.
-: "${RESTANTE_POP3S_ARGS=--pop3s 127.0.0.1:{PORT} --tls-cert {CERT} --tls-key {KEY} --lmtp ''}"
+DEFAULT_POP3S_ARGS="--pop3s 127.0.0.1:{PORT} --tls-cert {CERT} --tls-key {KEY} --lmtp ''"
+[[ -v RESTANTE_POP3S_ARGS ]] || RESTANTE_POP3S_ARGS=$DEFAULT_POP3S_ARGS
 start_restante() {
   local extra=()
   if [[ -n ${RESTANTE_POP3S_ARGS:-} ]]; then
