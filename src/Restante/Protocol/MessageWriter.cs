@@ -31,11 +31,16 @@ public sealed class MessageWriter
 
     public void Write(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
     {
-        // Bytes are copied in runs as long as possible: only a stuffed dot or a repaired line end
-        // breaks a run, so a CRLF message without dot-leading lines goes out in one copy per chunk.
+        if (chunk.IsEmpty || _finished) return;
+        // One destination span per chunk, sized for the worst case (every byte a bare LF or a
+        // dot-leading line: at most doubled), so the loop below only copies runs — no call into
+        // the writer per line. Runs end only at a stuffed dot or a repaired line end, so a CRLF
+        // message without dot-leading lines is one copy per chunk.
+        var destination = output.GetSpan(chunk.Length * 2);
+        var written = 0;
         var run = 0;
         var position = 0;
-        while (position < chunk.Length && !_finished)
+        while (position < chunk.Length)
         {
             if (_atLineStart)
             {
@@ -46,8 +51,8 @@ public sealed class MessageWriter
                 }
                 if (chunk[position] == (byte)'.')
                 {
-                    output.Write(chunk[run..position]);
-                    output.Write("."u8);
+                    written += Copy(chunk[run..position], destination[written..]);
+                    destination[written++] = (byte)'.';
                     run = position;
                 }
                 _atLineStart = false;
@@ -67,9 +72,9 @@ public sealed class MessageWriter
             _lineBytes += lf - position;
             if (_last != (byte)'\r')
             {
-                // A bare LF: write what came before, then the missing CR; the LF stays in the next run.
-                output.Write(chunk[run..lf]);
-                output.Write("\r"u8);
+                // A bare LF: copy what came before, then the missing CR; the LF starts the next run.
+                written += Copy(chunk[run..lf], destination[written..]);
+                destination[written++] = (byte)'\r';
                 run = lf;
             }
             // A line holding nothing, or only the CR of its CRLF, is the blank line that ends the header.
@@ -79,7 +84,14 @@ public sealed class MessageWriter
             EndOfLine(blank);
             position = lf + 1;
         }
-        output.Write(chunk[run..position]);
+        written += Copy(chunk[run..position], destination[written..]);
+        output.Advance(written);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        source.CopyTo(destination);
+        return source.Length;
     }
 
     private void EndOfLine(bool blank)
