@@ -21,8 +21,9 @@ dotnet build -c Release src/Restante.Cli --nologo -v quiet >/dev/null
 dotnet build -c Release bench/LmtpBench --nologo -v quiet >/dev/null
 BENCH=bench/LmtpBench/bin/Release/net10.0/LmtpBench.dll
 WORK=$(mktemp -d /tmp/restante-lmtp-compare.XXXXXX)
+chmod 755 "$WORK"   # Dovecot delivers as the mail user, who must get through to its Maildirs
 R_PORT=22424 D_PORT=22425
-trap 'kill ${RPID:-} 2>/dev/null || true; [[ -f $WORK/run/master.pid ]] && kill "$(cat "$WORK/run/master.pid")" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'tail -3 "$WORK/dovecot.log" 2>/dev/null; kill ${RPID:-} 2>/dev/null || true; [[ -f $WORK/run/master.pid ]] && kill "$(cat "$WORK/run/master.pid")" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "no listener on $1" >&2; return 1; }
 

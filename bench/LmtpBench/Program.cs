@@ -119,7 +119,9 @@ internal static class Runner
         await reader.ExpectAsync("220");
         await stream.WriteAsync(Encoding.ASCII.GetBytes("LHLO bench.example\r\n"));
         await reader.ExpectAsync("250");
-        var envelope = Encoding.ASCII.GetBytes($"MAIL FROM:<bench@example.org> SIZE={body.Length}\r\nRCPT TO:<{settings.Recipient}>\r\nDATA\r\n");
+        // SIZE only where announced: Dovecot's LMTP does not take it.
+        var size = reader.LastKeywords.Contains("SIZE") ? $" SIZE={body.Length}" : "";
+        var envelope = Encoding.ASCII.GetBytes($"MAIL FROM:<bench@example.org>{size}\r\nRCPT TO:<{settings.Recipient}>\r\nDATA\r\n");
         while (!stop.IsCancellationRequested)
         {
             var started = Stopwatch.GetTimestamp();
@@ -146,12 +148,17 @@ internal static class Runner
         private int _start;
         private int _end;
 
+        /// <summary>Whether the last multi-line reply had a line containing this keyword (LHLO capabilities).</summary>
+        public HashSet<string> LastKeywords { get; } = new(StringComparer.OrdinalIgnoreCase);
+
         /// <summary>Reads one reply (all its lines); true when its code is <paramref name="code"/>.</summary>
         public async Task<bool> ExpectAsync(string code)
         {
+            LastKeywords.Clear();
             while (true)
             {
                 var line = await ReadLineAsync();
+                if (line.Length > 4) LastKeywords.Add(line[4..].Split(' ')[0]);
                 if (line.Length < 4 || line[3] == ' ')
                 {
                     if (!line.StartsWith(code, StringComparison.Ordinal)) Console.Error.WriteLine($"unexpected reply: {line}");
