@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Restante.Delivery;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp;
@@ -21,7 +22,7 @@ public sealed class LmtpSession
 
     private readonly LmtpServerContext _server;
     private readonly Stream _transport;
-    private readonly CancellationTokenSource _ioTimeout;
+    private readonly IoDeadline _ioTimeout;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private int _consecutiveErrors;
@@ -41,7 +42,7 @@ public sealed class LmtpSession
         Id = Interlocked.Increment(ref s_nextSessionId);
         _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
         _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
-        _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
+        _ioTimeout = new IoDeadline(server.TimeProvider);
         Logger = server.Logger;
     }
 
@@ -68,7 +69,7 @@ public sealed class LmtpSession
     {
         LmtpLog.Connected(Logger, Dialect, Id, RemoteEndPoint);
         using var scope = Logger.BeginScope("{Protocol} session {SessionId} {Peer}", Dialect, Id, RemoteEndPoint);
-        var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
+        var stoppingRegistration = _ioTimeout.CancelWhen(stopping);
         try
         {
             // RFC 5321 §4.2 / RFC 2033 §4: the greeting names the host and the protocol.
@@ -108,8 +109,7 @@ public sealed class LmtpSession
     {
         while (true)
         {
-            _ioTimeout.CancelAfter(_server.Limits.IdleTimeout);
-            var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
+            var read = await _input.ReadAsync(_ioTimeout.Arm(_server.Limits.IdleTimeout)).ConfigureAwait(false);
             DisarmTimer();
 
             var buffer = read.Buffer;
@@ -327,30 +327,14 @@ public sealed class LmtpSession
     /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
     private async ValueTask<bool> FlushAsync()
     {
-        _ioTimeout.CancelAfter(_server.Limits.WriteTimeout);
-        var result = await _output.FlushAsync(_ioTimeout.Token).ConfigureAwait(false);
+        var result = await _output.FlushAsync(_ioTimeout.Arm(_server.Limits.WriteTimeout)).ConfigureAwait(false);
         DisarmTimer();
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private void DisarmTimer()
-    {
-        _ioTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
-        if (_ioTimeout.IsCancellationRequested) throw new OperationCanceledException(_ioTimeout.Token);
-    }
+    private void DisarmTimer() => _ioTimeout.Disarm();
 
-    private async ValueTask TrySayGoodbyeAsync(byte[] line)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _transport.WriteAsync(line, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
-        {
-            // The peer is gone or not reading; there is nobody left to tell.
-        }
-    }
+    private ValueTask TrySayGoodbyeAsync(byte[] line) => PeerGoodbye.TrySendAsync(_transport, line);
 
     private async ValueTask EndAsync()
     {

@@ -28,7 +28,7 @@ public sealed class Pop3Session
     private Stream _transport;
     private SslStream? _tls;
     private bool _handshaking;
-    private readonly CancellationTokenSource _ioTimeout;
+    private readonly IoDeadline _ioTimeout;
     private PipeReader _input;
     private PipeWriter _output;
     private int _consecutiveErrors;
@@ -58,7 +58,7 @@ public sealed class Pop3Session
         // most of what thousands of idle sessions would otherwise cost.
         _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
         _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
-        _ioTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, server.TimeProvider);
+        _ioTimeout = new IoDeadline(server.TimeProvider);
         Logger = server.Logger;
         _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
     }
@@ -119,7 +119,7 @@ public sealed class Pop3Session
     {
         Pop3Log.Connected(Logger, Id, RemoteEndPoint);
         using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
-        var stoppingRegistration = stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _ioTimeout);
+        var stoppingRegistration = _ioTimeout.CancelWhen(stopping);
         try
         {
             if (_implicitTls && !await StartTlsAsync().ConfigureAwait(false)) return;
@@ -211,8 +211,7 @@ public sealed class Pop3Session
     /// <summary>One read from the client with the autologout timer armed; the bytes land in <see cref="_unread"/>.</summary>
     private async ValueTask ReadInputAsync()
     {
-        _ioTimeout.CancelAfter(TimeUntilAutologout());
-        var read = await _input.ReadAsync(_ioTimeout.Token).ConfigureAwait(false);
+        var read = await _input.ReadAsync(_ioTimeout.Arm(TimeUntilAutologout())).ConfigureAwait(false);
         _unread = read.Buffer;
         _inputCompleted = read.IsCompleted;
         _holdingRead = true;
@@ -292,12 +291,12 @@ public sealed class Pop3Session
         _tls = tls;
         _handshaking = true;
         // An abandoned handshake is a client that does not log in: the login deadline applies.
-        _ioTimeout.CancelAfter(TimeUntilAutologout());
+        var handshakeDeadline = _ioTimeout.Arm(TimeUntilAutologout());
         try
         {
-            await tls.AuthenticateAsServerAsync(_server.Certificates.ServerOptions(certificate), _ioTimeout.Token).ConfigureAwait(false);
+            await tls.AuthenticateAsServerAsync(_server.Certificates.ServerOptions(certificate), handshakeDeadline).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException && !_ioTimeout.IsCancellationRequested)
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException && !_ioTimeout.Fired)
         {
             _endReason = "TLS handshake failed";
             Pop3Log.TlsFailed(Logger, Id, RemoteEndPoint, ex.GetBaseException().Message);
@@ -516,31 +515,14 @@ public sealed class Pop3Session
     /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
     internal async ValueTask<bool> FlushAsync()
     {
-        _ioTimeout.CancelAfter(_server.Options.WriteTimeout);
-        var result = await _output.FlushAsync(_ioTimeout.Token).ConfigureAwait(false);
+        var result = await _output.FlushAsync(_ioTimeout.Arm(_server.Options.WriteTimeout)).ConfigureAwait(false);
         DisarmTimer();
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private void DisarmTimer()
-    {
-        _ioTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
-        // The timer may have fired just as the I/O completed; treat that as the timeout it was.
-        if (_ioTimeout.IsCancellationRequested) throw new OperationCanceledException(_ioTimeout.Token);
-    }
+    private void DisarmTimer() => _ioTimeout.Disarm();
 
-    private async ValueTask TrySayGoodbyeAsync(byte[] line)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _transport.WriteAsync(line, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
-        {
-            // The peer is gone or not reading; there is nobody left to tell.
-        }
-    }
+    private ValueTask TrySayGoodbyeAsync(byte[] line) => PeerGoodbye.TrySendAsync(_transport, line);
 
     private async ValueTask EndAsync()
     {

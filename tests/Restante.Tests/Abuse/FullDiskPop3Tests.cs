@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Restante.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -11,7 +10,7 @@ public class FullDiskPop3Tests(ITestOutputHelper output)
     public async Task On_a_full_disk_pop3_reads_and_quit_deletes_while_delivery_is_deferred()
     {
         using var mount = new TempDirectory();
-        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.Path) != 0)
+        if (!await Tmpfs.TryMountAsync(mount.Path))
         {
             output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
             return;
@@ -73,23 +72,7 @@ public class FullDiskPop3Tests(ITestOutputHelper output)
         }
         finally
         {
-            await RunAsync("umount", mount.Path);
-        }
-    }
-
-    private static async Task<int> RunAsync(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        try
-        {
-            using var process = Process.Start(start)!;
-            await process.WaitForExitAsync();
-            return process.ExitCode;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return -1;
+            await Tmpfs.UnmountAsync(mount.Path);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Restante.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -12,7 +11,7 @@ public class FullDiskTests(ITestOutputHelper output)
     {
         using var mount = new TempDirectory();
         // A 1 MB tmpfs needs root; elsewhere this test has nothing to run on and says so.
-        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.Path) != 0)
+        if (!await Tmpfs.TryMountAsync(mount.Path))
         {
             output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
             return;
@@ -36,7 +35,7 @@ public class FullDiskTests(ITestOutputHelper output)
         }
         finally
         {
-            await RunAsync("umount", mount.Path);
+            await Tmpfs.UnmountAsync(mount.Path);
         }
     }
 
@@ -48,7 +47,7 @@ public class FullDiskTests(ITestOutputHelper output)
         server.AddUser("bob", "secret");
         var spool = Path.Combine(server.Data.Path, "spool");
         Directory.CreateDirectory(spool);
-        if (!OperatingSystem.IsLinux() || await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", spool) != 0)
+        if (!await Tmpfs.TryMountAsync(spool))
         {
             output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
             return;
@@ -67,23 +66,7 @@ public class FullDiskTests(ITestOutputHelper output)
         }
         finally
         {
-            await RunAsync("umount", spool);
-        }
-    }
-
-    private static async Task<int> RunAsync(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        try
-        {
-            using var process = Process.Start(start)!;
-            await process.WaitForExitAsync();
-            return process.ExitCode;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return -1;
+            await Tmpfs.UnmountAsync(spool);
         }
     }
 }
