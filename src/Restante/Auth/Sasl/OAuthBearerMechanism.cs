@@ -28,39 +28,10 @@ public sealed class OAuthBearerMechanism : ISaslMechanism
     /// <inheritdoc />
     public ISaslExchange Start(SaslContext context) => new Exchange(context);
 
-    private sealed class Exchange(SaslContext context) : ISaslExchange
+    private sealed class Exchange(SaslContext context) : BearerTokenExchange(context, s_error)
     {
-        private int _state;   // 0: wants the message, 1: sent the error, wants ^A, 2: done
-
-        public string AttemptedUser { get; private set; } = "";
-
-        public async ValueTask<SaslStep> StepAsync(ReadOnlyMemory<byte>? response, CancellationToken cancellationToken)
-        {
-            if (_state == 0 && response is null) return SaslStep.Continue([]);
-            if (_state != 0 || response is null)
-            {
-                // RFC 7628 §3.2.3: after an error the client sends the dummy "^A"; whatever it sends, this fails.
-                _state = 2;
-                return SaslStep.Failed;
-            }
-            if (!SaslText.TryDecode(response.Value.Span, out var text) || !TryParse(text, out var authzid, out var token))
-            {
-                _state = 2;
-                return SaslStep.Failed;
-            }
-            AttemptedUser = authzid;
-            var user = await OAuthLogin.AuthenticateAsync(context, token, authzid, cancellationToken).ConfigureAwait(false);
-            if (user is not null)
-            {
-                _state = 2;
-                return SaslStep.Succeeded(user);
-            }
-            _state = 1;
-            return SaslStep.Continue(s_error);
-        }
-
         // "n,a=user," or "n,," or "y,," then ^A-separated key=value pairs, ending in ^A^A.
-        private static bool TryParse(string text, out string authzid, out string token)
+        protected override bool TryParse(string text, out string authzid, out string token)
         {
             authzid = token = "";
             var parts = text.Split('\u0001');

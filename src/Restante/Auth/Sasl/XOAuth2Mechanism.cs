@@ -22,37 +22,9 @@ public sealed class XOAuth2Mechanism : ISaslMechanism
     /// <inheritdoc />
     public ISaslExchange Start(SaslContext context) => new Exchange(context);
 
-    private sealed class Exchange(SaslContext context) : ISaslExchange
+    private sealed class Exchange(SaslContext context) : BearerTokenExchange(context, s_error)
     {
-        private int _state;   // 0: wants the message, 1: sent the error, 2: done
-
-        public string AttemptedUser { get; private set; } = "";
-
-        public async ValueTask<SaslStep> StepAsync(ReadOnlyMemory<byte>? response, CancellationToken cancellationToken)
-        {
-            if (_state == 0 && response is null) return SaslStep.Continue([]);
-            if (_state != 0 || response is null)
-            {
-                _state = 2;
-                return SaslStep.Failed;
-            }
-            if (!SaslText.TryDecode(response.Value.Span, out var text) || !TryParse(text, out var user, out var token))
-            {
-                _state = 2;
-                return SaslStep.Failed;
-            }
-            AttemptedUser = user;
-            var authenticated = await OAuthLogin.AuthenticateAsync(context, token, user, cancellationToken).ConfigureAwait(false);
-            if (authenticated is not null)
-            {
-                _state = 2;
-                return SaslStep.Succeeded(authenticated);
-            }
-            _state = 1;
-            return SaslStep.Continue(s_error);
-        }
-
-        private static bool TryParse(string text, out string user, out string token)
+        protected override bool TryParse(string text, out string user, out string token)
         {
             user = token = "";
             var parts = text.Split('\u0001');
