@@ -27,11 +27,18 @@ internal static class UserCommands
     }
 
     private static Command CreateAdd(Option<string> dataOption)
+        => CreatePasswordCommand(dataOption, adding: true, "add", "Add a user; asks for the password (or reads it with --password-stdin)");
+
+    private static Command CreatePasswd(Option<string> dataOption)
+        => CreatePasswordCommand(dataOption, adding: false, "passwd", "Set a user's password; other fields of the user's line are kept");
+
+    /// <summary>`user add` and `user passwd`: the same steps, but one wants the user absent and the other present.</summary>
+    private static Command CreatePasswordCommand(Option<string> dataOption, bool adding, string verb, string description)
     {
         var name = NameArgument();
         var scheme = PwCommand.SchemeOption();
         var stdin = PwCommand.PasswordStdinOption();
-        var command = new Command("add", "Add a user; asks for the password (or reads it with --password-stdin)");
+        var command = new Command(verb, description);
         command.Arguments.Add(name);
         command.Options.Add(scheme);
         command.Options.Add(stdin);
@@ -46,55 +53,29 @@ internal static class UserCommands
             {
                 if (!CheckName(userName, error) || !PwCommand.TryGetScheme(parseResult.GetValue(scheme), error, out var passwordScheme))
                     return 1;
-                // Checked before prompting, so nobody types a password twice only to be told the name is taken.
-                if (PasswdFileEditor.ListUsers(path).Contains(userName, StringComparer.Ordinal))
+                // Checked before prompting, so nobody types a password twice only to be told the name is wrong.
+                var exists = PasswdFileEditor.ListUsers(path).Contains(userName, StringComparer.Ordinal);
+                if (exists == adding)
                 {
-                    error.WriteLine($"error: user {userName} already exists in {path}");
+                    error.WriteLine(adding ? $"error: user {userName} already exists in {path}" : $"error: user {userName} does not exist in {path}");
                     return 1;
                 }
                 var password = PwCommand.ReadNewPassword(parseResult.GetValue(stdin), error);
                 if (password is null)
                     return 1;
                 WarnIfPlain(passwordScheme, error);
-                CreatePrivateDirectory(dataDirectory);
-                PasswdFileEditor.AddUser(path, userName, $"{{{passwordScheme.Name}}}{passwordScheme.Hash(password)}");
-                output.WriteLine($"Added user {userName} ({passwordScheme.Name}) to {path}.");
-                return 0;
-            });
-        });
-        return command;
-    }
-
-    private static Command CreatePasswd(Option<string> dataOption)
-    {
-        var name = NameArgument();
-        var scheme = PwCommand.SchemeOption();
-        var stdin = PwCommand.PasswordStdinOption();
-        var command = new Command("passwd", "Set a user's password; other fields of the user's line are kept");
-        command.Arguments.Add(name);
-        command.Options.Add(scheme);
-        command.Options.Add(stdin);
-        command.SetAction(parseResult =>
-        {
-            var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            var userName = parseResult.GetValue(name)!;
-            var path = Path.Combine(DataDirectory(parseResult, dataOption), PasswdFileName);
-            return Run(error, () =>
-            {
-                if (!CheckName(userName, error) || !PwCommand.TryGetScheme(parseResult.GetValue(scheme), error, out var passwordScheme))
-                    return 1;
-                if (!PasswdFileEditor.ListUsers(path).Contains(userName, StringComparer.Ordinal))
+                var stored = $"{{{passwordScheme.Name}}}{passwordScheme.Hash(password)}";
+                if (adding)
                 {
-                    error.WriteLine($"error: user {userName} does not exist in {path}");
-                    return 1;
+                    CreatePrivateDirectory(dataDirectory);
+                    PasswdFileEditor.AddUser(path, userName, stored);
+                    output.WriteLine($"Added user {userName} ({passwordScheme.Name}) to {path}.");
                 }
-                var password = PwCommand.ReadNewPassword(parseResult.GetValue(stdin), error);
-                if (password is null)
-                    return 1;
-                WarnIfPlain(passwordScheme, error);
-                PasswdFileEditor.SetPassword(path, userName, $"{{{passwordScheme.Name}}}{passwordScheme.Hash(password)}");
-                output.WriteLine($"Changed the password of {userName} ({passwordScheme.Name}).");
+                else
+                {
+                    PasswdFileEditor.SetPassword(path, userName, stored);
+                    output.WriteLine($"Changed the password of {userName} ({passwordScheme.Name}).");
+                }
                 return 0;
             });
         });
