@@ -14,28 +14,7 @@ public static class DataLine
     /// octets, line end included. <paramref name="crlf"/> tells whether it ended with CRLF.
     /// </summary>
     public static LineStatus TryTake(ref ReadOnlySequence<byte> buffer, int maxLength, out ReadOnlySequence<byte> line, out bool crlf)
-    {
-        var window = buffer.Length > maxLength ? buffer.Slice(0, maxLength) : buffer;
-        var position = window.PositionOf((byte)'\n');
-        crlf = false;
-        if (position is null)
-        {
-            line = default;
-            return window.Length >= maxLength ? LineStatus.TooLong : LineStatus.NeedMoreData;
-        }
-        line = buffer.Slice(0, position.Value);
-        buffer = buffer.Slice(buffer.GetPosition(1, position.Value));
-        if (line.Length > 0)
-        {
-            var lastIndex = line.Length - 1;
-            if (line.Slice(lastIndex).FirstSpan[0] == (byte)'\r')
-            {
-                line = line.Slice(0, lastIndex);
-                crlf = true;
-            }
-        }
-        return LineStatus.Complete;
-    }
+        => LineReader.TryTakeLine(ref buffer, maxLength, out line, out crlf);
 
     /// <summary>True for the line that ends the data: a single dot (RFC 5321 §4.1.1.4).</summary>
     public static bool IsTerminator(in ReadOnlySequence<byte> line) => line.Length == 1 && line.FirstSpan[0] == (byte)'.';

@@ -10,7 +10,12 @@ public static class LineReader
     /// octets, line end included. Accepts CRLF and, as every deployed server does, a bare LF.
     /// </summary>
     public static LineStatus TryTakeLine(ref ReadOnlySequence<byte> buffer, int maxLength, out ReadOnlySequence<byte> line)
+        => TryTakeLine(ref buffer, maxLength, out line, out _);
+
+    /// <summary>As above; <paramref name="crlf"/> tells whether the line ended with CRLF rather than a bare LF.</summary>
+    public static LineStatus TryTakeLine(ref ReadOnlySequence<byte> buffer, int maxLength, out ReadOnlySequence<byte> line, out bool crlf)
     {
+        crlf = false;
         // Look only at what we are willing to accept, so a flood without line ends costs nothing.
         var window = buffer.Length > maxLength ? buffer.Slice(0, maxLength) : buffer;
         var position = window.PositionOf((byte)'\n');
@@ -26,7 +31,10 @@ public static class LineReader
         {
             var lastIndex = line.Length - 1;
             if (line.Slice(lastIndex).FirstSpan[0] == (byte)'\r')
+            {
                 line = line.Slice(0, lastIndex);
+                crlf = true;
+            }
         }
         return LineStatus.Complete;
     }
