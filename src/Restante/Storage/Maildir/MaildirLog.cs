@@ -13,8 +13,8 @@ internal static partial class MaildirLog
     [LoggerMessage(302, LogLevel.Warning, "Could not write the size index of {Maildir}; sizes will be counted again next time", EventName = "MaildirIndexNotWritten")]
     public static partial void IndexNotWritten(ILogger logger, string maildir, Exception exception);
 
-    [LoggerMessage(303, LogLevel.Warning, "Ignoring {Path}: not a regular file", EventName = "MaildirNotRegularFile")]
-    public static partial void NotRegularFile(ILogger logger, string path);
+    [LoggerMessage(303, LogLevel.Warning, "Ignoring {Count} entries of {Maildir} that are not regular files (symlinks, devices, FIFOs), e.g. {Path}", EventName = "MaildirNotRegularFile")]
+    public static partial void NotRegularFiles(ILogger logger, string maildir, int count, string path);
 
     [LoggerMessage(304, LogLevel.Error, "Could not remove {Path}", EventName = "MaildirUnlinkFailed")]
     public static partial void UnlinkFailed(ILogger logger, string path, Exception exception);
@@ -33,4 +33,31 @@ internal static partial class MaildirLog
 
     [LoggerMessage(309, LogLevel.Warning, "Delivery into {Maildir} failed", EventName = "MaildirDeliveryFailed")]
     public static partial void DeliveryFailed(ILogger logger, string maildir, Exception exception);
+
+    [LoggerMessage(310, LogLevel.Error, "Refusing {Maildir}: {Reason}; a symlink or special file where the Maildir needs a directory or a regular file is not followed", EventName = "MaildirRefused")]
+    public static partial void Refused(ILogger logger, string maildir, string reason);
+
+    [LoggerMessage(311, LogLevel.Warning, "Sizing the messages of {Maildir} took longer than {Budget}; {Count} are left out of this session and sized at a later login", EventName = "MaildirSizingBudgetSpent")]
+    public static partial void SizingBudgetSpent(ILogger logger, string maildir, TimeSpan budget, int count);
+
+    /// <summary>
+    /// A file name the user chose, made safe for one log line: control characters (CR and LF
+    /// would forge a line a tool like fail2ban reads) and backslashes become \xNN, and it is cut.
+    /// </summary>
+    public static string Escape(string text)
+    {
+        const int max = 512;
+        var escaped = new System.Text.StringBuilder(Math.Min(text.Length, max) + 16);
+        foreach (var c in text)
+        {
+            if (escaped.Length >= max)
+            {
+                escaped.Append("...");
+                break;
+            }
+            if (char.IsControl(c) || c == '\\' || char.IsSurrogate(c) || c is '\u2028' or '\u2029') escaped.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{(int)c:X2}");
+            else escaped.Append(c);
+        }
+        return escaped.ToString();
+    }
 }
