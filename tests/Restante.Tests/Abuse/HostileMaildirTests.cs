@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using MailKit.Net.Pop3;
 using MailKit.Security;
+using Restante.Storage.Maildir;
 using Restante.Tests.Infrastructure;
+using Restante.Tests.Storage;
 
 namespace Restante.Tests.Abuse;
 
@@ -213,6 +215,27 @@ public class HostileMaildirTests
         {
             await again.SendAsync("STAT");
             await again.ExpectAsync($"+OK 1 {NormalOctets}");
+        }
+    }
+
+    [Fact]
+    public async Task A_huge_sparse_message_is_left_out_once_the_sizing_budget_is_spent()
+    {
+        using var dirs = new TempMaildirs();
+        var store = new MaildirStore(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, TimeProvider.System, sizingBudget: TimeSpan.FromSeconds(1));
+        dirs.Put("alice", "new", "1700000000.M1P1.host,S=19,W=22", Normal);
+        // A regular file of 1 TiB that takes no disk space; reading it to count its size takes minutes.
+        await using (var sparse = File.Create(Path.Combine(dirs.MaildirOf("alice"), "new", "1700000001.M2P1.host")))
+            sparse.SetLength(1L << 40);
+
+        // Generous for a loaded 2-core machine: the budget is one second.
+        var bound = TimeSpan.FromSeconds(15);
+        for (var login = 0; login < 2; login++)
+        {
+            var watch = Stopwatch.StartNew();
+            await using var drop = await store.OpenAsync("alice", CancellationToken.None);
+            Assert.True(watch.Elapsed < bound, $"open took {watch.Elapsed}");
+            Assert.Equal(NormalOctets, Assert.Single(drop.Messages).Size);
         }
     }
 

@@ -47,6 +47,9 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
     internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
+        // Said at startup rather than at the first login: see VerifiedMaildir.
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Maildir store runs on Linux only: it relies on openat(2) and O_NOFOLLOW to keep a user's Maildir from leading elsewhere.");
         // Without %u every user would share one mailbox: refuse rather than mix mail.
         if (!pathTemplate.Contains("%u", StringComparison.Ordinal))
             throw new ArgumentException("The Maildir path template must contain %u (the user name).", nameof(pathTemplate));
