@@ -173,6 +173,37 @@ public class HostileMaildirTests
     }
 
     [Fact]
+    public async Task A_symlinked_home_below_the_template_root_is_refused_and_nothing_is_created_there()
+    {
+        // /home/%u/Maildir: alice owns /home/alice, so she can point it anywhere.
+        var data = new TempDirectory();
+        await using var server = await TestServer.StartAsync(data: data, configureServer: o => o.Maildir = Path.Combine(data.Path, "home", "%u", "Maildir"));
+        server.AddUser("alice", "secret");
+        var elsewhere = Path.Combine(data.Path, "outside", "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        Directory.CreateDirectory(Path.Combine(data.Path, "home"));
+        Directory.CreateSymbolicLink(Path.Combine(data.Path, "home", "alice"), elsewhere);
+
+        await using (var c = await server.ConnectAsync())
+        {
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("USER alice");
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("PASS secret");
+            await c.ExpectAsync("-ERR [SYS/PERM]");
+        }
+        var (lmtp, _) = await Restante.Tests.Lmtp.Lmtp.GreetAsync(server);
+        await using (lmtp)
+        {
+            await Restante.Tests.Lmtp.Lmtp.SendMessageAsync(lmtp, "s@example.org", Restante.Tests.Lmtp.Lmtp.Message, "alice");
+            await lmtp.ExpectAsync("452 ");
+        }
+
+        Assert.Empty(Directory.GetFileSystemEntries(elsewhere));
+        Assert.Contains(server.Logs.Lines, l => l.Contains("Refusing", StringComparison.Ordinal) && l.Contains("alice is a symlink", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_symlinked_lock_file_is_not_followed()
     {
         await using var server = await StartWithAliceAsync();

@@ -29,6 +29,8 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
     private readonly ConcurrentDictionary<string, long> _lastSweep = new(StringComparer.Ordinal);
     private readonly ListingCache _listings = new();
     private readonly string _pathTemplate;
+    // The length of the template's leading directory that cannot depend on the user name.
+    private readonly int _trustedLength;
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private readonly TimeProvider _time;
@@ -54,6 +56,9 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         if (!pathTemplate.Contains("%u", StringComparison.Ordinal))
             throw new ArgumentException("The Maildir path template must contain %u (the user name).", nameof(pathTemplate));
         _pathTemplate = pathTemplate;
+        // "/home/%u/Maildir": "/home" is the administrator's; "alice" and "Maildir" may be alice's.
+        var lastSlash = pathTemplate.LastIndexOf('/', pathTemplate.IndexOf("%u", StringComparison.Ordinal));
+        _trustedLength = lastSlash < 0 ? 0 : Math.Max(lastSlash, 1);
         _logger = logger ?? NullLogger.Instance;
         _fsync = fsync;
         _time = time;
@@ -79,7 +84,7 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         MaildirLock? held = null;
         try
         {
-            maildir = VerifiedMaildir.Open(path, create: true);
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
             held = MaildirLock.TryAcquire(maildir)
                 ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{path} is locked by another session.");
             SweepNow(maildir);
@@ -124,7 +129,7 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         (SafeFileHandle Folder, string Name)? leftover = null;
         try
         {
-            maildir = VerifiedMaildir.Open(path, create: true);
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
             var name = DeliveryName.Create(_time);
             leftover = (maildir.Tmp, name);
             var (length, octets) = await WriteTemporaryAsync(maildir, name, message, cancellationToken).ConfigureAwait(false);
@@ -170,7 +175,7 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
         var path = GetMaildirPath(user);
         try
         {
-            using var maildir = VerifiedMaildir.Open(path, create: false);
+            using var maildir = VerifiedMaildir.Open(path, _trustedLength, create: false);
             return ValueTask.FromResult(Usage.Measure(maildir));
         }
         catch (DirectoryNotFoundException)

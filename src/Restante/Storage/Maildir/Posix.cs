@@ -72,13 +72,16 @@ internal static class Posix
     public readonly record struct DirectoryEntry(string Name, FileKind Kind, bool KindKnown);
 
     /// <summary>
-    /// Opens a directory by path; the last component must not be a symlink (O_NOFOLLOW). Returns
-    /// 0 and the handle, or the errno: ELOOP for a symlink, ENOTDIR for anything but a directory.
+    /// Opens a directory of the administrator's by path, symlinks followed (they are the
+    /// administrator's too). Returns 0 and the handle, or the errno.
     /// </summary>
-    public static int TryOpenDirectory(string path, out SafeFileHandle? handle) =>
-        TryOpen(AtFdCwd, null, path, ORdOnly | ODirectory | ONoFollow | OCloExec, 0, out handle);
+    public static int TryOpenTrustedDirectory(string path, out SafeFileHandle? handle) =>
+        TryOpen(AtFdCwd, null, path, ORdOnly | ODirectory | OCloExec, 0, out handle);
 
-    /// <summary>As <see cref="TryOpenDirectory"/>, for a name inside a directory already verified.</summary>
+    /// <summary>
+    /// Opens a directory inside one already verified; it must not be a symlink (O_NOFOLLOW).
+    /// Returns 0 and the handle, or the errno: ELOOP for a symlink, ENOTDIR for anything else.
+    /// </summary>
     public static int TryOpenDirectoryAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
         TryOpen(-1, directory, name, ORdOnly | ODirectory | ONoFollow | OCloExec, 0, out handle);
 

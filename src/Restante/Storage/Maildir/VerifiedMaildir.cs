@@ -38,30 +38,39 @@ internal sealed class VerifiedMaildir : IDisposable
     public string PathOf(MaildirFolder folder, string name) => System.IO.Path.Join(Path, FolderName(folder), name);
 
     /// <summary>
-    /// Opens the Maildir, creating what is missing (mode 0700). Throws <see cref="RefusedMaildirException"/>
-    /// when the root or a folder is a symlink or not a directory; I/O errors as .NET reports them.
+    /// Opens the Maildir at <paramref name="path"/>, creating what is missing (mode 0700). The first
+    /// <paramref name="trustedLength"/> characters name the administrator's directory (the path
+    /// template up to the user name, e.g. <c>/home</c> of <c>/home/%u/Maildir</c>), opened as it
+    /// is; every component below it may be the user's and is opened O_NOFOLLOW, one at a time.
+    /// Throws <see cref="RefusedMaildirException"/> when one of them, or tmp/, new/ or cur/, is a
+    /// symlink or not a directory; <see cref="DirectoryNotFoundException"/> when something is
+    /// missing and <paramref name="create"/> is false; other I/O errors as .NET reports them.
     /// </summary>
-    public static VerifiedMaildir Open(string path, bool create)
+    public static VerifiedMaildir Open(string path, int trustedLength, bool create)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("The Maildir store runs on Linux only: it relies on openat(2) and O_NOFOLLOW to keep a user's Maildir from leading elsewhere.");
 
-        var errno = Posix.TryOpenDirectory(path, out var root);
+        var trusted = trustedLength == 0 ? "." : path[..trustedLength];
+        var errno = Posix.TryOpenTrustedDirectory(trusted, out var root);
         if (errno == Posix.ENoEnt && create)
         {
-            // The path's parents are the operator's (the template); only its last component can be
-            // the user's, and it is checked by the O_NOFOLLOW open just below.
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            errno = Posix.TryOpenDirectory(path, out root);
+            Directory.CreateDirectory(trusted, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            errno = Posix.TryOpenTrustedDirectory(trusted, out root);
         }
-        if (errno is Posix.ELoop or Posix.ENotDir) throw new RefusedMaildirException(path, "the Maildir is a symlink or not a directory");
-        if (errno != 0) throw Posix.ErrnoException("open", path, errno);
+        if (errno != 0) throw Posix.ErrnoException("open", trusted, errno);
 
         SafeFileHandle? tmp = null, @new = null, cur = null;
         try
         {
-            tmp = OpenFolder(root!, path, "tmp", create);
-            @new = OpenFolder(root!, path, "new", create);
-            cur = OpenFolder(root!, path, "cur", create);
+            foreach (var component in path[trustedLength..].Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var below = OpenDirectory(root!, path, component, create, $"{component} is a symlink or not a directory");
+                root!.Dispose();
+                root = below;
+            }
+            tmp = OpenDirectory(root!, path, "tmp", create, "tmp/ is a symlink or not a directory");
+            @new = OpenDirectory(root!, path, "new", create, "new/ is a symlink or not a directory");
+            cur = OpenDirectory(root!, path, "cur", create, "cur/ is a symlink or not a directory");
             var verified = new VerifiedMaildir(path, root!, tmp, @new, cur);
             root = tmp = @new = cur = null;
             return verified;
@@ -75,18 +84,18 @@ internal sealed class VerifiedMaildir : IDisposable
         }
     }
 
-    private static SafeFileHandle OpenFolder(SafeFileHandle root, string path, string name, bool create)
+    private static SafeFileHandle OpenDirectory(SafeFileHandle parent, string path, string name, bool create, string refusal)
     {
-        var errno = Posix.TryOpenDirectoryAt(root, name, out var folder);
+        var errno = Posix.TryOpenDirectoryAt(parent, name, out var directory);
         if (errno == Posix.ENoEnt && create)
         {
-            var made = Posix.MakeDirectoryAt(root, name);
+            var made = Posix.MakeDirectoryAt(parent, name);
             if (made != 0 && made != Posix.EExist) throw Posix.ErrnoException("mkdir", System.IO.Path.Join(path, name), made);
-            errno = Posix.TryOpenDirectoryAt(root, name, out folder);
+            errno = Posix.TryOpenDirectoryAt(parent, name, out directory);
         }
-        if (errno is Posix.ELoop or Posix.ENotDir) throw new RefusedMaildirException(path, $"{name}/ is a symlink or not a directory");
+        if (errno is Posix.ELoop or Posix.ENotDir) throw new RefusedMaildirException(path, refusal);
         if (errno != 0) throw Posix.ErrnoException("open", System.IO.Path.Join(path, name), errno);
-        return folder!;
+        return directory!;
     }
 
     public void Dispose()
