@@ -299,7 +299,8 @@ internal static class Posix
     /// <summary>The exception .NET would throw for this errno: access errors apart from I/O errors.</summary>
     public static Exception ErrnoException(string call, string path, int errno)
     {
-        var text = $"{call}({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+        // Paths end in names the user chose: escaped before they can reach a log line.
+        var text = $"{call}({MaildirLog.Escape(path)}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
         return errno switch
         {
             1 or 13 => new UnauthorizedAccessException(text),   // EPERM, EACCES

@@ -45,7 +45,7 @@ internal static class Snapshot
         {
             foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
             {
-                if (!IsRegularFile(maildir, folder, found) || !MaildirName.HasBase(found.Name, entry.BaseName)) continue;
+                if (!MaildirName.HasBase(found.Name, entry.BaseName) || KindOf(maildir, folder, found) != Posix.FileKind.Regular) continue;
                 entry.Folder = folder;
                 entry.FileName = found.Name;
                 return true;
@@ -64,8 +64,9 @@ internal static class Snapshot
         foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
         {
             if (found.Name[0] == '.') continue;
-            if (found.KindKnown && found.Kind == Posix.FileKind.Directory) continue;
-            if (found.Name == Posix.UndecodableName || !IsRegularFile(maildir, folder, found))
+            var kind = KindOf(maildir, folder, found);
+            if (kind is Posix.FileKind.Directory or null) continue;   // not a message; or gone meanwhile
+            if (kind != Posix.FileKind.Regular || found.Name == Posix.UndecodableName)
             {
                 refused.Add(maildir, folder, found.Name);
                 continue;
@@ -74,11 +75,14 @@ internal static class Snapshot
         }
     }
 
-    private static bool IsRegularFile(VerifiedMaildir maildir, MaildirFolder folder, in Posix.DirectoryEntry found)
+    /// <summary>The entry's type; null when it vanished before we could ask.</summary>
+    private static Posix.FileKind? KindOf(VerifiedMaildir maildir, MaildirFolder folder, in Posix.DirectoryEntry found)
     {
-        if (found.KindKnown) return found.Kind == Posix.FileKind.Regular;
+        if (found.KindKnown) return found.Kind;
         // The file system does not record types in directories: ask without following a link.
-        return Posix.TryStatAt(maildir.Folder(folder), found.Name, out var status) == 0 && status.Kind == Posix.FileKind.Regular;
+        if (found.Name == Posix.UndecodableName) return Posix.FileKind.Other;
+        var errno = Posix.TryStatAt(maildir.Folder(folder), found.Name, out var status);
+        return errno == 0 ? status.Kind : errno == Posix.ENoEnt ? null : Posix.FileKind.Other;
     }
 
     /// <summary>Entries left out because they are not regular files: counted, and one logged by name.</summary>
