@@ -317,6 +317,8 @@ public class HostileMaildirTests
             await c.ReadLineAsync();
 
             Assert.Equal("keep me\n", File.ReadAllText(Path.Combine(elsewhere, name)));
+            // The message removed is the one the session listed, in the folder it was listed in.
+            Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "cur.moved")));
         }
     }
 
