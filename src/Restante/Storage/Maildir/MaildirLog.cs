@@ -2,6 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Restante.Storage.Maildir;
 
+/// <summary>
+/// Log lines of the Maildir store. A user may write to their own Maildir, so a file name in a path is
+/// client text: callers pass such paths through LogText.
+/// </summary>
 internal static partial class MaildirLog
 {
     [LoggerMessage(300, LogLevel.Debug, "Opened {Maildir}: {Count} messages, {Counted} sized by reading them", EventName = "MaildirOpened")]

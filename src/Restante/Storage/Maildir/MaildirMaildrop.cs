@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using Microsoft.Extensions.Logging;
+using Restante.Protocol;
 
 namespace Restante.Storage.Maildir;
 
@@ -98,7 +99,7 @@ internal sealed class MaildirMaildrop : IMaildrop
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                MaildirLog.UnlinkFailed(_logger, Snapshot.PathOf(_maildir, entry), ex);
+                MaildirLog.UnlinkFailed(_logger, LogText.Of(Snapshot.PathOf(_maildir, entry), LogText.PathLimit), ex);
                 failed++;
             }
         }

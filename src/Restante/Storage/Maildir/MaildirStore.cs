@@ -220,7 +220,7 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
             {
                 if (file.LastWriteTimeUtc >= cutoff) continue;
                 file.Delete();
-                MaildirLog.StaleTmpRemoved(_logger, file.FullName);
+                MaildirLog.StaleTmpRemoved(_logger, LogText.Of(file.FullName, LogText.PathLimit));
             }
         }
         catch (IOException ex)

@@ -194,7 +194,7 @@ internal static class Snapshot
         var outcome = MessageFile.TryOpenRead(PathOf(maildir, entries[i]), out var stream);
         if (outcome == MessageFile.Outcome.Missing && TryRelocate(maildir, ref entries[i]))
             outcome = MessageFile.TryOpenRead(PathOf(maildir, entries[i]), out stream);
-        if (outcome == MessageFile.Outcome.NotRegularFile) MaildirLog.NotRegularFile(logger, PathOf(maildir, entries[i]));
+        if (outcome == MessageFile.Outcome.NotRegularFile) MaildirLog.NotRegularFile(logger, LogText.Of(PathOf(maildir, entries[i]), LogText.PathLimit));
         if (stream is null) return -1;
         await using (stream.ConfigureAwait(false))
             return await MessageOctets.CountAsync(stream, cancellationToken).ConfigureAwait(false);
