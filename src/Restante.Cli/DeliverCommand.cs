@@ -169,7 +169,7 @@ internal static class DeliverCommand
                 DeliveryStatus.Delivered => (ExOk, null),
                 DeliveryStatus.TooBig => (ExDataErr, "message exceeds the maximum message size"),
                 DeliveryStatus.OverQuota => (ExCantCreat, $"mailbox of {LogText.Of(user, LogText.AddressLimit)} is full"),
-                DeliveryStatus.PermanentFailure => (ExCantCreat, $"mailbox of {user} cannot be written"),
+                DeliveryStatus.PermanentFailure => (ExCantCreat, $"mailbox of {LogText.Of(user, LogText.AddressLimit)} cannot be written"),
                 DeliveryStatus.UnknownUser => (ExNoUser, $"no such user: {LogText.Of(user, LogText.AddressLimit)}"),
                 _ => (ExTempFail, "temporary failure, try again later"),
             };
