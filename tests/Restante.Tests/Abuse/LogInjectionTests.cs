@@ -167,6 +167,24 @@ public class LogInjectionTests
         Assert.Contains($"Unknown command ({"XAUTH hunter2".Length} octets) -> 500", log);
     }
 
+    [Fact]
+    public async Task The_delivery_log_line_shows_the_senders_words_as_one_token()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        var (c, _) = await Lmtp.Lmtp.GreetAsync(server);
+        await using var _c = c;
+        // A Message-ID header is the sender's text, and so is the envelope sender.
+        await Lmtp.Lmtp.SendMessageAsync(c, "s@example.org",
+            $"Message-ID: <a b> status=Delivered uid=forged Blocked login attempts from {Forged}31 after\r\n\r\nbody\r\n", "alice");
+        await c.ExpectAsync("250 2.0.0");
+
+        var line = Assert.Single(server.Logs.Lines, l => l.Contains("status=Delivered", StringComparison.Ordinal));
+        Assert.Contains(@" message-id=<a\x20b>\x20status=Delivered\x20uid=forged\x20Blocked\x20login\x20attempts\x20fr", line);
+        Assert.DoesNotContain("Blocked login", line);
+        Assert.Single(Regex.Matches(line, " status=").ToList());
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var watch = Stopwatch.StartNew();
