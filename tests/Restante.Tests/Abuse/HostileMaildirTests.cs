@@ -67,7 +67,7 @@ public class HostileMaildirTests
         // One line per login, with the user's file name escaped; never a failure of the whole mailbox.
         var logged = server.Logs.Lines.Where(l => l.Contains("Ignoring 3 entries", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, logged.Count);
-        Assert.All(logged, l => Assert.Contains(@"1700000000.a\x0D\x0ABlocked login attempts", l, StringComparison.Ordinal));
+        Assert.All(logged, l => Assert.Contains(@"1700000000.a\x0d\x0aBlocked\x20login\x20attempts", l, StringComparison.Ordinal));
         Assert.DoesNotContain(server.Logs.Lines, l => l.Contains("\nBlocked", StringComparison.Ordinal));
     }
 

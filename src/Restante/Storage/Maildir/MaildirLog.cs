@@ -2,6 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Restante.Storage.Maildir;
 
+/// <summary>
+/// Log lines of the Maildir store. A user may write to their own Maildir, so a file name in a path is
+/// client text: callers pass such paths through LogText.
+/// </summary>
 internal static partial class MaildirLog
 {
     [LoggerMessage(300, LogLevel.Debug, "Opened {Maildir}: {Count} messages, {Counted} sized by reading them", EventName = "MaildirOpened")]
@@ -39,25 +43,4 @@ internal static partial class MaildirLog
 
     [LoggerMessage(311, LogLevel.Warning, "Sizing the messages of {Maildir} took longer than {Budget}; {Count} are left out of this session and sized at a later login", EventName = "MaildirSizingBudgetSpent")]
     public static partial void SizingBudgetSpent(ILogger logger, string maildir, TimeSpan budget, int count);
-
-    /// <summary>
-    /// A file name the user chose, made safe for one log line: control characters (CR and LF
-    /// would forge a line a tool like fail2ban reads) and backslashes become \xNN, and it is cut.
-    /// </summary>
-    public static string Escape(string text)
-    {
-        const int max = 512;
-        var escaped = new System.Text.StringBuilder(Math.Min(text.Length, max) + 16);
-        foreach (var c in text)
-        {
-            if (escaped.Length >= max)
-            {
-                escaped.Append("...");
-                break;
-            }
-            if (char.IsControl(c) || c == '\\' || char.IsSurrogate(c) || c is '\u2028' or '\u2029') escaped.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\x{(int)c:X2}");
-            else escaped.Append(c);
-        }
-        return escaped.ToString();
-    }
 }

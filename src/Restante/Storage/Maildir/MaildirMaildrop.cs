@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using Microsoft.Extensions.Logging;
+using Restante.Protocol;
 
 namespace Restante.Storage.Maildir;
 
@@ -56,17 +57,17 @@ internal sealed class MaildirMaildrop : IMaildrop
             return outcome switch
             {
                 MessageFile.Outcome.Opened => ValueTask.FromResult<Stream>(stream!),
-                MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{MaildirLog.Escape(path)} was removed by someone else."),
-                _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{MaildirLog.Escape(path)} is not a regular file (a symlink or special file put there after login)."),
+                MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} was removed by someone else."),
+                _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} is not a regular file (a symlink or special file put there after login)."),
             };
         }
         catch (IOException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {MaildirLog.Escape(path)}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {MaildirLog.Escape(path)}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
         }
     }
 
@@ -98,7 +99,7 @@ internal sealed class MaildirMaildrop : IMaildrop
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                MaildirLog.UnlinkFailed(_logger, MaildirLog.Escape(_maildir.PathOf(entry.Folder, entry.FileName)), ex);
+                MaildirLog.UnlinkFailed(_logger, LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit), ex);
                 failed++;
             }
         }

@@ -248,7 +248,7 @@ public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
                 if (entry.KindKnown && entry.Kind != Posix.FileKind.Regular) continue;
                 if (Posix.TryStatAt(maildir.Tmp, entry.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
                 if (status.LastWriteUtc >= cutoff) continue;
-                if (Posix.UnlinkAt(maildir.Tmp, entry.Name) == 0) MaildirLog.StaleTmpRemoved(_logger, MaildirLog.Escape(Path.Join(tmp, entry.Name)));
+                if (Posix.UnlinkAt(maildir.Tmp, entry.Name) == 0) MaildirLog.StaleTmpRemoved(_logger, LogText.Of(Path.Join(tmp, entry.Name), LogText.PathLimit));
             }
         }
         catch (IOException ex)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Restante.Protocol;
 
 namespace Restante.Storage.Maildir;
 
@@ -300,7 +301,7 @@ internal static class Posix
     public static Exception ErrnoException(string call, string path, int errno)
     {
         // Paths end in names the user chose: escaped before they can reach a log line.
-        var text = $"{call}({MaildirLog.Escape(path)}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+        var text = $"{call}({LogText.Of(path, LogText.PathLimit)}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
         return errno switch
         {
             1 or 13 => new UnauthorizedAccessException(text),   // EPERM, EACCES

@@ -230,7 +230,7 @@ internal static class Snapshot
 
     private static void LogRefused(ILogger logger, VerifiedMaildir maildir, in RefusedEntries refused)
     {
-        if (refused.Count > 0) MaildirLog.NotRegularFiles(logger, maildir.Path, refused.Count, MaildirLog.Escape(refused.Example!));
+        if (refused.Count > 0) MaildirLog.NotRegularFiles(logger, maildir.Path, refused.Count, LogText.Of(refused.Example!, LogText.PathLimit));
     }
 
     // Size of an entry that turned out not to be a regular file when opened (swapped after listing).
