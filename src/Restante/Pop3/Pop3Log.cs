@@ -43,4 +43,12 @@ internal static partial class Pop3Log
 
     [LoggerMessage(111, LogLevel.Warning, "Discarded {Octets} octets sent in the clear after STLS, before the TLS handshake", EventName = "DiscardedAfterStls")]
     public static partial void DiscardedAfterStls(ILogger logger, long octets);
+
+    // The password check itself took longer than the fixed failure time (a flood, or a passwd line with a huge cost):
+    // the answer then comes when it finishes, and the timing is no longer the same for everyone.
+    [LoggerMessage(120, LogLevel.Warning, "A failed {Mechanism} login took {Elapsed} to check, longer than AuthFailureDelay ({Delay}); answered late", EventName = "FailureDelayExceeded")]
+    public static partial void FailureDelayExceeded(ILogger logger, string mechanism, TimeSpan elapsed, TimeSpan delay);
+
+    [LoggerMessage(121, LogLevel.Warning, "Password hashing is saturated ({Queued} waiting); a {Verb} login from {Peer} was refused without a check", EventName = "HashingSaturated")]
+    public static partial void HashingSaturated(ILogger logger, int queued, string verb, EndPoint? peer);
 }

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+
+namespace Restante.Auth;
+
+/// <summary>
+/// Where password hashes are computed: a fixed set of dedicated threads fed by a bounded queue. A slow hash (Argon2id
+/// at 64 MiB, bcrypt) therefore never runs on a thread-pool thread that greetings and logged-in sessions need, the
+/// memory hashing takes is at most <see cref="Workers"/> times one hash's cost whatever the number of clients, and a
+/// flood of logins past the queue is refused at once (<see cref="PasswordHashingBusyException"/>) instead of piling
+/// up. Dovecot bounds its auth workers the same way (auth_worker_max_count).
+/// </summary>
+public sealed class PasswordHashing : IDisposable
+{
+    private static readonly Lazy<PasswordHashing> s_shared = new(() => new PasswordHashing(DefaultWorkers, DefaultQueueCapacity));
+
+    private readonly BlockingCollection<WorkItem> _queue;
+    private readonly Thread[] _threads;
+    private int _running;
+
+    /// <param name="workers">Threads that compute hashes; each may hold one hash's memory at a time.</param>
+    /// <param name="queueCapacity">Attempts that may wait for a worker; one more is refused.</param>
+    public PasswordHashing(int workers, int queueCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(queueCapacity, 1);
+        _queue = new BlockingCollection<WorkItem>(new ConcurrentQueue<WorkItem>(), queueCapacity);
+        QueueCapacity = queueCapacity;
+        _threads = new Thread[workers];
+        for (var i = 0; i < workers; i++)
+        {
+            // Background: a host that forgets to dispose us must still be able to exit.
+            _threads[i] = new Thread(Work) { IsBackground = true, Name = $"restante-hash-{i}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>About one worker per core: hashing is pure CPU work, more threads would only share the same cores.</summary>
+    public static int DefaultWorkers => Environment.ProcessorCount;
+
+    /// <summary>
+    /// With bcrypt cost 10 (~70 ms a hash on one core) and two cores, 64 waiting attempts clear in about two seconds, the
+    /// failed-login delay: a queued attempt is still answered in about the usual time, anything beyond is a flood.
+    /// </summary>
+    public const int DefaultQueueCapacity = 64;
+
+    /// <summary>The pool used by an <see cref="Authenticator"/> that was given none (library users, tests).</summary>
+    public static PasswordHashing Shared => s_shared.Value;
+
+    public int Workers => _threads.Length;
+
+    public int QueueCapacity { get; }
+
+    /// <summary>Attempts waiting for a worker right now (for metrics).</summary>
+    public int QueueDepth => _queue.Count;
+
+    /// <summary>Hashes being computed right now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a hashing thread. Completes on the thread pool, never on the hashing thread.
+    /// </summary>
+    /// <exception cref="PasswordHashingBusyException">The queue is full; nothing was run.</exception>
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var item = new WorkItem<T>(work, cancellationToken);
+        bool added;
+        try
+        {
+            added = _queue.TryAdd(item);
+        }
+        catch (InvalidOperationException)
+        {
+            added = false;   // disposed: the server is stopping
+        }
+        if (!added) throw new PasswordHashingBusyException();
+        return item.Task;
+    }
+
+    private void Work()
+    {
+        try
+        {
+            foreach (var item in _queue.GetConsumingEnumerable())
+            {
+                Interlocked.Increment(ref _running);
+                try
+                {
+                    item.Run();
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _running);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed while waiting: the thread simply ends.
+        }
+    }
+
+    /// <summary>Stops taking work; what is queued still runs, then the threads end.</summary>
+    public void Dispose()
+    {
+        _queue.CompleteAdding();
+    }
+
+    private abstract class WorkItem
+    {
+        public abstract void Run();
+    }
+
+    private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken) : WorkItem
+    {
+        // RunContinuationsAsynchronously: the session continues on the thread pool, so the hashing thread is free at once.
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<T> Task => _completion.Task;
+
+        public override void Run()
+        {
+            // A client that went away while queued costs no hash.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _completion.TrySetCanceled(cancellationToken);
+                return;
+            }
+            try
+            {
+                _completion.TrySetResult(work());
+            }
+            catch (Exception ex)
+            {
+                // Handed to the awaiting session, which logs it as any other failure of the command.
+                _completion.TrySetException(ex);
+            }
+        }
+    }
+}
