@@ -89,6 +89,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     public IMailStore Store { get; }
 
+    /// <summary>Failed-login counting and blocking (per address, per user).</summary>
+    public LoginThrottle LoginThrottle => _context.Throttle;
+
     /// <summary>The threads password hashes run on; <see cref="Auth.PasswordHashing.QueueDepth"/> is the login backlog.</summary>
     public PasswordHashing PasswordHashing { get; }
 
