@@ -45,7 +45,7 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
             && password.Length > 0   // an empty password never logs in, even against "{PLAIN}"
             && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
         {
-            var matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct).ConfigureAwait(false);
+            var matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
             return matches ? record.Name : null;
         }
         await Hashing.RunAsync(() => _dummyScheme.Verify(password, _dummyHash.Value), ct).ConfigureAwait(false);

@@ -61,10 +61,11 @@ public sealed class PasswordHashing : IDisposable
     /// Runs <paramref name="work"/> on a hashing thread. Completes on the thread pool, never on the hashing thread.
     /// </summary>
     /// <exception cref="PasswordHashingBusyException">The queue is full; nothing was run.</exception>
-    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    /// <param name="memoryHard">The work allocates its cost as memory (Argon2id): give it back at once when done.</param>
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken, bool memoryHard = false)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var item = new WorkItem<T>(work, cancellationToken);
+        var item = new WorkItem<T>(work, cancellationToken, memoryHard);
         bool added;
         try
         {
@@ -95,7 +96,7 @@ public sealed class PasswordHashing : IDisposable
                 {
                     Interlocked.Decrement(ref _running);
                 }
-                ReleaseLargeHashMemory(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore);
+                if (item.MemoryHard) ReleaseLargeHashMemory(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore);
             }
         }
         catch (ObjectDisposedException)
@@ -124,7 +125,8 @@ public sealed class PasswordHashing : IDisposable
     // full collection. Left to itself the collector lets several such dead arrays pile up before it runs (measured: a
     // flood of 60 with 2 workers peaked at +394 MiB rather than the 128 MiB the workers hold), so the bound on workers
     // would not bound memory. A full, non-compacting collection right after such a hash returns it at once; it costs a
-    // few milliseconds against a hash of hundreds, and cheap hashes (bcrypt allocates almost nothing) never trigger it.
+    // few milliseconds against a hash of hundreds, and only work marked memory-hard can trigger it (the count is the
+    // whole process's, so under load a bcrypt hash would otherwise seem to allocate what the sessions did meanwhile).
     private const long LargeHashAllocation = 16L * 1024 * 1024;
 
     private static void ReleaseLargeHashMemory(long allocated)
@@ -139,12 +141,14 @@ public sealed class PasswordHashing : IDisposable
         _queue.CompleteAdding();
     }
 
-    private abstract class WorkItem
+    private abstract class WorkItem(bool memoryHard)
     {
+        public bool MemoryHard { get; } = memoryHard;
+
         public abstract void Run();
     }
 
-    private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken) : WorkItem
+    private sealed class WorkItem<T>(Func<T> work, CancellationToken cancellationToken, bool memoryHard) : WorkItem(memoryHard)
     {
         // RunContinuationsAsynchronously: the session continues on the thread pool, so the hashing thread is free at once.
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -13,6 +13,7 @@ namespace Restante.Tests.Abuse;
 /// hide exactly the hash time that is under test. Medians over interleaved rounds, so that load from elsewhere on a
 /// busy 2-core machine falls on every kind alike.
 /// </summary>
+[Collection(nameof(TimingCollection))]
 public class FailureTimingTests(ITestOutputHelper output)
 {
     private const int Rounds = 7;

@@ -14,6 +14,7 @@ namespace Restante.Tests.Abuse;
 /// The process is a child so its peak resident memory (VmHWM) is its own, not the test runner's. The latency bound
 /// (2 s) is generous for a loaded 2-core machine; before the fix a greeting waited 31 s.
 /// </summary>
+[Collection(nameof(TimingCollection))]
 public class HashingFloodTests(ITestOutputHelper output)
 {
     private const int Workers = 2;
