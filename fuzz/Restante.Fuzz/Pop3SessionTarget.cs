@@ -28,7 +28,7 @@ internal static class Pop3SessionTarget
     {
         var store = new InMemoryMailStore();
         foreach (var message in s_messages) store.Add("alice", message);
-        var options = new Pop3Options { AuthFailureDelay = TimeSpan.Zero, Hostname = "fuzz" };
+        var options = new Pop3Options { AuthFailureDelay = TimeSpan.Zero, Hostname = "fuzz", Apop = ApopMode.On };   // keep APOP reachable
         var failures = new FailureLogger("SessionFailed");
         var context = new Pop3ServerContext(options, store, new Authenticator(new OneUser(), s_cheapDummy), failures);
         using var transport = new FuzzTransport(input);

@@ -58,11 +58,32 @@ internal static class PwCommand
     /// the user why) when there is none, the two entries differ, or there is no terminal to prompt on.
     /// Prompts go to the error stream so that stdout carries only the result.
     /// </summary>
+    /// <summary>
+    /// The first line of <paramref name="input"/> without its line end, LF or CRLF; null at once at the end of input.
+    /// Not <see cref="TextReader.ReadLine"/>, which also ends a line at a lone CR and so would cut a password there.
+    /// </summary>
+    internal static string? ReadFirstLine(TextReader input)
+    {
+        var line = new System.Text.StringBuilder();
+        while (true)
+        {
+            var c = input.Read();
+            if (c < 0)
+                return line.Length == 0 ? null : line.ToString();
+            if (c == '\n')
+                break;
+            line.Append((char)c);
+        }
+        if (line.Length > 0 && line[^1] == '\r')
+            line.Length--;
+        return line.ToString();
+    }
+
     internal static string? ReadNewPassword(bool fromStdin, TextWriter error)
     {
         if (fromStdin)
         {
-            var line = Console.In.ReadLine();
+            var line = ReadFirstLine(Console.In);
             if (string.IsNullOrEmpty(line))
             {
                 error.WriteLine("error: no password on standard input");

@@ -6,7 +6,8 @@ namespace Restante.Cli;
 /// <summary>
 /// <c>restante user add|passwd|del|list</c>: manage the passwd file at "&lt;data&gt;/passwd". A running server picks
 /// the changes up on the next login (<see cref="PasswdFile"/> re-reads the file when it changes).
-/// Exit codes: 0 done, 1 refused or failed (bad name, user exists or is missing, unreadable file).
+/// Exit codes: 0 done, 1 refused or failed (bad name, user exists or is missing, unreadable file), 77 the passwd file
+/// belongs to another account and its owner could not be kept (run as that account or as root).
 /// </summary>
 internal static class UserCommands
 {
@@ -157,6 +158,9 @@ internal static class UserCommands
     }
 
     // Turns the operator-facing failures into "error: …" and exit code 1; anything else is a bug and propagates.
+    // sysexits.h EX_NOPERM, as `restante deliver` uses sysexits codes too.
+    private const int NoPermission = 77;
+
     private static int Run(TextWriter error, Func<int> action)
     {
         try
@@ -169,6 +173,11 @@ internal static class UserCommands
             var message = ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
             error.WriteLine($"error: {message}");
             return 1;
+        }
+        catch (PasswdFileOwnerException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return NoPermission;
         }
         catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException)
         {

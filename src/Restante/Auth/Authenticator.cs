@@ -5,9 +5,11 @@ namespace Restante.Auth;
 /// and null never says why: an unknown user, a wrong password, an account without a password and a mechanism the
 /// stored scheme cannot serve all look the same and cost about the same, so the answer cannot be used to find out
 /// which accounts exist. The failed-login delay is the session's job, not this class's.
+/// Every password hash (and SCRAM's key derivation) runs on <see cref="Hashing"/>, never on the caller's thread; when
+/// that is saturated the methods throw <see cref="PasswordHashingBusyException"/> without having checked anything.
 /// Passwords are never logged here (nothing is).
 /// </summary>
-public sealed class Authenticator(IUserDirectory users)
+public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing = null)
 {
     private const string DummyPassword = "restante-no-such-user";
 
@@ -15,10 +17,11 @@ public sealed class Authenticator(IUserDirectory users)
     // user has a usable secret.
     private const string DummyApopSecret = "restante-no-plaintext-secret";
 
-    // Verified when there is no usable stored hash, so a miss costs what a hit with the default scheme costs.
-    // Created lazily from the default scheme (at its production cost) rather than hard-coded, so the two stay equal.
-    // REVIEW: a directory full of cheaper hashes (Dovecot writes bcrypt cost 5) still answers a miss more slowly than
-    // a hit; the session's failed-login delay is what really hides the difference.
+    // Verified when there is no usable stored hash, so a miss costs what a hit with the default scheme (BLF-CRYPT)
+    // costs. Computed once per process, lazily from the default scheme (at its production cost) rather than
+    // hard-coded, so the two stay equal. A directory of cheaper or dearer hashes (Dovecot writes bcrypt cost 5,
+    // Argon2id costs more) still differs from it: the session answers every failure at a fixed time after the attempt
+    // began, which is what really hides the difference.
     private static readonly Lazy<string> s_defaultDummyHash = new(() => PasswordSchemes.Default.Hash(DummyPassword));
 
     private readonly IPasswordScheme _dummyScheme = PasswordSchemes.Default;
@@ -26,7 +29,7 @@ public sealed class Authenticator(IUserDirectory users)
 
     // For tests: the production dummy is a cost-10 bcrypt, too slow to pay for in every test of a failed login.
     internal Authenticator(IUserDirectory users, IPasswordScheme dummyScheme)
-        : this(users)
+        : this(users, (PasswordHashing?)null)
     {
         _dummyScheme = dummyScheme;
         _dummyHash = new Lazy<string>(() => dummyScheme.Hash(DummyPassword));
@@ -42,11 +45,21 @@ public sealed class Authenticator(IUserDirectory users)
             && password.Length > 0   // an empty password never logs in, even against "{PLAIN}"
             && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
         {
-            return scheme.Verify(password, encoded) ? record.Name : null;
+            var matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
+            return matches ? record.Name : null;
         }
-        _dummyScheme.Verify(password, _dummyHash.Value);
+        await Hashing.RunAsync(() => _dummyScheme.Verify(password, _dummyHash.Value), ct).ConfigureAwait(false);
         return null;
     }
+
+    /// <summary>The threads every hash runs on; its queue depth is there for metrics.</summary>
+    public PasswordHashing Hashing { get; } = hashing ?? PasswordHashing.Shared;
+
+    /// <summary>
+    /// True when at least one user has a secret APOP can use (see <see cref="IUserDirectory.HasApopSecrets"/>); the
+    /// greeting carries an APOP timestamp only then when <see cref="Pop3.Pop3Options.Apop"/> is Auto.
+    /// </summary>
+    public bool HasApopSecrets => users.HasApopSecrets;
 
     /// <summary>
     /// The user's name if <paramref name="digestHex"/> is the RFC 1939 §7 digest of <paramref name="timestamp"/> and the
@@ -115,10 +128,18 @@ public sealed class Authenticator(IUserDirectory users)
             if (scheme is ScramScheme stored && stored.Algorithm == hash && ScramCredentials.TryParse(hash, encoded, out var credentials))
                 return new ScramLookup(record.Name, credentials);
             if (scheme.TryGetPlaintext(encoded, out var plaintext) && plaintext.Length > 0)
-                return new ScramLookup(record.Name, ScramCredentials.FromPassword(hash, plaintext, DerivedSalt(hash, user), ScramCredentials.DefaultIterations));
+            {
+                var derived = await Hashing.RunAsync(
+                    () => ScramCredentials.FromPassword(hash, plaintext, DerivedSalt(hash, user), ScramCredentials.DefaultIterations), ct).ConfigureAwait(false);
+                return new ScramLookup(record.Name, derived);
+            }
         }
         // Same Hi() cost as a PLAIN user; the keys come from a password nobody has.
-        return new ScramLookup(null, ScramCredentials.FromPassword(hash, DummyPassword + Guid.NewGuid().ToString("N"), DerivedSalt(hash, user), ScramCredentials.DefaultIterations));
+        // REVIEW: a stored {SCRAM-…} user needs no Hi() here, so its server-first message comes sooner than an unknown
+        // user's; the failure itself is answered at the session's fixed time.
+        var dummy = await Hashing.RunAsync(
+            () => ScramCredentials.FromPassword(hash, DummyPassword + Guid.NewGuid().ToString("N"), DerivedSalt(hash, user), ScramCredentials.DefaultIterations), ct).ConfigureAwait(false);
+        return new ScramLookup(null, dummy);
     }
 
     /// <summary>The user's name as stored if the user exists (for token logins, which bring no password), else null.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Auth;
@@ -10,7 +11,10 @@ namespace Restante.Auth;
 /// Counts failed logins per client address and per user name in sliding windows and blocks
 /// addresses that go past a threshold. A blocked address is refused before any password is
 /// checked, so guessing costs the server nothing. Exempt addresses (loopback, trusted networks)
-/// are never counted.
+/// are never counted. An IPv6 "address" here is its /64 (<see cref="LoginThrottleOptions.Ipv6PrefixLength"/>).
+/// A failure without a user name (malformed SASL, a token naming nobody) counts for the address only: lumping all
+/// of them under one empty name would let garbage from a few addresses get an unrelated address blocked.
+/// A successful login forgets the failures its address had for that user (<see cref="RecordSuccess"/>).
 /// </summary>
 public sealed partial class LoginThrottle
 {
@@ -36,7 +40,7 @@ public sealed partial class LoginThrottle
     public bool IsBlocked(IPAddress? address)
     {
         if (address is null || _exempt(address)) return false;
-        address = Normalise(address);
+        address = Key(address);
         if (!_blockedUntil.TryGetValue(address, out var until)) return false;
         if (_time.GetTimestamp() < until) return true;
         _blockedUntil.TryRemove(new KeyValuePair<IPAddress, long>(address, until));
@@ -46,12 +50,13 @@ public sealed partial class LoginThrottle
     /// <summary>Records one failed login; blocks the address when it, or the user name, is past its threshold.</summary>
     public void RecordFailure(IPAddress? address, string user)
     {
+        ArgumentNullException.ThrowIfNull(user);
         if (address is null || _exempt(address)) return;
-        address = Normalise(address);
+        address = Key(address);
         var now = _time.GetTimestamp();
         var windowTicks = ToTimestampTicks(_options.Window);
-        var addressFailures = Count(_byAddress, address, now, windowTicks);
-        var userFailures = Count(_byUser, user, now, windowTicks);
+        var addressFailures = Count(_byAddress, address, user, now, windowTicks);
+        var userFailures = user.Length == 0 ? 0 : Count(_byUser, user, address.ToString(), now, windowTicks);
         if (addressFailures < _options.MaxFailuresPerIp && userFailures < _options.MaxFailuresPerUser) return;
 
         var until = now + ToTimestampTicks(_options.BlockDuration);
@@ -66,11 +71,29 @@ public sealed partial class LoginThrottle
         if (fresh) Blocked(_logger, address, addressFailures, LogText.Of(user), userFailures, _options.BlockDuration);
     }
 
-    private int Count<TKey>(ConcurrentDictionary<TKey, FailureWindow> table, TKey key, long now, long windowTicks) where TKey : notnull
+    /// <summary>
+    /// The user logged in from this address: its earlier failures there for that user were the owner's (a client
+    /// that tries APOP before USER/PASS, a mistyped password), so they no longer count, for the address nor for the
+    /// user. Failures for other users stay: one good account must not wash away guesses at the others.
+    /// </summary>
+    public void RecordSuccess(IPAddress? address, string user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (address is null || _exempt(address)) return;
+        address = Key(address);
+        if (_byAddress.TryGetValue(address, out var forAddress)) forAddress.Forget(user);
+        if (user.Length > 0 && _byUser.TryGetValue(user, out var forUser)) forUser.Forget(address.ToString());
+    }
+
+    /// <summary>Failures inside the window for <paramref name="address"/> (its block), for tests and metrics.</summary>
+    internal int FailuresOf(IPAddress address)
+        => _byAddress.TryGetValue(Key(address), out var window) ? window.Live(_time.GetTimestamp(), ToTimestampTicks(_options.Window)) : 0;
+
+    private int Count<TKey>(ConcurrentDictionary<TKey, FailureWindow> table, TKey key, string other, long now, long windowTicks) where TKey : notnull
     {
         if (table.Count >= _options.MaxTrackedKeys && !table.ContainsKey(key)) Prune(table, now, windowTicks, _options.MaxTrackedKeys);
         var window = table.GetOrAdd(key, static _ => new FailureWindow());
-        return window.Add(now, windowTicks);
+        return window.Add(now, other, windowTicks);
     }
 
     private static void Prune<TKey>(ConcurrentDictionary<TKey, FailureWindow> table, long now, long windowTicks, int capacity) where TKey : notnull
@@ -85,34 +108,64 @@ public sealed partial class LoginThrottle
 
     private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    private static IPAddress Normalise(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    private IPAddress Key(IPAddress address) => AddressBlock.Of(address, _options.Ipv6PrefixLength);
 
     [LoggerMessage(300 + 10, LogLevel.Warning, "Blocked login attempts from {Address} after {AddressFailures} failures ({User}: {UserFailures}) for {Duration}", EventName = "LoginBlocked")]
     private static partial void Blocked(ILogger logger, IPAddress address, int addressFailures, string user, int userFailures, TimeSpan duration);
 
-    /// <summary>The failure times inside the window, oldest first.</summary>
+    /// <summary>
+    /// The failures inside the window, oldest first, each with the other side of the pair (the user name in an
+    /// address's window, the address in a user's), so a success can take back exactly its own pair's failures.
+    /// </summary>
     private sealed class FailureWindow
     {
-        private readonly Queue<long> _times = new();
+        private readonly LinkedList<(long Time, string Other)> _failures = new();
 
         public long Latest { get; private set; }
 
-        public int Add(long now, long windowTicks)
+        public int Add(long now, string other, long windowTicks)
         {
-            lock (_times)
+            lock (_failures)
             {
-                while (_times.Count > 0 && now - _times.Peek() >= windowTicks) _times.Dequeue();
-                _times.Enqueue(now);
+                Expire(now, windowTicks);
+                _failures.AddLast((now, other));
                 // A window never needs to remember more failures than any threshold could count.
-                if (_times.Count > 1000) _times.Dequeue();
+                if (_failures.Count > 1000) _failures.RemoveFirst();
                 Latest = now;
-                return _times.Count;
+                return _failures.Count;
+            }
+        }
+
+        public void Forget(string other)
+        {
+            lock (_failures)
+            {
+                for (var node = _failures.First; node is not null;)
+                {
+                    var next = node.Next;
+                    if (string.Equals(node.Value.Other, other, StringComparison.Ordinal)) _failures.Remove(node);
+                    node = next;
+                }
+            }
+        }
+
+        public int Live(long now, long windowTicks)
+        {
+            lock (_failures)
+            {
+                Expire(now, windowTicks);
+                return _failures.Count;
             }
         }
 
         public bool IsStale(long now, long windowTicks)
         {
-            lock (_times) return _times.Count == 0 || now - Latest >= windowTicks;
+            lock (_failures) return _failures.Count == 0 || now - Latest >= windowTicks;
+        }
+
+        private void Expire(long now, long windowTicks)
+        {
+            while (_failures.First is { } first && now - first.Value.Time >= windowTicks) _failures.RemoveFirst();
         }
     }
 }

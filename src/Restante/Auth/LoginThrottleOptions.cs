@@ -21,8 +21,15 @@ public sealed class LoginThrottleOptions
     /// <summary>Bounds the memory an attack spread over many addresses can take; the oldest entries go first.</summary>
     public int MaxTrackedKeys { get; set; } = 100_000;
 
+    /// <summary>
+    /// IPv6 clients are counted and blocked per network of this prefix length, not per address: a single host usually
+    /// has a whole /64 to pick fresh addresses from.
+    /// </summary>
+    public int Ipv6PrefixLength { get; set; } = Networking.AddressBlock.DefaultIpv6PrefixLength;
+
     public IEnumerable<string> Validate()
     {
+        if (!Networking.AddressBlock.IsValidIpv6PrefixLength(Ipv6PrefixLength)) yield return "LoginThrottle:Ipv6PrefixLength must be between 1 and 128.";
         if (MaxFailuresPerIp < 1) yield return "LoginThrottle:MaxFailuresPerIp must be at least 1.";
         if (MaxFailuresPerUser < 1) yield return "LoginThrottle:MaxFailuresPerUser must be at least 1.";
         if (Window <= TimeSpan.Zero) yield return "LoginThrottle:Window must be positive.";

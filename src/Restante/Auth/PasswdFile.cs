@@ -65,6 +65,17 @@ public sealed class PasswdFile : IUserDirectory
         return ValueTask.FromResult(_current.Users.GetValueOrDefault(name));
     }
 
+    /// <inheritdoc />
+    /// <remarks>Worked out once per load, so it follows the file: a reload that adds or removes the last PLAIN user changes it.</remarks>
+    public bool HasApopSecrets
+    {
+        get
+        {
+            RefreshIfChanged();
+            return _current.HasApopSecrets;
+        }
+    }
+
     private void RefreshIfChanged()
     {
         var stamp = FileStamp.Read(_path);
@@ -146,6 +157,12 @@ public sealed class PasswdFile : IUserDirectory
 
     private sealed record Snapshot(FrozenDictionary<string, UserRecord> Users, FileStamp Stamp, byte[] ContentHash, DateTime ReadAtUtc)
     {
+        public bool HasApopSecrets { get; } = Users.Values.Any(ServesApop);
+
+        private static bool ServesApop(UserRecord user)
+            => PasswordSchemes.TryParse(user.Password, out var scheme, out var encoded, out _)
+               && scheme.TryGetPlaintext(encoded, out var plaintext) && plaintext.Length > 0;
+
         public static Snapshot Empty(FileStamp stamp)
             => new(FrozenDictionary<string, UserRecord>.Empty, stamp, [], DateTime.UtcNow);
 

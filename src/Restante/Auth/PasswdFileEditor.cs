@@ -6,7 +6,10 @@ namespace Restante.Auth;
 /// Edits a passwd file for the <c>restante user</c> commands. Only the edited line changes; other lines, comments
 /// and the edited line's uid/gid/home/extra fields are kept as written. Every edit replaces the file atomically
 /// (a temporary file in the same directory, flushed to disk, then renamed over the original), so a running server
-/// never reads a half-written file. New files get mode 0600: they hold password hashes.
+/// never reads a half-written file. New files get mode 0600: they hold password hashes. A replaced file keeps its
+/// owner, group and mode, so the server (often another account than the operator's) can still read it; when that is
+/// impossible (not root, and the file belongs to someone else) the edit is refused before anything is written
+/// (<see cref="PasswdFileOwnerException"/>), since a file the server cannot read leaves it serving the old users.
 /// </summary>
 public static class PasswdFileEditor
 {
@@ -88,12 +91,23 @@ public static class PasswdFileEditor
     private static void Edit(string path, Action<List<string>> change)
     {
         var fullPath = Path.GetFullPath(path);
+        RefuseIfNotOurs(fullPath);
         // Two `restante user` runs at once would each rewrite the file from what they read and lose an edit;
         // an exclusive lock on a side file serialises them (the server only reads, so it never takes it).
         using var editLock = AcquireLock(fullPath + ".lock");
         var lines = ReadLines(fullPath);
         change(lines);
         WriteAtomically(fullPath, lines);
+    }
+
+    private static void RefuseIfNotOurs(string path)
+    {
+        if (!FileOwner.TryRead(path, out var owner)) return;
+        var self = FileOwner.EffectiveUid;
+        if (self == 0 || self == owner.Uid) return;
+        throw new PasswdFileOwnerException(
+            $"{path} belongs to uid {owner.Uid}, this command runs as uid {self}: a rewritten file would belong to uid {self} " +
+            $"and the server could no longer read it. Run it as uid {owner.Uid} (e.g. sudo -u) or as root. Nothing was changed.");
     }
 
     private static List<string> ReadLines(string path)
@@ -132,11 +146,16 @@ public static class PasswdFileEditor
     private static void WriteAtomically(string path, List<string> lines)
     {
         var directory = Path.GetDirectoryName(path) ?? ".";
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        // A random name created with O_EXCL (FileMode.CreateNew): nothing planted in the directory beforehand, a
+        // symlink included, can be written through.
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))}.tmp");
+        var keep = FileOwner.TryRead(path, out var owner);
         try
         {
             using (var stream = new FileStream(temp, PrivateFileOptions(FileMode.CreateNew, FileAccess.Write)))
             {
+                // Owner, group and mode of the file being replaced, set before the rename so it is never seen otherwise.
+                if (keep) owner.ApplyTo(stream.SafeFileHandle, temp);
                 var builder = new StringBuilder();
                 foreach (var line in lines)
                     builder.Append(line).Append('\n');
@@ -147,6 +166,11 @@ public static class PasswdFileEditor
             // REVIEW: the directory is not fsynced after the rename (.NET has no portable way to open a directory);
             // after a power cut the old file may come back, but never a torn one.
             File.Move(temp, path, overwrite: true);
+        }
+        catch (UnauthorizedAccessException ex) when (keep)
+        {
+            TryDelete(temp);
+            throw new PasswdFileOwnerException($"{path}: cannot keep its owner, group and mode ({ex.Message}). Nothing was changed.", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -48,7 +48,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _gate = new ConnectionGate(limits, trusted);
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
+        PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
         LocalDelivery = new LocalDelivery(Users, Delivery, Delivery as IMailboxUsage, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
@@ -87,6 +88,12 @@ public sealed partial class Pop3Server : IAsyncDisposable
     public IReadOnlyList<EndPoint> SmtpEndPoints => _smtpListeners.Select(l => l.EndPoint).ToList();
 
     public IMailStore Store { get; }
+
+    /// <summary>Failed-login counting and blocking (per address, per user).</summary>
+    public LoginThrottle LoginThrottle => _context.Throttle;
+
+    /// <summary>The threads password hashes run on; <see cref="Auth.PasswordHashing.QueueDepth"/> is the login backlog.</summary>
+    public PasswordHashing PasswordHashing { get; }
 
     public IMessageDelivery Delivery { get; }
 
@@ -217,6 +224,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _pop3sListeners.Clear();
         _lmtpListeners.Clear();
         _smtpListeners.Clear();
+        PasswordHashing.Dispose();
     }
 
     [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]

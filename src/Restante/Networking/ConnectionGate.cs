@@ -36,7 +36,7 @@ public sealed class ConnectionGate
             lease = new Lease(this, null);
             return true;
         }
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        address = AddressBlock.Of(address, _options.Ipv6PrefixLength);   // an IPv6 host has a /64 to pick from
         var count = _perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1);
         if (count > _options.MaxConnectionsPerIp)
         {

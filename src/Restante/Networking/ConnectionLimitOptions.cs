@@ -12,6 +12,9 @@ public sealed class ConnectionLimitOptions
     /// </summary>
     public int MaxConnectionsPerIp { get; set; } = 100;
 
+    /// <summary>IPv6 clients are counted per network of this prefix length (one subscriber's /64), not per address.</summary>
+    public int Ipv6PrefixLength { get; set; } = AddressBlock.DefaultIpv6PrefixLength;
+
     /// <summary>Address ranges exempt from the per-address limit and from login throttling ("10.0.0.0/8", "2001:db8::/32").</summary>
     public List<string> TrustedNetworks { get; set; } = [];
 
@@ -22,6 +25,7 @@ public sealed class ConnectionLimitOptions
     {
         if (MaxConnections < 1) yield return "MaxConnections must be at least 1.";
         if (MaxConnectionsPerIp < 1) yield return "MaxConnectionsPerIp must be at least 1.";
+        if (!AddressBlock.IsValidIpv6PrefixLength(Ipv6PrefixLength)) yield return "Ipv6PrefixLength must be between 1 and 128.";
         foreach (var text in TrustedNetworks)
             if (!NetworkRange.TryParse(text, out _)) yield return $"TrustedNetworks: '{text}' is not an address or CIDR range.";
     }

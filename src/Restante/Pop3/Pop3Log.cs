@@ -49,4 +49,12 @@ internal static partial class Pop3Log
     // Only the length: an unrecognised line may be a mistyped command with a credential in it ("AUTH PLAN <base64>").
     [LoggerMessage(112, LogLevel.Debug, "Unknown command ({Octets} octets) -> -ERR", EventName = "UnknownCommand")]
     public static partial void UnknownCommand(ILogger logger, int octets);
+
+    // The password check itself took longer than the fixed failure time (a flood, or a passwd line with a huge cost):
+    // the answer then comes when it finishes, and the timing is no longer the same for everyone.
+    [LoggerMessage(120, LogLevel.Warning, "A failed {Mechanism} login took {Elapsed} to check, longer than AuthFailureDelay ({Delay}); answered late", EventName = "FailureDelayExceeded")]
+    public static partial void FailureDelayExceeded(ILogger logger, string mechanism, TimeSpan elapsed, TimeSpan delay);
+
+    [LoggerMessage(121, LogLevel.Warning, "Password hashing is saturated ({Queued} waiting); a {Verb} login from {Peer} was refused without a check", EventName = "HashingSaturated")]
+    public static partial void HashingSaturated(ILogger logger, int queued, string verb, EndPoint? peer);
 }

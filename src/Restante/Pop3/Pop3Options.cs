@@ -9,8 +9,9 @@ public sealed class Pop3Options
     public string Hostname { get; set; } = string.Empty;
 
     /// <summary>
-    /// Wait before answering a failed login, the same for an unknown user and a wrong password,
-    /// so guessing is slow and the answer reveals nothing.
+    /// When a failed login is answered, counted from when the attempt began (the PASS, APOP or AUTH line, or the last
+    /// SASL response): the password check runs inside it, so an unknown user, a wrong password and every password
+    /// scheme take the same time, and guessing is slow.
     /// </summary>
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -51,6 +52,18 @@ public sealed class Pop3Options
     /// </summary>
     public TimeSpan LoginDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Whether the greeting carries an APOP timestamp; see <see cref="ApopMode"/>.</summary>
+    public ApopMode Apop { get; set; } = ApopMode.Auto;
+
+    /// <summary>
+    /// Threads that compute password hashes. Each may hold one hash's memory (64 MiB for Dovecot's Argon2id), so this
+    /// bounds what a flood of logins can take. About the core count: hashing is CPU work.
+    /// </summary>
+    public int PasswordHashWorkers { get; set; } = Auth.PasswordHashing.DefaultWorkers;
+
+    /// <summary>Logins that may wait for a hashing thread; past it a login is answered -ERR [SYS/TEMP] at once.</summary>
+    public int PasswordHashQueue { get; set; } = Auth.PasswordHashing.DefaultQueueCapacity;
+
     /// <summary>SASL mechanisms to enable (section <c>Sasl</c>).</summary>
     public SaslOptions Sasl { get; set; } = new();
 
@@ -69,6 +82,9 @@ public sealed class Pop3Options
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
         if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
+        if (PasswordHashWorkers < 1) yield return "PasswordHashWorkers must be at least 1.";
+        if (PasswordHashQueue < 1) yield return "PasswordHashQueue must be at least 1.";
+        if (!Enum.IsDefined(Apop)) yield return "Apop must be Auto, On or Off.";
         foreach (var problem in Sasl.Validate()) yield return problem;
         foreach (var problem in OAuth.Validate()) yield return problem;
     }

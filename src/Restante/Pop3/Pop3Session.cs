@@ -43,6 +43,7 @@ public sealed class Pop3Session
     private string _endReason = "client disconnected";
     private readonly long _connectedAt;
     private long _lastCommandAt;
+    private long _attemptStartedAt;
 
     /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
@@ -53,7 +54,7 @@ public sealed class Pop3Session
         _implicitTls = implicitTls;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
-        Timestamp = ApopTimestamp.Create(server.Hostname);
+        Timestamp = OffersApop(server) ? ApopTimestamp.Create(server.Hostname) : null;
         // Zero-byte reads: an idle session waits for data without holding a read buffer, which is
         // most of what thousands of idle sessions would otherwise cost.
         _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
@@ -94,11 +95,21 @@ public sealed class Pop3Session
     /// </summary>
     public bool PlaintextAllowed => IsSecure || _server.Options.AllowPlaintext || IsLoopback(RemoteEndPoint);
 
+    private static bool OffersApop(Pop3ServerContext server) => server.Options.Apop switch
+    {
+        ApopMode.On => true,
+        ApopMode.Off => false,
+        _ => server.Authenticator.HasApopSecrets,
+    };
+
     /// <summary>STLS is offered: TLS is configured, not yet active, and nobody has logged in (RFC 2595 §4).</summary>
     internal bool CanStartTls => _server.Certificates is not null && !IsSecure && State == Pop3State.Authorization;
 
-    /// <summary>The APOP timestamp sent in the greeting, angle brackets included (RFC 1939 §7).</summary>
-    public string Timestamp { get; }
+    /// <summary>
+    /// The APOP timestamp sent in the greeting, angle brackets included (RFC 1939 §7); null when this greeting offers
+    /// no APOP (see <see cref="Pop3Options.Apop"/>).
+    /// </summary>
+    public string? Timestamp { get; }
 
     internal Pop3ServerContext Server => _server;
 
@@ -123,7 +134,7 @@ public sealed class Pop3Session
         try
         {
             if (_implicitTls && !await StartTlsAsync().ConfigureAwait(false)) return;
-            Pop3Reply.Ok(_output, $"Restante POP3 server ready. {Timestamp}");
+            Pop3Reply.Ok(_output, Timestamp is null ? "Restante POP3 server ready." : $"Restante POP3 server ready. {Timestamp}");
             if (!await FlushAsync().ConfigureAwait(false)) return;
             await ProcessCommandsAsync(stopping).ConfigureAwait(false);
         }
@@ -252,7 +263,13 @@ public sealed class Pop3Session
             if (_holdingRead)
             {
                 var status = LineReader.TryTakeLine(ref _unread, maxLength, out var line);
-                if (status == LineStatus.Complete) return ContinuationLine.Of(line.ToArray());
+                if (status == LineStatus.Complete)
+                {
+                    // A SASL response: the attempt the failure time is measured from starts again here, not at the
+                    // AUTH line, since the client's round trips are not ours to hide.
+                    BeginLoginAttempt();
+                    return ContinuationLine.Of(line.ToArray());
+                }
                 if (status == LineStatus.TooLong)
                 {
                     _discardingLongLine = true;
@@ -343,7 +360,8 @@ public sealed class Pop3Session
         // Lines are short (the ceiling is MaxAuthLine); copy once so commands may await safely.
         var bytes = line.ToArray();
         var verb = CommandParser.Parse(bytes, out var argumentSpan);
-        var argumentOffset = bytes.Length - argumentSpan.Length;
+        // Where the arguments start, found by position: they need not run to the end of the line (trailing spaces).
+        var argumentOffset = argumentSpan.IsEmpty || !bytes.AsSpan().Overlaps(argumentSpan, out var offset) ? bytes.Length : offset;
         var arguments = new ReadOnlyMemory<byte>(bytes, argumentOffset, argumentSpan.Length);
 
         if (verb != Pop3Verb.Auth && bytes.Length + 2 > _server.Options.MaxCommandLine)
@@ -379,7 +397,19 @@ public sealed class Pop3Session
         }
 
         var command = Pop3Commands.For(verb);
-        var outcome = await command.ExecuteAsync(this, arguments, stopping).ConfigureAwait(false);
+        if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth) BeginLoginAttempt();
+        CommandOutcome outcome;
+        try
+        {
+            outcome = await command.ExecuteAsync(this, arguments, stopping).ConfigureAwait(false);
+        }
+        catch (Auth.PasswordHashingBusyException)
+        {
+            // Nothing was checked, so nothing is counted; answered at once (a temporary condition, RFC 3206 §4).
+            Pop3Log.HashingSaturated(Logger, _server.Authenticator.Hashing.QueueDepth, verb.ToString().ToUpperInvariant(), RemoteEndPoint);
+            PendingUser = null;
+            outcome = Reject("Server busy, please try again later.", ResponseCode.SysTemp);
+        }
         LogCommand(verb, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
         return outcome;
     }
@@ -420,17 +450,30 @@ public sealed class Pop3Session
     internal CommandOutcome RejectPlaintext()
         => Reject("Plaintext authentication disallowed on non-secure connections.", ResponseCode.Auth);
 
+    /// <summary>Starts the clock a failed login is answered by (see <see cref="FailLoginAsync"/>).</summary>
+    private void BeginLoginAttempt() => _attemptStartedAt = _server.TimeProvider.GetTimestamp();
+
     /// <summary>
-    /// The failed-login answer: the same text after the same delay whatever went wrong, so a client
-    /// cannot tell an unknown user from a wrong password.
+    /// The failed-login answer: the same text at the same time whatever went wrong, so a client cannot tell an unknown
+    /// user from a wrong password, nor one password scheme from another. The time is <see cref="Pop3Options.AuthFailureDelay"/>
+    /// after the attempt began, with the password check inside it (a delay added after the check would let the
+    /// check's cost show: bcrypt, Argon2id and an unknown user's dummy hash all differ). A success is answered as soon
+    /// as the mailbox is open: it already proves the user exists, and its time shows only that user's own hash.
     /// </summary>
     internal async ValueTask<CommandOutcome> FailLoginAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         Pop3Log.AuthFailed(Logger, RemoteEndPoint, LogText.Of(user), LogText.Of(mechanism));
         PendingUser = null;
         _server.Throttle.RecordFailure(RemoteAddress, user);
-        if (_server.Options.AuthFailureDelay > TimeSpan.Zero)
-            await Task.Delay(_server.Options.AuthFailureDelay, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
+        var delay = _server.Options.AuthFailureDelay;
+        if (delay > TimeSpan.Zero)
+        {
+            var elapsed = _server.TimeProvider.GetElapsedTime(_attemptStartedAt);
+            if (elapsed < delay)
+                await Task.Delay(delay - elapsed, _server.TimeProvider, cancellationToken).ConfigureAwait(false);
+            else
+                Pop3Log.FailureDelayExceeded(Logger, mechanism, elapsed, delay);
+        }
         return Reject("Authentication failed.", ResponseCode.Auth);
     }
 
@@ -441,6 +484,9 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        // The credentials were right: this address's earlier failures for this user were the owner's own (a client
+        // trying APOP first, a mistyped password), not guessing; Dovecot's auth penalty is cleared the same way.
+        _server.Throttle.RecordSuccess(RemoteAddress, user);
         if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
             return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
 

@@ -5,16 +5,19 @@ public static class CommandParser
 {
     /// <summary>
     /// RFC 1939 §3: a case-insensitive keyword of three or four characters, then arguments separated
-    /// by single spaces. The arguments are returned as one span (trailing spaces removed) because
-    /// PASS takes the whole rest of the line, spaces included.
+    /// by single spaces. The arguments are returned as one span because PASS takes the whole rest of
+    /// the line, spaces included. Trailing spaces are removed, except after PASS: RFC 1939 §7 lets a
+    /// password contain spaces, and a space at its end is as much a part of it as any other (only
+    /// the CRLF, already gone, ends the line).
     /// </summary>
     public static Pop3Verb Parse(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> arguments)
     {
         var space = line.IndexOf((byte)' ');
         var keyword = space < 0 ? line : line[..space];
         arguments = space < 0 ? default : line[(space + 1)..];
-        arguments = arguments.TrimEnd((byte)' ');
-        return Recognise(keyword);
+        var verb = Recognise(keyword);
+        if (verb != Pop3Verb.Pass) arguments = arguments.TrimEnd((byte)' ');
+        return verb;
     }
 
     public static Pop3Verb Recognise(ReadOnlySpan<byte> keyword)

@@ -173,4 +173,17 @@ public sealed class UserCommandsTests : IDisposable
         var (_, output, _) = Run(null, "pw", "--help");
         foreach (var name in PasswordSchemes.Names) Assert.Contains(name, output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("pa\rss\n", "pa\rss")]       // a CR inside the password is part of it
+    [InlineData("pa ss\r\n", "pa ss")]        // CRLF is a line end
+    [InlineData("trailing \n", "trailing ")]  // and so is LF alone; spaces stay
+    [InlineData("no-newline", "no-newline")]
+    public async Task Password_stdin_drops_only_the_line_end(string stdin, string password)
+    {
+        var add = Run(stdin, "user", "add", "alice", "--password-stdin");
+        Assert.True(add.Exit == 0, add.Error);
+        Assert.Equal("alice", await LoginAsync("alice", password));
+        Assert.Null(await LoginAsync("alice", password[..^1]));
+    }
 }

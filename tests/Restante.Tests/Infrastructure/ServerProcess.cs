@@ -41,7 +41,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port = null, params string[] extra)
+    public static Task<ServerProcess> StartAsync(string dataDirectory, int? port = null, params string[] extra)
+        => StartAsync(dataDirectory, port, new Dictionary<string, string>(), extra);
+
+    /// <param name="environment">More RESTANTE_* variables (configuration keys), e.g. RESTANTE_PasswordHashWorkers.</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port, IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         var chosen = port ?? FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -54,6 +58,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         var lmtpPort = FreePort();
         start.Environment["RESTANTE_LMTP__0"] = $"127.0.0.1:{lmtpPort}";
+        foreach (var (key, value) in environment) start.Environment[key] = value;
         var process = Process.Start(start)!;
         var server = new ServerProcess(process, chosen, lmtpPort);
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -81,6 +86,18 @@ internal sealed class ServerProcess : IAsyncDisposable
     public async Task<Transcript> ConnectAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port));
 
     public async Task<Transcript> ConnectLmtpAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, LmtpPort));
+
+    /// <summary>A line of /proc/PID/status in KiB, e.g. "VmHWM" (peak resident memory) or "VmRSS".</summary>
+    public long StatusKib(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (!line.StartsWith(field + ":", StringComparison.Ordinal)) continue;
+            var digits = new string(line.AsSpan(field.Length + 1).ToArray().Where(char.IsAsciiDigit).ToArray());
+            return long.Parse(digits, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        throw new InvalidOperationException($"/proc/{Pid}/status has no {field}");
+    }
 
     public void Signal(string signal)
     {

@@ -256,4 +256,29 @@ public class AuthTests
             || l.Contains(B64("\0alice\0secret"), StringComparison.Ordinal));
         Assert.Contains(server.Logs.Lines, l => l.Contains("for user alice with LOGIN", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Pass_keeps_trailing_spaces_while_user_drops_them()
+    {
+        await using var server = await TestServer.StartAsync();
+        // RFC 1939 §7: the password is the rest of the line; its last character here is a space.
+        File.WriteAllText(server.PasswdPath, $"alice:{{BLF-CRYPT}}{new Restante.Auth.BlfCryptScheme(4).Hash("two words ")}\n");
+
+        await using (var c = await server.ConnectAsync())
+        {
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("USER alice  ");   // trailing spaces after a user name are not part of it
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("PASS two words");
+            Assert.Equal("-ERR [AUTH] Authentication failed.", await c.ReadLineAsync());
+        }
+        await using (var c = await server.ConnectAsync())
+        {
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("USER alice");
+            await c.ExpectAsync("+OK");
+            await c.SendAsync("PASS two words ");
+            await c.ExpectAsync("+OK Logged in");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Restante.Pop3;
 using Restante.Tests.Infrastructure;
 
 namespace Restante.Tests.Pop3;
@@ -22,7 +23,7 @@ public class SessionTests
     [Fact]
     public async Task Greeting_carries_a_timestamp_unique_to_each_connection()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(o => o.Apop = ApopMode.On);
         var stamps = new HashSet<string>();
         for (var i = 0; i < 5; i++)
         {

@@ -10,8 +10,10 @@ public class CommandParserTests
     [InlineData("stat", Pop3Verb.Stat, "")]
     [InlineData("StAt", Pop3Verb.Stat, "")]
     [InlineData("top 1 10", Pop3Verb.Top, "1 10")]
-    [InlineData("PASS my secret  ", Pop3Verb.Pass, "my secret")]
+    [InlineData("PASS my secret  ", Pop3Verb.Pass, "my secret  ")]   // RFC 1939 §7: spaces are part of a password
+    [InlineData("pass  x ", Pop3Verb.Pass, " x ")]
     [InlineData("USER alice", Pop3Verb.User, "alice")]
+    [InlineData("USER alice  ", Pop3Verb.User, "alice")]
     [InlineData("LIST", Pop3Verb.List, "")]
     [InlineData("uidl 3", Pop3Verb.Uidl, "3")]
     [InlineData("CAPA", Pop3Verb.Capa, "")]

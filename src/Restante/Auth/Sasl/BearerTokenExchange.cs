@@ -28,7 +28,9 @@ internal abstract class BearerTokenExchange(SaslContext context, byte[] errorCha
             return SaslStep.Failed;
         }
         AttemptedUser = user;
-        var authenticated = await OAuthLogin.AuthenticateAsync(context, token, user, cancellationToken).ConfigureAwait(false);
+        var (authenticated, tokenUser) = await OAuthLogin.AuthenticateAsync(context, token, user, cancellationToken).ConfigureAwait(false);
+        // A validated token says who this really is: count a failure under that user, not under what the client typed.
+        if (tokenUser is not null) AttemptedUser = tokenUser;
         if (authenticated is not null)
         {
             _state = 2;

@@ -4,7 +4,8 @@ namespace Restante.Auth.Sasl;
 public interface ISaslExchange
 {
     /// <summary>
-    /// The user name the client claimed so far (for the failed-login log; may be empty). Never a secret.
+    /// The user name the client claimed so far, or the user a validated token names (for the failed-login log and the
+    /// login throttle; may be empty, and then a failure counts for the address only). Never a secret.
     /// </summary>
     string AttemptedUser { get; }
 

@@ -9,6 +9,10 @@ internal sealed class ApopCommand : IPop3Command
 
     public async ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        // RFC 1939 §7: APOP needs the greeting's timestamp; without one the server does not offer it. Not a failed
+        // login: no credential was checked.
+        if (session.Timestamp is not { } timestamp)
+            return session.Reject("APOP is not available on this server.");
         var rest = arguments.Span;
         var nameBytes = CommandParser.NextArgument(ref rest);
         var digestBytes = CommandParser.NextArgument(ref rest);
@@ -17,7 +21,7 @@ internal sealed class ApopCommand : IPop3Command
         if (!PrintableText.TryDecodeAscii(nameBytes, out var name) || !PrintableText.TryDecodeAscii(digestBytes, out var digest))
             return await session.FailLoginAsync(PrintableText.From(nameBytes), "APOP", cancellationToken).ConfigureAwait(false);
 
-        var authenticated = await session.Server.Authenticator.VerifyApopAsync(name, session.Timestamp, digest, cancellationToken).ConfigureAwait(false);
+        var authenticated = await session.Server.Authenticator.VerifyApopAsync(name, timestamp, digest, cancellationToken).ConfigureAwait(false);
         if (authenticated is null)
             return await session.FailLoginAsync(name, "APOP", cancellationToken).ConfigureAwait(false);
         return await session.EnterTransactionAsync(authenticated, "APOP", cancellationToken).ConfigureAwait(false);
