@@ -9,14 +9,26 @@ namespace Restante.Networking;
 /// </summary>
 public sealed class ConnectionGate
 {
-    private readonly ConnectionLimitOptions _options;
+    private readonly int _maxConnections;
+    private readonly int _maxPerAddress;
     private readonly TrustedNetworks _trusted;
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private int _total;
 
     public ConnectionGate(ConnectionLimitOptions options, TrustedNetworks trusted)
+        : this(options.MaxConnections, options.MaxConnectionsPerIp, trusted)
     {
-        _options = options;
+    }
+
+    public ConnectionGate(ListenerConnectionLimits limits, TrustedNetworks trusted)
+        : this(limits.MaxConnections, limits.MaxConnectionsPerIp, trusted)
+    {
+    }
+
+    internal ConnectionGate(int maxConnections, int maxPerAddress, TrustedNetworks trusted)
+    {
+        _maxConnections = maxConnections;
+        _maxPerAddress = maxPerAddress;
         _trusted = trusted;
     }
 
@@ -26,7 +38,7 @@ public sealed class ConnectionGate
     public bool TryEnter(IPAddress? address, out Lease lease)
     {
         lease = default;
-        if (Interlocked.Increment(ref _total) > _options.MaxConnections)
+        if (Interlocked.Increment(ref _total) > _maxConnections)
         {
             Interlocked.Decrement(ref _total);
             return false;
@@ -38,7 +50,7 @@ public sealed class ConnectionGate
         }
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
         var count = _perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1);
-        if (count > _options.MaxConnectionsPerIp)
+        if (count > _maxPerAddress)
         {
             Release(address);
             Interlocked.Decrement(ref _total);

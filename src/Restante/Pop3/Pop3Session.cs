@@ -189,6 +189,8 @@ public sealed class Pop3Session
                     _endReason = "too many bad commands";
                     outcome = CommandOutcome.Close;
                 }
+                // Replies to pipelined commands go out before more commands run (see PendingOutput).
+                if (outcome == CommandOutcome.Continue && PendingOutput.IsOverLimit(_output) && !await FlushAsync().ConfigureAwait(false)) return;
             }
 
             // Bytes after STLS were sent before the handshake, in the clear: they are dropped with
