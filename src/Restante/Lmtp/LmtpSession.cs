@@ -373,7 +373,7 @@ public sealed class LmtpSession
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {

@@ -16,4 +16,14 @@ internal static class PendingOutput
     public const long Limit = 16 * 1024;
 
     public static bool IsOverLimit(PipeWriter output) => output.CanGetUnflushedBytes && output.UnflushedBytes >= Limit;
+
+    /// <summary>
+    /// Completes a session's writer without writing what is still in it. Every normal path has
+    /// flushed already; what is left belongs to a client that stopped reading (the write timeout
+    /// fired) or vanished, and PipeWriter.CompleteAsync() would flush it with no deadline at all,
+    /// holding the session, its descriptor and its mailbox lock until that client reads.
+    /// </summary>
+    public static ValueTask DiscardAsync(PipeWriter output) => output.CompleteAsync(s_discarded);
+
+    private static readonly OperationCanceledException s_discarded = new("The session ended; unsent replies were dropped.");
 }

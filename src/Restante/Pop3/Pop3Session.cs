@@ -546,7 +546,7 @@ public sealed class Pop3Session
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
