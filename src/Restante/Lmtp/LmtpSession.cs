@@ -33,6 +33,8 @@ public sealed class LmtpSession
     private int _lastReplyCode;
     private string _endReason = "client disconnected";
     private long _dataStartedAt;
+    // The I/O timer now armed is the DATA time limit (not the idle or write timeout): decides the goodbye.
+    private bool _armedForDataLimit;
 
     public LmtpSession(LmtpServerContext server, DeliveryDialect dialect, Stream transport, EndPoint? remoteEndPoint)
     {
@@ -83,7 +85,7 @@ public sealed class LmtpSession
             _endReason = "server shutting down";
             await TrySayGoodbyeAsync("421 4.3.2 Server shutting down\r\n"u8.ToArray()).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_data is not null && DataTimeLeft() <= TimeSpan.Zero)
+        catch (OperationCanceledException) when (_armedForDataLimit && !stopping.IsCancellationRequested)
         {
             _endReason = "DATA time limit reached";
             await TrySayGoodbyeAsync("421 4.4.2 DATA took too long, closing connection\r\n"u8.ToArray()).ConfigureAwait(false);
@@ -250,12 +252,14 @@ public sealed class LmtpSession
     private TimeSpan ReadTimeout()
     {
         var idle = _server.Limits.IdleTimeout;
+        _armedForDataLimit = false;
         if (_data is null) return idle;
-        var left = DataTimeLeft();
-        return left <= TimeSpan.Zero ? TimeSpan.FromTicks(1) : left < idle ? left : idle;
+        var left = _server.Limits.DataTimeout - _server.TimeProvider.GetElapsedTime(_dataStartedAt);
+        if (left >= idle) return idle;
+        _armedForDataLimit = true;
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
     }
 
-    private TimeSpan DataTimeLeft() => _server.Limits.DataTimeout - _server.TimeProvider.GetElapsedTime(_dataStartedAt);
 
     internal void SetEndReason(string reason) => _endReason = reason;
 
@@ -350,6 +354,7 @@ public sealed class LmtpSession
     /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
     private async ValueTask<bool> FlushAsync()
     {
+        _armedForDataLimit = false;
         var result = await _output.FlushAsync(_ioTimeout.Arm(_server.Limits.WriteTimeout)).ConfigureAwait(false);
         DisarmTimer();
         return !result.IsCompleted && !result.IsCanceled;
