@@ -24,17 +24,24 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly Pop3ServerContext _context;
     private readonly RestanteOptions _options;
     private readonly ConnectionGate _gate;
+    private readonly ConnectionGate _lmtpGate;
+    private readonly ConnectionGate _smtpGate;
     private readonly List<ConnectionListener> _lmtpListeners = [];
     private readonly List<ConnectionListener> _smtpListeners = [];
     private readonly LmtpServerContext _lmtpContext;
 
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
         IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
-        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null)
+        ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null,
+        ListenerConnectionLimits? lmtpConnections = null, ListenerConnectionLimits? smtpConnections = null, LmtpLimits? lmtpLimits = null)
     {
         limits ??= new ConnectionLimitOptions();
         throttleOptions ??= new LoginThrottleOptions();
-        var problems = options.Validate().Concat(pop3Options.Validate()).Concat(limits.Validate()).Concat(throttleOptions.Validate()).ToList();
+        lmtpConnections ??= new ListenerConnectionLimits();
+        smtpConnections ??= new ListenerConnectionLimits();
+        LmtpLimits = lmtpLimits ?? new LmtpLimits();
+        var problems = options.Validate().Concat(pop3Options.Validate()).Concat(limits.Validate()).Concat(throttleOptions.Validate())
+            .Concat(lmtpConnections.Validate("LmtpConnections")).Concat(smtpConnections.Validate("SmtpConnections")).Concat(LmtpLimits.Validate()).ToList();
         if (problems.Count > 0) throw new InvalidOperationException("Invalid configuration: " + string.Join(" ", problems));
 
         _options = options;
@@ -45,7 +52,13 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Delivery = store as IMessageDelivery ?? maildirs;
         Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
         var trusted = limits.BuildTrustedNetworks();
-        _gate = new ConnectionGate(limits, trusted);
+        var shares = FitDescriptorLimit(new ConnectionShares(
+            options.EffectivePop3.Count + options.EffectivePop3s.Count > 0 ? limits.MaxConnections : 0,
+            options.EffectiveLmtp.Count > 0 ? lmtpConnections.MaxConnections : 0,
+            options.EffectiveSmtp.Count > 0 ? smtpConnections.MaxConnections : 0));
+        _gate = new ConnectionGate(shares.Pop3, limits.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
+        _lmtpGate = new ConnectionGate(shares.Lmtp, lmtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
+        _smtpGate = new ConnectionGate(shares.Smtp, smtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
@@ -79,7 +92,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
     public LocalDelivery LocalDelivery { get; }
 
     /// <summary>Timeouts and limits of LMTP/SMTP sessions; change them before <see cref="StartAsync"/>.</summary>
-    public LmtpLimits LmtpLimits { get; } = new();
+    public LmtpLimits LmtpLimits { get; }
 
     /// <summary>The LMTP addresses actually bound: <see cref="IPEndPoint"/>s or Unix-domain socket endpoints.</summary>
     public IReadOnlyList<EndPoint> LmtpEndPoints => _lmtpListeners.Select(l => l.EndPoint).ToList();
@@ -124,14 +137,16 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _listeners.Add(listener);
-                listener.Start(RunPop3SessionAsync);
+                // RFC 3206 [SYS/TEMP]: the client may come back later.
+                listener.Start(RunPop3SessionAsync, _gate, "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray());
             }
             foreach (var address in _options.EffectivePop3s)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _pop3sListeners.Add(listener);
-                listener.Start(RunPop3sSessionAsync);
+                // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
+                listener.Start(RunPop3sSessionAsync, _gate);
             }
             foreach (var address in _options.EffectiveLmtp)
                 _lmtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Lmtp, logger));
@@ -150,29 +165,37 @@ public sealed partial class Pop3Server : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, stopping);
+    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, _context, stopping);
 
-    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, stopping);
+    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, _context, stopping);
 
-    private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
+    private static async Task RunSessionAsync(Socket socket, bool implicitTls, Pop3ServerContext context, CancellationToken stopping)
     {
-        var peer = socket.RemoteEndPoint;
-        if (!_gate.TryEnter((peer as IPEndPoint)?.Address, out var lease))
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        await using (stream.ConfigureAwait(false))
         {
-            // RFC 3206 [SYS/TEMP]: the client may come back later; established sessions are untouched.
-            // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
-            await RefuseAsync(socket, implicitTls ? [] : "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray()).ConfigureAwait(false);
-            return;
+            var session = new Pop3Session(context, stream, socket.RemoteEndPoint, implicitTls);
+            await session.RunAsync(stopping).ConfigureAwait(false);
         }
-        using (lease)
-        {
-            var stream = new NetworkStream(socket, ownsSocket: false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var session = new Pop3Session(_context, stream, peer, implicitTls);
-                await session.RunAsync(stopping).ConfigureAwait(false);
-            }
-        }
+    }
+
+    /// <summary>
+    /// Raises the descriptor limit as far as allowed and, when the connection limits could need
+    /// more than is left of it, holds every listener to a proportional share and warns. Running out
+    /// is not survivable: at EMFILE the runtime cannot start a thread and aborts ("Out of memory.").
+    /// Scaling down rather than refusing to start: a default install on a host with a low hard
+    /// limit still runs, with fewer connections, and the log says which keys to change.
+    /// </summary>
+    private ConnectionShares FitDescriptorLimit(ConnectionShares wanted)
+    {
+        var logger = _loggerFactory.CreateLogger("Restante.Networking");
+        if (FileDescriptorLimit.Raise() is not var (soft, hard) || FileDescriptorLimit.InUse() is not { } inUse) return wanted;
+        var available = (long)Math.Min(soft, long.MaxValue) - inUse - FileDescriptorLimit.Headroom;
+        var needed = FileDescriptorLimit.Needed(wanted);
+        FileDescriptorLimitRaised(logger, soft, hard, inUse, needed);
+        var fitted = FileDescriptorLimit.Fit(wanted, available);
+        if (fitted != wanted) FileDescriptorLimitTooLow(logger, soft, needed, fitted.Pop3, fitted.Lmtp, fitted.Smtp);
+        return fitted;
     }
 
     private ConnectionListener StartDeliveryListener(string address, DeliveryDialect dialect, ILogger logger)
@@ -180,12 +203,15 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var listener = ListenAddress.TryGetSocketPath(address, out var path)
             ? ConnectionListener.BindUnix(path, logger)
             : ConnectionListener.Bind(ListenAddress.Parse(address), logger);
+        // RFC 5321 §3.8 / §4.2: 421 is "service not available, closing", the domain first; the
+        // client keeps the message queued and tries again later (RFC 3463 X.3.2: not accepting messages now).
+        var refusal = System.Text.Encoding.ASCII.GetBytes($"421 4.3.2 {_lmtpContext.Hostname} Too many connections, try again later\r\n");
         listener.Start((socket, stopping) =>
         {
             var stream = new NetworkStream(socket, ownsSocket: false);
             var session = new LmtpSession(_lmtpContext, dialect, stream, socket.RemoteEndPoint);
             return RunAndDisposeAsync(session.RunAsync, stream, stopping);
-        });
+        }, dialect == DeliveryDialect.Lmtp ? _lmtpGate : _smtpGate, refusal);
         return listener;
     }
 
@@ -194,20 +220,6 @@ public sealed partial class Pop3Server : IAsyncDisposable
         await using (stream.ConfigureAwait(false))
         {
             await run(stopping).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task RefuseAsync(Socket socket, byte[] line)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await socket.SendAsync(line, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The refused client is already gone; nothing is owed to it.
         }
     }
 
@@ -226,6 +238,12 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _smtpListeners.Clear();
         PasswordHashing.Dispose();
     }
+
+    [LoggerMessage(24, LogLevel.Information, "File descriptor limit {Soft} (hard {Hard}), {InUse} in use; the connection limits may need {Needed}", EventName = "FileDescriptorLimit")]
+    private static partial void FileDescriptorLimitRaised(ILogger logger, ulong soft, ulong hard, int inUse, long needed);
+
+    [LoggerMessage(25, LogLevel.Warning, "File descriptor limit {Limit} is too low for the {Needed} the connection limits may need: holding at most {Pop3} POP3, {Lmtp} LMTP and {Smtp} SMTP connections instead. Raise LimitNOFILE (ulimit -n) or lower MaxConnections, LmtpConnections:MaxConnections, SmtpConnections:MaxConnections", EventName = "FileDescriptorLimitTooLow")]
+    private static partial void FileDescriptorLimitTooLow(ILogger logger, ulong limit, long needed, int pop3, int lmtp, int smtp);
 
     [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]
     private static partial void DevCertificateCreated(ILogger logger, string path);

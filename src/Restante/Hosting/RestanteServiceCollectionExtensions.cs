@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Restante.Auth;
+using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
 
@@ -25,7 +26,10 @@ public static class RestanteServiceCollectionExtensions
             sp.GetRequiredService<IOptions<Pop3Options>>().Value,
             sp.GetRequiredService<ILoggerFactory>(),
             limits: sp.GetRequiredService<IOptions<ConnectionLimitOptions>>().Value,
-            throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value));
+            throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value,
+            lmtpConnections: configuration.GetSection("LmtpConnections").Get<ListenerConnectionLimits>(),
+            smtpConnections: configuration.GetSection("SmtpConnections").Get<ListenerConnectionLimits>(),
+            lmtpLimits: configuration.GetSection("LmtpLimits").Get<LmtpLimits>()));
         services.AddHostedService<RestanteHostedService>();
         return services;
     }

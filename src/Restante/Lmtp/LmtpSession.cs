@@ -32,6 +32,9 @@ public sealed class LmtpSession
     private int _transactions;
     private int _lastReplyCode;
     private string _endReason = "client disconnected";
+    private long _dataStartedAt;
+    // The I/O timer now armed is the DATA time limit (not the idle or write timeout): decides the goodbye.
+    private bool _armedForDataLimit;
 
     public LmtpSession(LmtpServerContext server, DeliveryDialect dialect, Stream transport, EndPoint? remoteEndPoint)
     {
@@ -82,6 +85,11 @@ public sealed class LmtpSession
             _endReason = "server shutting down";
             await TrySayGoodbyeAsync("421 4.3.2 Server shutting down\r\n"u8.ToArray()).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_armedForDataLimit && !stopping.IsCancellationRequested)
+        {
+            _endReason = "DATA time limit reached";
+            await TrySayGoodbyeAsync("421 4.4.2 DATA took too long, closing connection\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
         catch (OperationCanceledException)
         {
             // RFC 5321 §4.5.3.2: on a timeout the server closes, preferably after a 421.
@@ -109,7 +117,7 @@ public sealed class LmtpSession
     {
         while (true)
         {
-            var read = await _input.ReadAsync(_ioTimeout.Arm(_server.Limits.IdleTimeout)).ConfigureAwait(false);
+            var read = await _input.ReadAsync(_ioTimeout.Arm(ReadTimeout())).ConfigureAwait(false);
             DisarmTimer();
 
             var buffer = read.Buffer;
@@ -147,6 +155,8 @@ public sealed class LmtpSession
                     outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
                     if (outcome == SessionOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
                 }
+                // Replies to pipelined commands go out before more commands run (see PendingOutput).
+                if (PendingOutput.IsOverLimit(_output) && !await FlushAsync().ConfigureAwait(false)) return;
                 if (outcome == SessionOutcome.Continue && _consecutiveErrors >= _server.Limits.MaxBadCommands)
                 {
                     SmtpReply.Write(_output, 421, "4.7.0", "Too many errors, closing connection", last: true);
@@ -231,7 +241,24 @@ public sealed class LmtpSession
         if (State == SmtpState.Mail) State = SmtpState.Ready;
     }
 
-    internal void BeginData(MessageSpool spool) => _data = new DataReception(spool, _server.Delivery.Options.MaxMessageSize);
+    internal void BeginData(MessageSpool spool)
+    {
+        _data = new DataReception(spool, _server.Delivery.Options.MaxMessageSize);
+        _dataStartedAt = _server.TimeProvider.GetTimestamp();
+    }
+
+    /// <summary>Between commands the idle timeout; inside DATA no more than what is left of <see cref="LmtpLimits.DataTimeout"/>.</summary>
+    private TimeSpan ReadTimeout()
+    {
+        var idle = _server.Limits.IdleTimeout;
+        _armedForDataLimit = false;
+        if (_data is null) return idle;
+        var left = _server.Limits.DataTimeout - _server.TimeProvider.GetElapsedTime(_dataStartedAt);
+        if (left >= idle) return idle;
+        _armedForDataLimit = true;
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
+    }
+
 
     internal void SetEndReason(string reason) => _endReason = reason;
 
@@ -326,6 +353,7 @@ public sealed class LmtpSession
     /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
     private async ValueTask<bool> FlushAsync()
     {
+        _armedForDataLimit = false;
         var result = await _output.FlushAsync(_ioTimeout.Arm(_server.Limits.WriteTimeout)).ConfigureAwait(false);
         DisarmTimer();
         return !result.IsCompleted && !result.IsCanceled;
@@ -349,7 +377,7 @@ public sealed class LmtpSession
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {

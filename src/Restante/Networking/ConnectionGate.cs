@@ -9,14 +9,28 @@ namespace Restante.Networking;
 /// </summary>
 public sealed class ConnectionGate
 {
-    private readonly ConnectionLimitOptions _options;
+    private readonly int _maxConnections;
+    private readonly int _maxPerAddress;
+    private readonly int _ipv6PrefixLength;
     private readonly TrustedNetworks _trusted;
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private int _total;
 
     public ConnectionGate(ConnectionLimitOptions options, TrustedNetworks trusted)
+        : this(options.MaxConnections, options.MaxConnectionsPerIp, trusted, options.Ipv6PrefixLength)
     {
-        _options = options;
+    }
+
+    public ConnectionGate(ListenerConnectionLimits limits, TrustedNetworks trusted)
+        : this(limits.MaxConnections, limits.MaxConnectionsPerIp, trusted)
+    {
+    }
+
+    internal ConnectionGate(int maxConnections, int maxPerAddress, TrustedNetworks trusted, int ipv6PrefixLength = 64)
+    {
+        _maxConnections = maxConnections;
+        _maxPerAddress = maxPerAddress;
+        _ipv6PrefixLength = ipv6PrefixLength;
         _trusted = trusted;
     }
 
@@ -26,7 +40,7 @@ public sealed class ConnectionGate
     public bool TryEnter(IPAddress? address, out Lease lease)
     {
         lease = default;
-        if (Interlocked.Increment(ref _total) > _options.MaxConnections)
+        if (Interlocked.Increment(ref _total) > _maxConnections)
         {
             Interlocked.Decrement(ref _total);
             return false;
@@ -36,9 +50,9 @@ public sealed class ConnectionGate
             lease = new Lease(this, null);
             return true;
         }
-        address = AddressBlock.Of(address, _options.Ipv6PrefixLength);   // an IPv6 host has a /64 to pick from
+        address = AddressBlock.Of(address, _ipv6PrefixLength);   // an IPv6 host has a /64 to pick from
         var count = _perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1);
-        if (count > _options.MaxConnectionsPerIp)
+        if (count > _maxPerAddress)
         {
             Release(address);
             Interlocked.Decrement(ref _total);

@@ -105,12 +105,20 @@ public sealed partial class ConnectionListener : IAsyncDisposable
         throw new IOException($"{path} is in use by a running server.");
     }
 
-    public void Start(Func<Socket, CancellationToken, Task> handler)
-        => _acceptLoop = AcceptLoopAsync(handler);
+    /// <summary>
+    /// Starts accepting. With a <paramref name="gate"/>, a connection over its limits is sent
+    /// <paramref name="refusal"/> (nothing when empty) and closed at once, in the accept loop; an
+    /// admitted connection holds its slot until the handler returns.
+    /// </summary>
+    public void Start(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate = null, byte[]? refusal = null)
+        => _acceptLoop = AcceptLoopAsync(handler, gate, refusal ?? []);
 
-    private async Task AcceptLoopAsync(Func<Socket, CancellationToken, Task> handler)
+    private async Task AcceptLoopAsync(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate, byte[] refusal)
     {
         Listening(_logger, EndPoint);
+        var backoff = TimeSpan.Zero;
+        var failures = 0;
+        var lastFailure = 0L;
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -128,9 +136,37 @@ public sealed partial class ConnectionListener : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                // Out of file descriptors and the like: back off briefly rather than spin.
-                AcceptFailed(_logger, ex, EndPoint);
-                await Task.Delay(100).ConfigureAwait(false);
+                // EMFILE/ENFILE (out of descriptors), ENOBUFS and the like: the pending connection stays
+                // queued and the socket stays readable, so retrying at once would spin a core and
+                // flood the log. Back off from 10 ms to 1 s; say so once per burst, not per failure.
+                if (failures++ == 0) AcceptFailing(_logger, ex, EndPoint, ex.SocketErrorCode);
+                lastFailure = Environment.TickCount64;
+                backoff = backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LongestBackoff.Ticks));
+                try
+                {
+                    await Task.Delay(backoff, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                continue;
+            }
+            // Near the limit accepts succeed and fail by turns (a descriptor freed, a descriptor taken):
+            // the burst, and its back-off, end only after a quiet spell.
+            if (failures > 0 && Environment.TickCount64 - lastFailure >= BurstQuietMilliseconds)
+            {
+                AcceptRecovered(_logger, EndPoint, failures);
+                failures = 0;
+                backoff = TimeSpan.Zero;
+            }
+
+            var lease = default(ConnectionGate.Lease);
+            if (gate is not null && !gate.TryEnter((client.RemoteEndPoint as IPEndPoint)?.Address, out lease))
+            {
+                // Refused here, in the loop, so a flood can never hold more descriptors than the
+                // limits allow plus one. Established sessions are untouched.
+                Refuse(client, refusal);
                 continue;
             }
 
@@ -140,11 +176,17 @@ public sealed partial class ConnectionListener : IAsyncDisposable
             // Registered before it starts, so StopAsync can never miss a connection that is just beginning.
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _connections[id] = done.Task;
-            _ = RunConnectionAsync(client, handler, id, done);
+            _ = RunConnectionAsync(client, handler, lease, id, done);
         }
     }
 
-    private async Task RunConnectionAsync(Socket client, Func<Socket, CancellationToken, Task> handler, long id, TaskCompletionSource done)
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
+
+    private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(1);
+
+    private const long BurstQuietMilliseconds = 5_000;
+
+    private async Task RunConnectionAsync(Socket client, Func<Socket, CancellationToken, Task> handler, ConnectionGate.Lease lease, long id, TaskCompletionSource done)
     {
         // Leave the accept loop at once; the session runs on the thread pool.
         await Task.Yield();
@@ -159,8 +201,32 @@ public sealed partial class ConnectionListener : IAsyncDisposable
         finally
         {
             client.Dispose();
+            lease.Dispose();
             _connections.TryRemove(id, out _);
             done.SetResult();
+        }
+    }
+
+    /// <summary>
+    /// Sends the refusal without waiting and closes. A line of a few dozen octets always fits in a
+    /// new connection's empty send buffer, so the non-blocking send either goes out whole or the
+    /// peer is already gone.
+    /// </summary>
+    private static void Refuse(Socket socket, byte[] line)
+    {
+        try
+        {
+            socket.Blocking = false;
+            if (line.Length > 0) socket.Send(line, SocketFlags.None, out _);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // The refused client is already gone; nothing is owed to it.
+        }
+        finally
+        {
+            socket.Dispose();
         }
     }
 
@@ -195,8 +261,11 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     [LoggerMessage(1, LogLevel.Information, "Listening on {EndPoint}", EventName = "Listening")]
     private static partial void Listening(ILogger logger, EndPoint endPoint);
 
-    [LoggerMessage(2, LogLevel.Warning, "Accept failed on {EndPoint}", EventName = "AcceptFailed")]
-    private static partial void AcceptFailed(ILogger logger, Exception exception, EndPoint endPoint);
+    [LoggerMessage(2, LogLevel.Warning, "Accept failing on {EndPoint} ({Error}); retrying with back-off up to 1 s", EventName = "AcceptFailed")]
+    private static partial void AcceptFailing(ILogger logger, Exception exception, EndPoint endPoint, SocketError error);
+
+    [LoggerMessage(4, LogLevel.Information, "Accepting again on {EndPoint} after {Failures} failed attempts", EventName = "AcceptRecovered")]
+    private static partial void AcceptRecovered(ILogger logger, EndPoint endPoint, int failures);
 
     [LoggerMessage(3, LogLevel.Error, "Connection from {Peer} failed", EventName = "ConnectionFailed")]
     private static partial void ConnectionFailed(ILogger logger, Exception exception, EndPoint? peer);

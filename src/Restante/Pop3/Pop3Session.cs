@@ -200,6 +200,8 @@ public sealed class Pop3Session
                     _endReason = "too many bad commands";
                     outcome = CommandOutcome.Close;
                 }
+                // Replies to pipelined commands go out before more commands run (see PendingOutput).
+                if (outcome == CommandOutcome.Continue && PendingOutput.IsOverLimit(_output) && !await FlushAsync().ConfigureAwait(false)) return;
             }
 
             // Bytes after STLS were sent before the handshake, in the clear: they are dropped with
@@ -590,7 +592,7 @@ public sealed class Pop3Session
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {

@@ -19,8 +19,10 @@ public class SlowReaderTests
         server.Deliver("slow", big);
         server.Deliver("fast", "Subject: hi\n\nhello\n");
 
-        var slow = await server.LoginAsync("slow", "pw");
-        await slow.SendAsync("RETR 1");   // and never read the reply
+        // The slow client stays connected, never reads and never closes until the very end: only
+        // the server's write timeout can end its session and release its mailbox.
+        await using var slow = await server.LoginAsync("slow", "pw");
+        await slow.SendAsync("RETR 1");
         await Task.Delay(500);            // let the socket buffers fill up
 
         await using (var fast = await server.LoginAsync("fast", "pw"))
@@ -31,18 +33,38 @@ public class SlowReaderTests
             await fast.SendAsync("QUIT");
             await fast.ExpectAsync("+OK");
         }
+        await WaitForAsync(() => server.Server.ActiveSessions == 1);
 
-        // Past the write timeout the stuck session is closed and its mailbox lock released.
-        var watch = Stopwatch.StartNew();
-        while (server.Server.ActiveSessions > 1 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        // Short of the write timeout the stuck session stays, and with it the lock.
+        time.Advance(TimeSpan.FromSeconds(110));
+        await Task.Delay(300);
+        Assert.Equal(1, server.Server.ActiveSessions);
+        await using (var early = await server.ConnectAsync())
         {
-            time.Advance(TimeSpan.FromSeconds(30));
-            await Task.Delay(50);
+            await early.ExpectAsync("+OK");
+            await early.SendAsync("USER slow");
+            await early.ExpectAsync("+OK");
+            await early.SendAsync("PASS pw");
+            await early.ExpectAsync("-ERR [IN-USE]");
         }
-        Assert.True(server.Server.ActiveSessions <= 1, $"{server.Server.ActiveSessions} sessions still open");
-        slow.Abort();
+
+        // Past it (2 minutes) the session is closed and the mailbox released, the slow client still connected.
+        time.Advance(TimeSpan.FromSeconds(15));
+        await WaitForAsync(() => server.Server.ActiveSessions == 0);
+        Assert.Contains(server.Logs.Lines, l => l.Contains("ended: timed out; user slow", StringComparison.Ordinal));
         await using var again = await SessionTests.LoginEventuallyAsync(server, "slow", "pw");
         await again.SendAsync("STAT");
         await again.ExpectAsync("+OK 1 ");
+        slow.Abort();
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "timed out waiting");
+            await Task.Delay(50);
+        }
     }
 }

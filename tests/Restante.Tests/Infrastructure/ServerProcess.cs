@@ -24,6 +24,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public IReadOnlyList<string> Output
     {
         get
@@ -42,23 +44,36 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     public static Task<ServerProcess> StartAsync(string dataDirectory, int? port = null, params string[] extra)
-        => StartAsync(dataDirectory, port, new Dictionary<string, string>(), extra);
+        => StartAsync(dataDirectory, port, descriptorLimit: null, environment: null, extra);
 
     /// <param name="environment">More RESTANTE_* variables (configuration keys), e.g. RESTANTE_PasswordHashWorkers.</param>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port, IReadOnlyDictionary<string, string> environment, params string[] extra)
+    public static Task<ServerProcess> StartAsync(string dataDirectory, int? port, IReadOnlyDictionary<string, string> environment, params string[] extra)
+        => StartAsync(dataDirectory, port, descriptorLimit: null, environment.ToDictionary(), extra);
+
+    /// <param name="descriptorLimit">Runs the server under `ulimit -n` (soft and hard) of this many descriptors.</param>
+    /// <param name="environment">Extra RESTANTE_* settings.</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port, int? descriptorLimit, IDictionary<string, string>? environment,
+        params string[] extra)
     {
         var chosen = port ?? FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (descriptorLimit is { } limit)
+        {
+            // exec: the server is the process this object kills and waits for.
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"ulimit -n {limit} && exec dotnet \"$@\"");
+            start.ArgumentList.Add("bash");
+        }
         foreach (var argument in new[] { CliPath, "serve", "--data", dataDirectory, "--pop3", $"127.0.0.1:{chosen}" }.Concat(extra))
             start.ArgumentList.Add(argument);
         var lmtpPort = FreePort();
         start.Environment["RESTANTE_LMTP__0"] = $"127.0.0.1:{lmtpPort}";
-        foreach (var (key, value) in environment) start.Environment[key] = value;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var process = Process.Start(start)!;
         var server = new ServerProcess(process, chosen, lmtpPort);
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -141,6 +141,46 @@ internal sealed class Transcript : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads a multi-line reply body to its terminating CRLF.CRLF without keeping it, failing after
+    /// <paramref name="deadline"/>. Returns the octets read (the final ".\r\n" included) and the
+    /// longest time spent waiting for the next bytes.
+    /// </summary>
+    public async Task<(long Octets, TimeSpan LongestWait)> DrainMultiLineAsync(TimeSpan deadline)
+    {
+        long octets = 0;
+        using var cts = new CancellationTokenSource(deadline);
+        var tail = new byte[5];
+        var longest = TimeSpan.Zero;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // Whatever is already buffered counts, with the CRLF before it (the +OK line ended with one).
+        var seen = 2;
+        tail[3] = (byte)'\r';
+        tail[4] = (byte)'\n';
+        while (true)
+        {
+            for (var i = _start; i < _end; i++)
+            {
+                Buffer.BlockCopy(tail, 1, tail, 0, 4);
+                tail[4] = _buffer[i];
+                seen++;
+                octets++;
+                if (seen >= 5 && tail.AsSpan().SequenceEqual("\r\n.\r\n"u8))
+                {
+                    _start = i + 1;
+                    return (octets, longest);
+                }
+            }
+            _start = _end = 0;
+            var before = watch.Elapsed;
+            var read = await _stream.ReadAsync(_buffer, cts.Token);
+            var waited = watch.Elapsed - before;
+            if (waited > longest) longest = waited;
+            if (read == 0) throw new EndOfStreamException("The server closed the connection in the middle of a reply.");
+            _end = read;
+        }
+    }
+
     /// <summary>True when the server has closed the connection (reads end of stream within the timeout).</summary>
     public async Task<bool> IsClosedAsync()
     {

@@ -24,8 +24,10 @@ internal static class DeliveryName
         var counter = Interlocked.Increment(ref _counter);
         Span<byte> random = stackalloc byte[8];
         RandomNumberGenerator.Fill(random);
+        // Microseconds padded to six digits: arrival order compares base names ordinally after the
+        // seconds, and "M99999" would otherwise sort after "M100000" within the same second.
         return string.Create(CultureInfo.InvariantCulture,
-            $"{seconds}.M{microseconds}P{Environment.ProcessId}Q{counter}R{Convert.ToHexStringLower(random)}.{_host}");
+            $"{seconds}.M{microseconds:D6}P{Environment.ProcessId}Q{counter}R{Convert.ToHexStringLower(random)}.{_host}");
     }
 
     /// <summary>

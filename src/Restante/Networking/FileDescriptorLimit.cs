@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+
+namespace Restante.Networking;
+
+/// <summary>
+/// RLIMIT_NOFILE, the number of descriptors the process may hold: every connection, mailbox lock,
+/// message file and spool file takes one, and when they run out accept(2) and open(2) fail with
+/// EMFILE. Linux only (the server's target); elsewhere the limit is reported as unknown.
+/// </summary>
+internal static class FileDescriptorLimit
+{
+    private const int RlimitNofile = 7;   // <asm-generic/resource.h>, on every Linux architecture .NET runs on
+
+    /// <summary>
+    /// Raises the soft limit to the hard limit (the most an unprivileged process may take, often
+    /// 524288 under systemd while shells start at 1024) and returns the limits now in force.
+    /// </summary>
+    public static (ulong Soft, ulong Hard)? Raise()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        if (GetRlimit(RlimitNofile, out var limit) != 0) return null;
+        if (limit.Current < limit.Maximum)
+        {
+            var raised = limit with { Current = limit.Maximum };
+            // A failure leaves the old soft limit, which is what is then reported.
+            if (SetRlimit(RlimitNofile, in raised) == 0) limit = raised;
+        }
+        return (limit.Current, limit.Maximum);
+    }
+
+    /// <summary>Descriptors open now (the runtime holds over a hundred: assemblies, epoll, pipes, logs); null when unknown.</summary>
+    public static int? InUse()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() ? Directory.GetFileSystemEntries("/proc/self/fd").Length : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Kept free beyond the connections: the runtime needs descriptors to start a thread (a pipe
+    /// each), and when it cannot the process aborts with "Out of memory." (seen under strace at
+    /// EMFILE). Also the passwd file, certificate reloads, TLS, the delivery log.
+    /// </summary>
+    public const int Headroom = 256;
+
+    /// <summary>
+    /// Descriptors the connection limits may need at once: a POP3 session holds its socket and its
+    /// mailbox lock (a RETR briefly a third, the message), an LMTP/SMTP session its socket, its
+    /// spool and the file it delivers into.
+    /// </summary>
+    public static long Needed(ConnectionShares shares) => shares.Pop3 * 2L + (shares.Lmtp + (long)shares.Smtp) * 3;
+
+    /// <summary>The limits as asked when they fit in <paramref name="available"/> descriptors, else all scaled down alike (at least 1 each).</summary>
+    public static ConnectionShares Fit(ConnectionShares wanted, long available)
+    {
+        var needed = Needed(wanted);
+        if (needed <= available) return wanted;
+        var factor = (double)Math.Max(available, 0) / needed;
+        int Scale(int n) => n == 0 ? 0 : Math.Max(1, (int)(n * factor));
+        return new ConnectionShares(Scale(wanted.Pop3), Scale(wanted.Lmtp), Scale(wanted.Smtp));
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly record struct RLimit(ulong Current, ulong Maximum);
+
+    [DllImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static extern int GetRlimit(int resource, out RLimit limit);
+
+    [DllImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static extern int SetRlimit(int resource, in RLimit limit);
+}
+
+/// <summary>How many connections each kind of listener may hold; 0 for a kind with no listener.</summary>
+internal readonly record struct ConnectionShares(int Pop3, int Lmtp, int Smtp);
