@@ -100,4 +100,16 @@ public class MaildirNameTests
         Assert.InRange(uid.Length, 1, 70);
         Assert.All(uid, c => Assert.InRange(c, '!', '~'));
     }
+
+    [Fact]
+    public void Names_delivered_within_one_second_sort_in_arrival_order()
+    {
+        // 0.099999 s and 0.100000 s past the same second: unpadded microseconds ("M99999" > "M100000")
+        // once put the later delivery first.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000).AddTicks(99_999 * TimeSpan.TicksPerMicrosecond));
+        var earlier = DeliveryName.Create(time);
+        time.Advance(TimeSpan.FromMicroseconds(1));
+        var later = DeliveryName.Create(time);
+        Assert.True(string.CompareOrdinal(earlier, later) < 0, $"{earlier} sorts after {later}");
+    }
 }
