@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Delivery;
 using Restante.Hosting;
-using Restante.Storage.Maildir;
+using Microsoft.Extensions.DependencyInjection;
+using Restante.Storage;
 
 namespace Restante.Cli;
 
@@ -36,6 +37,8 @@ internal static class DeliverCommand
         var from = new Option<string?>("--from", "-f") { Description = "Envelope sender for Return-Path; default: a leading \"From \" line, else <>" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (the same as for serve)" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var store = ServeCommand.StoreOption();
+        var postgres = ServeCommand.PostgresOption();
         var command = new Command("deliver", "Deliver one message from standard input (exit codes from sysexits.h)")
         {
             TreatUnmatchedTokensAsErrors = false,
@@ -44,6 +47,8 @@ internal static class DeliverCommand
         command.Options.Add(from);
         command.Options.Add(config);
         command.Options.Add(maildir);
+        command.Options.Add(store);
+        command.Options.Add(postgres);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -55,6 +60,7 @@ internal static class DeliverCommand
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
+            ServeCommand.AddStoreOverrides(parse, store, postgres, overrides);
             await using var stdin = Console.OpenStandardInput();
             return await RunAsync(parse.GetValue(user)!, parse.GetValue(from), parse.GetValue(config), overrides, stdin, error, cancellationToken);
         });
@@ -77,9 +83,11 @@ internal static class DeliverCommand
         configuration.AddEnvironmentVariables("RESTANTE_");
         configuration.AddInMemoryCollection(overrides);
         var options = new RestanteOptions();
+        IConfiguration built;
         try
         {
-            configuration.Build().Bind(options);
+            built = configuration.Build();
+            built.Bind(options);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or InvalidDataException)
         {
@@ -94,11 +102,24 @@ internal static class DeliverCommand
         }
 
         // Log lines go to stderr, which Postfix puts in its log or the bounce; stdout stays empty.
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .SetMinimumLevel(LogLevel.Warning)
-            .AddSimpleConsole(o => o.SingleLine = true)
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        var store = new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
+        var services = new ServiceCollection()
+            .AddLogging(b => b
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddSimpleConsole(o => o.SingleLine = true)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
+            .AddAllStores(built);
+        await using var provider = services.BuildServiceProvider();
+        var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
+        IMailBackend store;
+        try
+        {
+            store = provider.GetRequiredService<IMailBackend>();
+        }
+        catch (InvalidOperationException ex)
+        {
+            await error.WriteLineAsync($"restante deliver: configuration error: {ex.Message}");
+            return ExConfig;
+        }
         var delivery = new LocalDelivery(new PasswdFile(options.EffectivePasswdFile, loggerFactory.CreateLogger<PasswdFile>()), store, store,
             new LocalDeliveryOptions
             {

@@ -8,7 +8,6 @@ using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
 using Restante.Storage;
-using Restante.Storage.Maildir;
 
 namespace Restante.Hosting;
 
@@ -27,9 +26,12 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly List<ConnectionListener> _lmtpListeners = [];
     private readonly List<ConnectionListener> _smtpListeners = [];
     private readonly LmtpServerContext _lmtpContext;
+    private readonly bool _ownedStore;
 
+    /// <param name="store">The one store of this server; null: the one <see cref="RestanteOptions.Store"/> names among the
+    /// library's own (maildir, memory), owned and disposed by this server.</param>
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
-        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
+        IMailBackend? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null)
     {
         limits ??= new ConnectionLimitOptions();
@@ -40,16 +42,15 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Directory.CreateDirectory(options.DataDirectory);
-        var maildirs = new MaildirStore(options.EffectiveMaildir, _loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
-        Store = store ?? maildirs;
-        Delivery = store as IMessageDelivery ?? maildirs;
+        _ownedStore = store is null;
+        Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
         Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
         var trusted = limits.BuildTrustedNetworks();
         _gate = new ConnectionGate(limits, trusted);
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
-        LocalDelivery = new LocalDelivery(Users, Delivery, Delivery as IMailboxUsage, new LocalDeliveryOptions
+        LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
             DefaultQuota = options.EffectiveDefaultQuota,
@@ -86,9 +87,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// <summary>The SMTP addresses actually bound.</summary>
     public IReadOnlyList<EndPoint> SmtpEndPoints => _smtpListeners.Select(l => l.EndPoint).ToList();
 
-    public IMailStore Store { get; }
-
-    public IMessageDelivery Delivery { get; }
+    /// <summary>The one store: POP3 opens maildrops from it, LMTP/SMTP deliver into it, quota measures it.</summary>
+    public IMailBackend Store { get; }
 
     public IUserDirectory Users { get; }
 
@@ -217,6 +217,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _pop3sListeners.Clear();
         _lmtpListeners.Clear();
         _smtpListeners.Clear();
+        if (_ownedStore && Store is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]

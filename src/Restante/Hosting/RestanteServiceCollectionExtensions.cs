@@ -1,10 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Restante.Auth;
 using Restante.Networking;
 using Restante.Pop3;
+using Restante.Storage;
 
 namespace Restante.Hosting;
 
@@ -20,13 +23,32 @@ public static class RestanteServiceCollectionExtensions
         services.Configure<Pop3Options>(configuration);
         services.Configure<ConnectionLimitOptions>(configuration);
         services.Configure<LoginThrottleOptions>(configuration.GetSection("LoginThrottle"));
+        services.AddRestanteStore(configuration);
         services.AddSingleton(sp => new Pop3Server(
             sp.GetRequiredService<IOptions<RestanteOptions>>().Value,
             sp.GetRequiredService<IOptions<Pop3Options>>().Value,
             sp.GetRequiredService<ILoggerFactory>(),
+            store: sp.GetRequiredService<IMailBackend>(),
             limits: sp.GetRequiredService<IOptions<ConnectionLimitOptions>>().Value,
             throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value));
         services.AddHostedService<RestanteHostedService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the one <see cref="IMailBackend"/> that <see cref="RestanteOptions.Store"/> names, made by
+    /// the matching <see cref="IMailStoreProvider"/>: the library's own (maildir, memory) and any other
+    /// registered before the store is first resolved (Restante.Postgres's AddRestantePostgres).
+    /// For hosts that only deliver or manage mail (`restante deliver`, migrations).
+    /// </summary>
+    public static IServiceCollection AddRestanteStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<RestanteOptions>(configuration);
+        foreach (var provider in MailStoreProviders.BuiltIn) services.AddSingleton(provider);
+        services.TryAddSingleton(sp => MailStoreProviders.Create(
+            sp.GetServices<IMailStoreProvider>(),
+            sp.GetRequiredService<IOptions<RestanteOptions>>().Value,
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
         return services;
     }
 }
