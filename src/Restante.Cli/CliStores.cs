@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Restante.Hosting;
+using Restante.Postgres;
 
 namespace Restante.Cli;
 
@@ -10,6 +11,7 @@ internal static class CliStores
     public static IServiceCollection AddAllStores(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRestanteStore(configuration);
+        services.AddRestantePostgres(configuration);
         return services;
     }
 }

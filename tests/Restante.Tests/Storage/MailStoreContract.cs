@@ -39,7 +39,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         return copy.ToArray();
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_new_mailbox_opens_empty()
     {
         await using var drop = await Store.OpenAsync("nobody", CancellationToken.None);
@@ -47,7 +47,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal(0, await Store.GetUsageAsync("nobody", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task The_snapshot_is_fixed_at_open_and_later_mail_shows_next_time()
     {
         await DeliverAsync("alice", "Subject: one\n\nfirst\n");
@@ -66,7 +66,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal("Subject: three\n\nthird\n", Encoding.Latin1.GetString(await ReadAllAsync(next, 2)));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Unique_ids_are_printable_distinct_and_stable_across_sessions()
     {
         var delivered = new List<string>();
@@ -88,7 +88,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal(first.Where((_, i) => i != 1), after.Messages.Select(m => m.Uid));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Sizes_are_the_octets_sent_with_crlf_and_the_bytes_come_back_as_stored()
     {
         var small = "From: a\nSubject: bare LF\n\nline\r\nmixed\nend";
@@ -106,7 +106,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_second_open_is_refused_as_in_use_until_the_first_is_released()
     {
         await DeliverAsync("alice", "Subject: x\n\nx\n");
@@ -122,7 +122,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Single(again.Messages);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task A_session_released_without_commit_deletes_nothing()
     {
         await DeliverAsync("alice", "Subject: 1\n\n1\n");
@@ -134,7 +134,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal(2, next.Messages.Count);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Expunge_removes_exactly_the_given_messages()
     {
         var uids = new List<string>();
@@ -149,7 +149,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal("Subject: 3\n\n3\n", Encoding.Latin1.GetString(await ReadAllAsync(next, 1)));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Mailboxes_are_separate()
     {
         await DeliverAsync("alice", "Subject: a\n\na\n");
@@ -161,7 +161,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal(2, bob.Messages.Count);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Usage_counts_the_stored_octets_and_drops_with_expunge()
     {
         var one = "Subject: 1\n\n" + new string('a', 1000) + "\n";
@@ -175,7 +175,7 @@ public abstract class MailStoreContract : IAsyncLifetime
         Assert.Equal(one.Length, await Store.GetUsageAsync("alice", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public virtual async Task A_delivery_id_makes_a_retried_delivery_a_no_op()
     {
         var once = Assert.IsAssignableFrom<IIdempotentDelivery>(Store);

@@ -1,0 +1,28 @@
+using System.Net.Sockets;
+using Npgsql;
+using Restante.Storage;
+
+namespace Restante.Postgres;
+
+/// <summary>Database failures as store failures: what the POP3 and LMTP layers turn into [SYS/TEMP] or 4xx.</summary>
+internal static class PostgresFailure
+{
+    /// <summary>Failures of the database or the way to it, which a retry later may not meet again.</summary>
+    public static bool IsDatabaseFailure(Exception ex)
+        => ex is NpgsqlException or TimeoutException or IOException or SocketException;
+
+    public static MailStoreException From(Exception ex, string what)
+    {
+        var kind = ex switch
+        {
+            // 42P01 undefined_table: the schema was never created; retrying will not help.
+            PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } => MailStoreErrorKind.Permanent,
+            // 23xxx integrity constraint violations: the request itself cannot be stored.
+            PostgresException { SqlState: var state } when state.StartsWith("23", StringComparison.Ordinal) => MailStoreErrorKind.Permanent,
+            // Everything else (server gone, restarting, failover, pool exhausted, timeouts) passes.
+            _ => MailStoreErrorKind.Transient,
+        };
+        var hint = ex is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } ? " (is the schema there? run: restante db migrate)" : "";
+        return new MailStoreException(kind, $"{what}: {ex.Message}{hint}", ex);
+    }
+}
