@@ -66,6 +66,16 @@ internal sealed class PostgresCluster
         return ConnectionString(name);
     }
 
+    /// <summary>A new database without Restante's schema (for migration tests).</summary>
+    public async Task<string> CreateEmptyDatabaseAsync()
+    {
+        var name = $"e{Environment.ProcessId}_{Interlocked.Increment(ref s_databaseCounter)}";
+        await using var admin = NpgsqlDataSource.Create(ConnectionString("postgres"));
+        await using var command = admin.CreateCommand($"CREATE DATABASE {name}");
+        await command.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
     /// <summary>Stops and starts the server (fast shutdown): for outage tests.</summary>
     public async Task RestartAsync(TimeSpan downtime)
     {
@@ -174,6 +184,13 @@ internal sealed class PostgresCluster
             .FirstOrDefault();
     }
 }
+
+/// <summary>
+/// Every test that uses the cluster: they run one after another, so one of them may restart the
+/// server, and two-node tests do not compete with each other for the two cores.
+/// </summary>
+[CollectionDefinition(nameof(PostgresCollection), DisableParallelization = true)]
+public sealed class PostgresCollection;
 
 /// <summary>A fact that needs PostgreSQL server binaries; skipped with the reason when there are none.</summary>
 public sealed class PostgresFactAttribute : FactAttribute

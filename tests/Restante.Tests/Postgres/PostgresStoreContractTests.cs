@@ -4,6 +4,7 @@ using Restante.Tests.Storage;
 
 namespace Restante.Tests.Postgres;
 
+[Collection(nameof(PostgresCollection))]
 [ContractSkip(typeof(PostgresCluster), nameof(PostgresCluster.Unavailable))]
 public sealed class PostgresStoreContractTests : MailStoreContract
 {
