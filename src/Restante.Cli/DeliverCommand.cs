@@ -111,16 +111,18 @@ internal static class DeliverCommand
         await using var provider = services.BuildServiceProvider();
         var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
         IMailBackend store;
+        IUserDirectory users;
         try
         {
             store = provider.GetRequiredService<IMailBackend>();
+            users = provider.GetRequiredService<IUserDirectory>();
         }
         catch (InvalidOperationException ex)
         {
             await error.WriteLineAsync($"restante deliver: configuration error: {ex.Message}");
             return ExConfig;
         }
-        var delivery = new LocalDelivery(new PasswdFile(options.EffectivePasswdFile, loggerFactory.CreateLogger<PasswdFile>()), store, store,
+        var delivery = new LocalDelivery(users, store, store,
             new LocalDeliveryOptions
             {
                 LocalDomains = options.LocalDomains.Where(x => !string.IsNullOrWhiteSpace(x)).ToList(),

@@ -25,19 +25,27 @@ internal sealed class ChunkedBodyStream(PostgresMailStore store, long bodyId, lo
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Reads the first chunk now (nothing for an empty body).</summary>
+    public async ValueTask FetchFirstAsync(CancellationToken cancellationToken)
+    {
+        if (length > 0 && _nextSeq == 0) await NextChunkAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask NextChunkAsync(CancellationToken cancellationToken)
+    {
+        _chunk = await store.ReadChunkAsync(bodyId, _nextSeq, cancellationToken).ConfigureAwait(false)
+            ?? throw new IOException($"Chunk {_nextSeq} of body {bodyId} is missing.");
+        if (_chunk.Length == 0) throw new IOException($"Chunk {_nextSeq} of body {bodyId} is empty.");
+        _nextSeq++;
+        _offset = 0;
+    }
+
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty || _position >= length) return 0;
-        if (_offset == _chunk.Length)
-        {
-            _chunk = await store.ReadChunkAsync(bodyId, _nextSeq, cancellationToken).ConfigureAwait(false)
-                ?? throw new IOException($"Chunk {_nextSeq} of body {bodyId} is missing.");
-            _nextSeq++;
-            _offset = 0;
-            if (_chunk.Length == 0) throw new IOException($"Chunk {_nextSeq - 1} of body {bodyId} is empty.");
-        }
+        if (_offset == _chunk.Length) await NextChunkAsync(cancellationToken).ConfigureAwait(false);
         var n = Math.Min(buffer.Length, _chunk.Length - _offset);
         _chunk.AsMemory(_offset, n).CopyTo(buffer);
         _offset += n;

@@ -22,10 +22,14 @@ internal sealed class PostgresMaildrop : IMaildrop
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 
-    public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
+    public async ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
     {
         var row = _rows[index];
-        return ValueTask.FromResult<Stream>(new ChunkedBodyStream(_store, row.BodyId, row.Length));
+        var stream = new ChunkedBodyStream(_store, row.BodyId, row.Length);
+        // The first chunk is read before RETR says +OK, so a database that is down gives the client
+        // -ERR [SYS/TEMP] rather than a connection cut after +OK.
+        await stream.FetchFirstAsync(cancellationToken).ConfigureAwait(false);
+        return stream;
     }
 
     public async ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)

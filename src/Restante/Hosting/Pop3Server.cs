@@ -44,7 +44,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Directory.CreateDirectory(options.DataDirectory);
         _ownedStore = store is null;
         Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
-        Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
+        Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
         var trusted = limits.BuildTrustedNetworks();
         _gate = new ConnectionGate(limits, trusted);
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));

@@ -45,6 +45,16 @@ public sealed class RestanteOptions
     /// <summary>The store name as providers match it: trimmed, lower case, "maildir" when empty.</summary>
     public string EffectiveStore => string.IsNullOrWhiteSpace(Store) ? DefaultStore : Store.Trim().ToLowerInvariant();
 
+    /// <summary>
+    /// Where users are looked up: "passwd" (the default, <see cref="PasswdFile"/>) or "postgres" (the
+    /// mail_user table of the PostgreSQL store's database).
+    /// </summary>
+    public string Users { get; set; } = DefaultUsers;
+
+    public const string DefaultUsers = "passwd";
+
+    public string EffectiveUsers => string.IsNullOrWhiteSpace(Users) ? DefaultUsers : Users.Trim().ToLowerInvariant();
+
     /// <summary>Maildir path template, %u is the user name. Empty: DATA/mail/%u.</summary>
     public string Maildir { get; set; } = string.Empty;
 

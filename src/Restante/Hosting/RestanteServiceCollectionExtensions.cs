@@ -29,6 +29,7 @@ public static class RestanteServiceCollectionExtensions
             sp.GetRequiredService<IOptions<Pop3Options>>().Value,
             sp.GetRequiredService<ILoggerFactory>(),
             store: sp.GetRequiredService<IMailBackend>(),
+            users: sp.GetRequiredService<IUserDirectory>(),
             limits: sp.GetRequiredService<IOptions<ConnectionLimitOptions>>().Value,
             throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value));
         services.AddHostedService<RestanteHostedService>();
@@ -36,8 +37,9 @@ public static class RestanteServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the one <see cref="IMailBackend"/> that <see cref="RestanteOptions.Store"/> names, made by
-    /// the matching <see cref="IMailStoreProvider"/>: the library's own (maildir, memory) and any other
+    /// Adds the one <see cref="IMailBackend"/> that <see cref="RestanteOptions.Store"/> names, and the
+    /// <see cref="IUserDirectory"/> that <see cref="RestanteOptions.Users"/> names, each made by
+    /// the matching provider: the library's own (maildir, memory; passwd) and any other
     /// registered before the store is first resolved (Restante.Postgres's AddRestantePostgres).
     /// For hosts that only deliver or manage mail (`restante deliver`, migrations).
     /// </summary>
@@ -47,6 +49,11 @@ public static class RestanteServiceCollectionExtensions
         foreach (var provider in MailStoreProviders.BuiltIn) services.AddSingleton(provider);
         services.TryAddSingleton(sp => MailStoreProviders.Create(
             sp.GetServices<IMailStoreProvider>(),
+            sp.GetRequiredService<IOptions<RestanteOptions>>().Value,
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+        services.AddSingleton(UserDirectoryProviders.Passwd);
+        services.TryAddSingleton(sp => UserDirectoryProviders.Create(
+            sp.GetServices<IUserDirectoryProvider>(),
             sp.GetRequiredService<IOptions<RestanteOptions>>().Value,
             sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
         return services;

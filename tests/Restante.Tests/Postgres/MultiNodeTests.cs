@@ -111,6 +111,8 @@ public sealed class MultiNodeTests : IAsyncLifetime
             }
             await onA.SendAsync("QUIT");
             await onA.ExpectAsync("+OK");
+            // The lease goes as the session ends, which the client sees as the connection closing.
+            Assert.True(await onA.IsClosedAsync());
         }
         await using var again = await LoginAsync(_b);
         Assert.Equal(2, await StatAsync(again));
@@ -196,6 +198,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
                 }
                 await onA.SendAsync("QUIT");
                 await onA.ExpectAsync("+OK");
+                Assert.True(await onA.IsClosedAsync());
                 deleted += count;
             }
             await deliveries;

@@ -79,10 +79,13 @@ internal sealed class PostgresCluster
     /// <summary>Stops and starts the server (fast shutdown): for outage tests.</summary>
     public async Task RestartAsync(TimeSpan downtime)
     {
-        await RunAsync(PgCtl, "-D", DataDirectory, "-m", "fast", "-w", "stop");
+        await StopServerAsync();
         await Task.Delay(downtime);
         await StartServerAsync();
     }
+
+    /// <summary>Stops the server (fast shutdown: sessions are cut, committed data stays).</summary>
+    public Task StopServerAsync() => RunAsync(PgCtl, "-D", DataDirectory, "-m", "fast", "-w", "stop");
 
     private string DataDirectory => Path.Combine(_root, "data");
 
@@ -110,7 +113,7 @@ internal sealed class PostgresCluster
         return cluster;
     }
 
-    private Task StartServerAsync()
+    public Task StartServerAsync()
         => RunAsync(PgCtl, "-D", DataDirectory, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60",
             "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {Path.Combine(_root, "socket")} -c max_connections=300 -c fsync=off -c full_page_writes=off",
             "start");
