@@ -67,6 +67,17 @@ public static class PostgresSchema
             );
             CREATE SEQUENCE lease_token;
             """),
+        (2, """
+            -- Users, as a second user directory beside the passwd file ("Users": "postgres").
+            CREATE TABLE mail_user (
+                name       text        PRIMARY KEY,
+                -- "{SCHEME}encoded", as in a Dovecot passwd file.
+                password   text        NOT NULL,
+                -- Extra "key=value" fields, as in a passwd file (userdb_quota_rule=*:storage=100M).
+                fields     text[]      NOT NULL DEFAULT '{}',
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

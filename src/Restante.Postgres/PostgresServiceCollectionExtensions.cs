@@ -7,7 +7,7 @@ namespace Restante.Postgres;
 public static class PostgresServiceCollectionExtensions
 {
     /// <summary>
-    /// Makes "Store": "postgres" available, configured from the "Postgres" section of
+    /// Makes "Store": "postgres" and "Users": "postgres" available, configured from the "Postgres" section of
     /// <paramref name="configuration"/> (<see cref="PostgresStoreOptions"/>).
     /// </summary>
     public static IServiceCollection AddRestantePostgres(this IServiceCollection services, IConfiguration configuration)
@@ -15,6 +15,7 @@ public static class PostgresServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<PostgresStoreOptions>(configuration.GetSection("Postgres"));
         services.AddSingleton<IMailStoreProvider, PostgresStoreProvider>();
+        services.AddSingleton<IUserDirectoryProvider, PostgresUserDirectoryProvider>();
         return services;
     }
 }
