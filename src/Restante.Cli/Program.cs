@@ -14,4 +14,5 @@ root.Subcommands.Add(PwCommand.Create());
 root.Subcommands.Add(CertCommand.Create(data));
 root.Subcommands.Add(DeliverCommand.Create(data));
 root.Subcommands.Add(DbCommand.Create());
+root.Subcommands.Add(MigrateCommand.Create(data));
 return await root.Parse(args).InvokeAsync();
