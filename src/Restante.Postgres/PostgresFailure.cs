@@ -11,6 +11,31 @@ internal static class PostgresFailure
     public static bool IsDatabaseFailure(Exception ex)
         => ex is NpgsqlException or TimeoutException or IOException or SocketException;
 
+    /// <summary>
+    /// A connection the pool handed out turned out dead (the server restarted or failed over):
+    /// worth one more try on a fresh connection for a statement that changes nothing or may be
+    /// repeated. 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+    /// </summary>
+    public static bool IsStaleConnection(Exception ex)
+        => ex is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }
+            || (ex is NpgsqlException { IsTransient: true } && ex is not PostgresException);
+
+    /// <summary>Runs <paramref name="action"/>, again (up to 3 times in all) while it fails on a stale pooled connection.</summary>
+    public static async Task<T> RetryStaleAsync<T>(Func<Task<T>> action)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await action().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt < 3 && IsStaleConnection(ex))
+            {
+                // The pool drops the broken connection; the next attempt opens a new one.
+            }
+        }
+    }
+
     public static MailStoreException From(Exception ex, string what)
     {
         var kind = ex switch

@@ -18,6 +18,7 @@ namespace Restante.Postgres;
 public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _leaseSource;
     private readonly PostgresStoreOptions _options;
     private readonly ILogger _logger;
     private readonly LeaseKeeper _leases;
@@ -34,8 +35,16 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
         builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
+        // Lease writes (take, renew, release) need not wait for the WAL flush: a lease lost in a
+        // database crash can only make its session's QUIT fail safe (the fence finds no token) or
+        // keep a mailbox busy until the TTL. Deliveries and QUIT's deletions use the durable pool:
+        // they are acknowledged to someone, and their flush also flushes every lease write before them.
+        var leaseBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        leaseBuilder.ConnectionStringBuilder.Options = ((leaseBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
+        leaseBuilder.UseLoggerFactory(loggerFactory);
+        _leaseSource = leaseBuilder.Build();
         _node = $"{Environment.MachineName}:{Environment.ProcessId}";
-        _leases = new LeaseKeeper(_dataSource, options, _logger, CollectBodiesQuietlyAsync);
+        _leases = new LeaseKeeper(_leaseSource, options, _logger, CollectBodiesQuietlyAsync);
     }
 
     internal NpgsqlDataSource DataSource => _dataSource;
@@ -50,54 +59,59 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         ArgumentNullException.ThrowIfNull(user);
         try
         {
-            // One round trip: make the mailbox if new, take the lease if free or expired, list the
-            // messages. The list is read after the lease is ours (statements run in order), so a
-            // previous holder's QUIT has committed before it.
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var batch = new NpgsqlBatch(connection)
-            {
-                BatchCommands =
-                {
-                    Command("INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", user),
-                    Command("""
-                        INSERT INTO mailbox_lease AS l (mailbox_id, token, node, expires_at)
-                        SELECT id, nextval('lease_token'), $2, now() + make_interval(secs => $3) FROM mailbox WHERE name = $1
-                        ON CONFLICT (mailbox_id) DO UPDATE
-                            SET token = EXCLUDED.token, node = EXCLUDED.node, expires_at = EXCLUDED.expires_at
-                            WHERE l.expires_at <= now()
-                        RETURNING l.mailbox_id, l.token
-                        """, user, _node, _options.LeaseTtl.TotalSeconds),
-                    Command("""
-                        SELECT m.uid, m.uidl, m.octets, m.length, m.body_id
-                        FROM message m JOIN mailbox b ON b.id = m.mailbox_id
-                        WHERE b.name = $1 ORDER BY m.uid
-                        """, user),
-                },
-            };
-            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is leased by another session.");
-            var mailboxId = reader.GetInt64(0);
-            var token = reader.GetInt64(1);
-            _leases.Hold(mailboxId, token);
-            try
-            {
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                var messages = new List<PostgresMessage>();
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
-                return new PostgresMaildrop(this, mailboxId, token, messages);
-            }
-            catch
-            {
-                _leases.Forget(mailboxId, token);
-                await ReleaseAsync(mailboxId, token).ConfigureAwait(false);
-                throw;
-            }
+            return await PostgresFailure.RetryStaleAsync(() => OpenOnceAsync(user, cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
             throw PostgresFailure.From(ex, $"Cannot open the mailbox of {user}");
+        }
+    }
+
+    private async Task<IMaildrop> OpenOnceAsync(string user, CancellationToken cancellationToken)
+    {
+        // One round trip: make the mailbox if new, take the lease if free or expired, list the
+        // messages. The list is read after the lease is ours (statements run in order), so a
+        // previous holder's QUIT has committed before it.
+        await using var connection = await _leaseSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                Command("INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", user),
+                Command("""
+                    INSERT INTO mailbox_lease AS l (mailbox_id, token, node, expires_at)
+                    SELECT id, nextval('lease_token'), $2, now() + make_interval(secs => $3) FROM mailbox WHERE name = $1
+                    ON CONFLICT (mailbox_id) DO UPDATE
+                        SET token = EXCLUDED.token, node = EXCLUDED.node, expires_at = EXCLUDED.expires_at
+                        WHERE l.expires_at <= now()
+                    RETURNING l.mailbox_id, l.token
+                    """, user, _node, _options.LeaseTtl.TotalSeconds),
+                Command("""
+                    SELECT m.uid, m.uidl, m.octets, m.length, m.body_id
+                    FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+                    WHERE b.name = $1 ORDER BY m.uid
+                    """, user),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is leased by another session.");
+        var mailboxId = reader.GetInt64(0);
+        var token = reader.GetInt64(1);
+        _leases.Hold(mailboxId, token);
+        try
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            var messages = new List<PostgresMessage>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            return new PostgresMaildrop(this, mailboxId, token, messages);
+        }
+        catch
+        {
+            _leases.Forget(mailboxId, token);
+            await ReleaseAsync(mailboxId, token).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -238,10 +252,13 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     {
         try
         {
-            await using var command = _dataSource.CreateCommand(
-                "SELECT coalesce(sum(m.length), 0)::bigint FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1");
-            command.Parameters.AddWithValue(user);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return await PostgresFailure.RetryStaleAsync(async () =>
+            {
+                await using var command = _dataSource.CreateCommand(
+                    "SELECT coalesce(sum(m.length), 0)::bigint FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1");
+                command.Parameters.AddWithValue(user);
+                return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
@@ -295,7 +312,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         _leases.Forget(mailboxId, token);
         try
         {
-            await using var command = _dataSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
+            await using var command = _leaseSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
             command.Parameters.AddWithValue(mailboxId);
             command.Parameters.AddWithValue(token);
             await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
@@ -311,10 +328,13 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     {
         try
         {
-            await using var command = _dataSource.CreateCommand("SELECT data FROM body_chunk WHERE body_id = $1 AND seq = $2");
-            command.Parameters.AddWithValue(bodyId);
-            command.Parameters.AddWithValue(seq);
-            return (byte[]?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return await PostgresFailure.RetryStaleAsync(async () =>
+            {
+                await using var command = _dataSource.CreateCommand("SELECT data FROM body_chunk WHERE body_id = $1 AND seq = $2");
+                command.Parameters.AddWithValue(bodyId);
+                command.Parameters.AddWithValue(seq);
+                return (byte[]?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
@@ -358,6 +378,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     public async ValueTask DisposeAsync()
     {
         await _leases.DisposeAsync().ConfigureAwait(false);
+        await _leaseSource.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 }
