@@ -18,7 +18,7 @@ namespace Restante.Postgres;
 public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly NpgsqlDataSource _leaseSource;
+    private readonly NpgsqlDataSource _unflushedSource;
     private readonly PostgresStoreOptions _options;
     private readonly ILogger _logger;
     private readonly LeaseKeeper _leases;
@@ -35,16 +35,18 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
         builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
-        // Lease writes (take, renew, release) need not wait for the WAL flush: a lease lost in a
-        // database crash can only make its session's QUIT fail safe (the fence finds no token) or
-        // keep a mailbox busy until the TTL. Deliveries and QUIT's deletions use the durable pool:
-        // they are acknowledged to someone, and their flush also flushes every lease write before them.
-        var leaseBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        leaseBuilder.ConnectionStringBuilder.Options = ((leaseBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
-        leaseBuilder.UseLoggerFactory(loggerFactory);
-        _leaseSource = leaseBuilder.Build();
+        // Commits that nobody is told about need not wait for the WAL flush: lease writes (take,
+        // renew, release; one lost in a database crash can only make its session's QUIT fail safe,
+        // the fence finding no token, or keep a mailbox busy until the TTL) and message bodies
+        // (unreferenced until the message row commits). What is acknowledged to someone, the
+        // message row of a delivery and QUIT's deletions, commits on the durable pool; the WAL is
+        // one sequence, so that flush also makes every earlier body and lease write durable.
+        var unflushedBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        unflushedBuilder.ConnectionStringBuilder.Options = ((unflushedBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
+        unflushedBuilder.UseLoggerFactory(loggerFactory);
+        _unflushedSource = unflushedBuilder.Build();
         _node = $"{Environment.MachineName}:{Environment.ProcessId}";
-        _leases = new LeaseKeeper(_leaseSource, options, _logger, CollectBodiesQuietlyAsync);
+        _leases = new LeaseKeeper(_unflushedSource, options, _logger, CollectBodiesQuietlyAsync);
     }
 
     internal NpgsqlDataSource DataSource => _dataSource;
@@ -72,7 +74,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         // One round trip: make the mailbox if new, take the lease if free or expired, list the
         // messages. The list is read after the lease is ours (statements run in order), so a
         // previous holder's QUIT has committed before it.
-        await using var connection = await _leaseSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
@@ -208,7 +210,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     /// <summary>Stores the message's bytes in chunks, counting the octets RETR will send.</summary>
     private async Task<(long BodyId, long Length, long Octets)> WriteBodyAsync(Stream message, CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         long bodyId;
         await using (var create = new NpgsqlCommand("INSERT INTO body (length) VALUES (0) RETURNING id", connection, transaction))
@@ -312,7 +314,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         _leases.Forget(mailboxId, token);
         try
         {
-            await using var command = _leaseSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
+            await using var command = _unflushedSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
             command.Parameters.AddWithValue(mailboxId);
             command.Parameters.AddWithValue(token);
             await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
@@ -378,7 +380,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     public async ValueTask DisposeAsync()
     {
         await _leases.DisposeAsync().ConfigureAwait(false);
-        await _leaseSource.DisposeAsync().ConfigureAwait(false);
+        await _unflushedSource.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 }

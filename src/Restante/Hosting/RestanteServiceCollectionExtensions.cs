@@ -45,7 +45,10 @@ public static class RestanteServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddRestanteStore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<RestanteOptions>(configuration);
+        // Once only: AddRestante calls this too, and binding the options twice would bind their lists twice.
+        if (services.Any(d => d.ServiceType == typeof(IMailBackend))) return services;
+        if (!services.Any(d => d.ServiceType == typeof(IConfigureOptions<RestanteOptions>)))
+            services.Configure<RestanteOptions>(configuration);
         foreach (var provider in MailStoreProviders.BuiltIn) services.AddSingleton(provider);
         services.TryAddSingleton(sp => MailStoreProviders.Create(
             sp.GetServices<IMailStoreProvider>(),
