@@ -44,6 +44,21 @@ public class StoreSelectionTests
     }
 
     [Fact]
+    public void An_unknown_user_directory_stops_the_server_with_the_known_names()
+    {
+        using var data = new TempDirectory();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["DataDirectory"] = data.Path,
+            ["Users"] = "ldap",
+        }).Build();
+        using var built = new ServiceCollection().AddLogging().AddRestanteStore(configuration).BuildServiceProvider();
+        var error = Assert.Throws<InvalidOperationException>(() => built.GetRequiredService<Restante.Auth.IUserDirectory>());
+        Assert.Contains("'ldap'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("passwd", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AddRestante_takes_the_store_from_a_provider_registered_with_the_host()
     {
         using var data = new TempDirectory();
