@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Pop3;
@@ -31,7 +32,8 @@ internal static class Pop3SessionTarget
         var failures = new FailureLogger("SessionFailed");
         var context = new Pop3ServerContext(options, store, new Authenticator(new OneUser(), s_cheapDummy), failures);
         using var transport = new FuzzTransport(input);
-        var session = new Pop3Session(context, transport, null);
+        // A loopback peer: plaintext logins are allowed, so USER/PASS, PLAIN and LOGIN (and their log lines) are reached.
+        var session = new Pop3Session(context, transport, new IPEndPoint(IPAddress.Loopback, 1110));
         session.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
 
         failures.ThrowIfFailed();

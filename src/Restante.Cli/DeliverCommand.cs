@@ -7,6 +7,7 @@ using Restante.Auth;
 using Restante.Delivery;
 using Restante.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Restante.Protocol;
 using Restante.Storage;
 
 namespace Restante.Cli;
@@ -141,12 +142,12 @@ internal static class DeliverCommand
         }
         catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync($"restante deliver: cannot look up {user}: {ex.Message}");
+            await error.WriteLineAsync($"restante deliver: cannot look up {LogText.Of(user, LogText.AddressLimit)}: {ex.Message}");
             return ExTempFail;
         }
         if (lookup.Status is DeliveryStatus.UnknownUser or DeliveryStatus.BadAddress or DeliveryStatus.ForeignDomain)
         {
-            await error.WriteLineAsync($"restante deliver: no such user: {user}");
+            await error.WriteLineAsync($"restante deliver: no such user: {LogText.Of(user, LogText.AddressLimit)}");
             return ExNoUser;
         }
 
@@ -181,7 +182,7 @@ internal static class DeliverCommand
             }
             if (lookup.Status == DeliveryStatus.OverQuota)
             {
-                await error.WriteLineAsync($"restante deliver: mailbox of {user} is full");
+                await error.WriteLineAsync($"restante deliver: mailbox of {LogText.Of(user, LogText.AddressLimit)} is full");
                 return ExCantCreat;
             }
             var envelope = new DeliveryEnvelope(envelopeSender, Convert.ToHexString(RandomNumberGenerator.GetBytes(6)));
@@ -190,9 +191,9 @@ internal static class DeliverCommand
             {
                 DeliveryStatus.Delivered => (ExOk, null),
                 DeliveryStatus.TooBig => (ExDataErr, "message exceeds the maximum message size"),
-                DeliveryStatus.OverQuota => (ExCantCreat, $"mailbox of {user} is full"),
-                DeliveryStatus.PermanentFailure => (ExCantCreat, $"mailbox of {user} cannot be written"),
-                DeliveryStatus.UnknownUser => (ExNoUser, $"no such user: {user}"),
+                DeliveryStatus.OverQuota => (ExCantCreat, $"mailbox of {LogText.Of(user, LogText.AddressLimit)} is full"),
+                DeliveryStatus.PermanentFailure => (ExCantCreat, $"mailbox of {LogText.Of(user, LogText.AddressLimit)} cannot be written"),
+                DeliveryStatus.UnknownUser => (ExNoUser, $"no such user: {LogText.Of(user, LogText.AddressLimit)}"),
                 _ => (ExTempFail, "temporary failure, try again later"),
             };
             if (text is not null) await error.WriteLineAsync($"restante deliver: {text}");

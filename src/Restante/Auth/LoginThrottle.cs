@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Restante.Protocol;
 
 namespace Restante.Auth;
 
@@ -60,8 +61,9 @@ public sealed partial class LoginThrottle
             fresh = previous <= now;
             return Math.Max(previous, until);
         });
-        // One line per block, in a shape fail2ban can match: "Blocked login attempts from <HOST>".
-        if (fresh) Blocked(_logger, address, addressFailures, user, userFailures, _options.BlockDuration);
+        // One line per block, in a shape fail2ban can match: "Blocked login attempts from <HOST>", the
+        // address before the (escaped) user name the client chose.
+        if (fresh) Blocked(_logger, address, addressFailures, LogText.Of(user), userFailures, _options.BlockDuration);
     }
 
     private int Count<TKey>(ConcurrentDictionary<TKey, FailureWindow> table, TKey key, long now, long windowTicks) where TKey : notnull

@@ -93,8 +93,9 @@ public sealed class LocalDelivery
         var prefix = TraceHeaders.Build(envelope, recipient, Options.Hostname, _time.GetLocalNow());
         var size = prefix.Length + message.Length;
         var result = await StoreAsync(recipient, prefix, size, message, cancellationToken).ConfigureAwait(false);
-        DeliveryLog.Delivery(_logger, envelope.QueueId, envelope.Sender, recipient.Address, recipient.User, size,
-            envelope.MessageId ?? "-", result.Status, result.Uid ?? "-");
+        // Sender, recipient and Message-ID are what the client sent: escaped (LogText).
+        DeliveryLog.Delivery(_logger, envelope.QueueId, LogText.Address(envelope.Sender), LogText.Address(recipient.Address), LogText.Of(recipient.User), size,
+            envelope.MessageId is { } messageId ? LogText.Of(messageId, LogText.AddressLimit) : "-", result.Status, result.Uid ?? "-");
         return result;
     }
 

@@ -3,7 +3,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Restante.Lmtp;
 
-/// <summary>Every log line the LMTP/SMTP sessions write, with stable event ids. Never message content.</summary>
+/// <summary>
+/// Every log line the LMTP/SMTP sessions write, with stable event ids. Never message content. Addresses
+/// and command arguments are client text: callers pass them through LogText; replies are logged as
+/// their codes only, because their text repeats the client's address.
+/// </summary>
 internal static partial class LmtpLog
 {
     [LoggerMessage(400, LogLevel.Debug, "{Protocol} session {SessionId} connected from {Peer}", EventName = "LmtpConnected")]
@@ -15,7 +19,8 @@ internal static partial class LmtpLog
     [LoggerMessage(402, LogLevel.Debug, "{Protocol} session {SessionId} ended: {Reason}; {Transactions} messages received", EventName = "LmtpEnded")]
     public static partial void Ended(ILogger logger, DeliveryDialect protocol, long sessionId, string reason, int transactions);
 
-    [LoggerMessage(403, LogLevel.Warning, "{Protocol} session {SessionId} failed", EventName = "LmtpSessionFailed")]
+    // An exception nothing expected is a bug to look at, not a client misbehaving.
+    [LoggerMessage(403, LogLevel.Error, "{Protocol} session {SessionId} failed", EventName = "LmtpSessionFailed")]
     public static partial void SessionFailed(ILogger logger, Exception exception, DeliveryDialect protocol, long sessionId);
 
     [LoggerMessage(404, LogLevel.Information, "{QueueId}: message from <{Sender}> refused: {Reason} ({Size} octets received)", EventName = "LmtpDataRefused")]
@@ -35,4 +40,8 @@ internal static partial class LmtpLog
 
     [LoggerMessage(409, LogLevel.Warning, "{QueueId}: SMTP cannot report per recipient; <{Recipient}> failed with {Reply} while others were delivered", EventName = "SmtpPartialFailure")]
     public static partial void PartialFailure(ILogger logger, string queueId, string recipient, string reply);
+
+    // Only the length: what a client sends as a command we do not know is not ours to repeat.
+    [LoggerMessage(410, LogLevel.Debug, "Unknown command ({Octets} octets) -> {Reply}", EventName = "LmtpUnknownCommand")]
+    public static partial void UnknownCommand(ILogger logger, int octets, int reply);
 }

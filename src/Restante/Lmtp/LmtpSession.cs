@@ -187,9 +187,8 @@ public sealed class LmtpSession
 
         if (Logger.IsEnabled(LogLevel.Debug))
         {
-            var space = Array.IndexOf(bytes, (byte)' ');
-            var keyword = space < 0 ? bytes : bytes[..space];
-            LmtpLog.Command(Logger, PrintableText.From(keyword, 16).ToUpperInvariant(), PrintableText.From(arguments.Span, 200), _lastReplyCode);
+            if (verb == SmtpVerb.Unknown) LmtpLog.UnknownCommand(Logger, bytes.Length, _lastReplyCode);
+            else LmtpLog.Command(Logger, verb.ToString().ToUpperInvariant(), arguments.IsEmpty ? "" : LogText.Of(arguments.Span, LogText.AddressLimit), _lastReplyCode);
         }
         return outcome;
     }
@@ -253,7 +252,7 @@ public sealed class LmtpSession
             if (data.Problem == DataProblem.None) await FlushSpoolAsync(data, CancellationToken.None).ConfigureAwait(false);
             if (data.Problem != DataProblem.None)
             {
-                LmtpLog.DataRefused(Logger, queueId, transaction.Sender, data.Problem, data.Size);
+                LmtpLog.DataRefused(Logger, queueId, LogText.Address(transaction.Sender), data.Problem, data.Size);
                 var refusal = DeliveryReplies.For(data.Problem);
                 // RFC 2033 §4.2: one reply per accepted recipient, even when all say the same.
                 var count = Dialect == DeliveryDialect.Lmtp ? transaction.Recipients.Count : 1;
@@ -313,7 +312,7 @@ public sealed class LmtpSession
             Reply(failures[0].Reply);
             return;
         }
-        foreach (var (recipient, reply) in failures) LmtpLog.PartialFailure(Logger, envelope.QueueId, recipient.Address, reply.ToString());
+        foreach (var (recipient, reply) in failures) LmtpLog.PartialFailure(Logger, envelope.QueueId, LogText.Address(recipient.Address), $"{reply.Code} {reply.Enhanced}");
         Reply(new SmtpReply(250, "2.0.0", $"Ok: queued as {envelope.QueueId}"));
     }
 
@@ -342,7 +341,7 @@ public sealed class LmtpSession
         {
             // Mid-DATA: the spool is unlinked already; closing it leaves no trace, and nothing
             // was put in any mailbox.
-            LmtpLog.DataAbandoned(Logger, Transaction?.Sender ?? "", data.Size, _endReason);
+            LmtpLog.DataAbandoned(Logger, LogText.Address(Transaction?.Sender), data.Size, _endReason);
             data.Dispose();
             _data = null;
         }

@@ -15,9 +15,10 @@ internal static partial class Pop3Log
     [LoggerMessage(102, LogLevel.Debug, "User {User} logged in with {Mechanism} ({Messages} messages, {Octets} octets)", EventName = "LoggedIn")]
     public static partial void LoggedIn(ILogger logger, string user, string mechanism, int messages, long octets);
 
-    // The user name is logged as typed; fail2ban-style rules match on the peer.
-    [LoggerMessage(103, LogLevel.Warning, "Authentication failed for {User} from {Peer} with {Mechanism}", EventName = "AuthFailed")]
-    public static partial void AuthFailed(ILogger logger, string user, EndPoint? peer, string mechanism);
+    // The peer comes first, before any client text, so a fail2ban rule can anchor on it; the caller
+    // escapes the user name and mechanism the client typed (LogText).
+    [LoggerMessage(103, LogLevel.Warning, "Authentication failed from {Peer} for user {User} with {Mechanism}", EventName = "AuthFailed")]
+    public static partial void AuthFailed(ILogger logger, EndPoint? peer, string user, string mechanism);
 
     [LoggerMessage(104, LogLevel.Information, "Mailbox of {User} is in use by another session", EventName = "InUse")]
     public static partial void InUse(ILogger logger, string user);
@@ -31,7 +32,8 @@ internal static partial class Pop3Log
     [LoggerMessage(107, LogLevel.Error, "Only {Removed} of {Requested} messages of {User} could be removed at QUIT", EventName = "ExpungeIncomplete")]
     public static partial void ExpungeIncomplete(ILogger logger, string user, int removed, int requested);
 
-    [LoggerMessage(108, LogLevel.Warning, "Session {SessionId} failed", EventName = "SessionFailed")]
+    // An exception nothing expected is a bug to look at, not a client misbehaving.
+    [LoggerMessage(108, LogLevel.Error, "Session {SessionId} failed", EventName = "SessionFailed")]
     public static partial void SessionFailed(ILogger logger, Exception exception, long sessionId);
 
     [LoggerMessage(109, LogLevel.Debug, "Session {SessionId} TLS established: {Protocol} {CipherSuite}", EventName = "TlsEstablished")]
@@ -43,4 +45,8 @@ internal static partial class Pop3Log
 
     [LoggerMessage(111, LogLevel.Warning, "Discarded {Octets} octets sent in the clear after STLS, before the TLS handshake", EventName = "DiscardedAfterStls")]
     public static partial void DiscardedAfterStls(ILogger logger, long octets);
+
+    // Only the length: an unrecognised line may be a mistyped command with a credential in it ("AUTH PLAN <base64>").
+    [LoggerMessage(112, LogLevel.Debug, "Unknown command ({Octets} octets) -> -ERR", EventName = "UnknownCommand")]
+    public static partial void UnknownCommand(ILogger logger, int octets);
 }

@@ -351,14 +351,14 @@ public sealed class Pop3Session
 
         if (verb == Pop3Verb.Unknown)
         {
-            var keyword = bytes.AsSpan(0, bytes.Length - argumentSpan.Length).TrimEnd((byte)' ');
-            LogCommand(verb, keyword, default, "-ERR");
-            return Reject(keyword.IsEmpty ? "Empty command." : $"Unknown command: {PrintableText.From(keyword, 16)}");
+            // Neither echoed nor logged: a mistyped verb may carry a credential ("AUTH PLAN <base64>").
+            Pop3Log.UnknownCommand(Logger, bytes.Length);
+            return Reject(bytes.Length == 0 ? "Empty command." : "Unknown command.");
         }
 
         if (!StateTable.Allows(State, verb))
         {
-            LogCommand(verb, default, default, "-ERR");
+            LogCommand(verb, default, "-ERR");
             return Reject(State == Pop3State.Authorization
                 ? "Command not valid before login."
                 : "Command not valid after login.");
@@ -367,20 +367,20 @@ public sealed class Pop3Session
         if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth && _server.Throttle.IsBlocked(RemoteAddress))
         {
             // Refused before any password is looked at: a blocked guesser costs the server nothing.
-            LogCommand(verb, default, default, "-ERR");
+            LogCommand(verb, default, "-ERR");
             PendingUser = null;
             return Reject("Too many failed logins from your address, try again later.", ResponseCode.SysTemp);
         }
 
         if (verb is not (Pop3Verb.Pass or Pop3Verb.Auth) && HasOverlongArgument(argumentSpan))
         {
-            LogCommand(verb, default, default, "-ERR");
+            LogCommand(verb, default, "-ERR");
             return Reject("Argument too long.");
         }
 
         var command = Pop3Commands.For(verb);
         var outcome = await command.ExecuteAsync(this, arguments, stopping).ConfigureAwait(false);
-        LogCommand(verb, default, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
+        LogCommand(verb, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
         return outcome;
     }
 
@@ -393,18 +393,18 @@ public sealed class Pop3Session
         return false;
     }
 
-    private void LogCommand(Pop3Verb verb, ReadOnlySpan<byte> keyword, ReadOnlySpan<byte> arguments, string status)
+    private void LogCommand(Pop3Verb verb, ReadOnlySpan<byte> arguments, string status)
     {
         if (!Logger.IsEnabled(LogLevel.Debug)) return;
-        var name = verb == Pop3Verb.Unknown ? PrintableText.From(keyword, 16) : verb.ToString().ToUpperInvariant();
-        // Secrets never reach the log: PASS, APOP and AUTH arguments are redacted whole.
+        // Secrets never reach the log: PASS, APOP and AUTH arguments are redacted whole. The rest is
+        // client text, escaped as one token (LogText).
         var shown = verb switch
         {
             Pop3Verb.Pass or Pop3Verb.Auth => arguments.IsEmpty ? string.Empty : "<redacted>",
-            Pop3Verb.Apop => PrintableText.From(arguments[..Math.Max(0, arguments.IndexOf((byte)' '))]) + " <redacted>",
-            _ => PrintableText.From(arguments),
+            Pop3Verb.Apop => LogText.Of(arguments[..Math.Max(0, arguments.IndexOf((byte)' '))]) + " <redacted>",
+            _ => arguments.IsEmpty ? string.Empty : LogText.Of(arguments),
         };
-        Pop3Log.Command(Logger, name, shown, status);
+        Pop3Log.Command(Logger, verb.ToString().ToUpperInvariant(), shown, status);
     }
 
     /// <summary>Writes a one-line -ERR and counts it toward <see cref="Pop3Options.MaxBadCommands"/>.</summary>
@@ -426,7 +426,7 @@ public sealed class Pop3Session
     /// </summary>
     internal async ValueTask<CommandOutcome> FailLoginAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
-        Pop3Log.AuthFailed(Logger, user, RemoteEndPoint, mechanism);
+        Pop3Log.AuthFailed(Logger, RemoteEndPoint, LogText.Of(user), LogText.Of(mechanism));
         PendingUser = null;
         _server.Throttle.RecordFailure(RemoteAddress, user);
         if (_server.Options.AuthFailureDelay > TimeSpan.Zero)

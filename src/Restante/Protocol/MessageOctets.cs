@@ -40,15 +40,28 @@ public struct MessageOctets
         return counter.Total;
     }
 
-    public static async ValueTask<long> CountAsync(Stream message, CancellationToken cancellationToken)
+    public static ValueTask<long> CountAsync(Stream message, CancellationToken cancellationToken)
+        => CountAsync(message, long.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Counts the first <paramref name="limit"/> octets of the stream at most (a stored file's
+    /// length when it was opened, so a file that grows, or a device, cannot keep this reading).
+    /// </summary>
+    public static async ValueTask<long> CountAsync(Stream message, long limit, CancellationToken cancellationToken)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
             var counter = new MessageOctets();
+            var left = limit;
             int read;
-            while ((read = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            while (left > 0 && (read = await message.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false)) > 0)
+            {
                 counter.Add(buffer.AsSpan(0, read));
+                left -= read;
+                // A synchronous file stream does not look at the token once it has started.
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             return counter.Total;
         }
         finally

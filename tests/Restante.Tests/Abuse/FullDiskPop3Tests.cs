@@ -1,20 +1,15 @@
 using Restante.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Restante.Tests.Abuse;
 
 /// <summary>A full disk stops deliveries (temporarily) but never reading, deleting or any stored mail.</summary>
-public class FullDiskPop3Tests(ITestOutputHelper output)
+public class FullDiskPop3Tests
 {
-    [Fact]
+    [SkippableFact]
     public async Task On_a_full_disk_pop3_reads_and_quit_deletes_while_delivery_is_deferred()
     {
         using var mount = new TempDirectory();
-        if (!await Tmpfs.TryMountAsync(mount.Path))
-        {
-            output.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root on Linux).");
-            return;
-        }
+        Skip.IfNot(await Tmpfs.TryMountAsync(mount.Path), Tmpfs.CannotMount);
         try
         {
             await using var server = await TestServer.StartAsync(configureServer: o => o.Maildir = Path.Combine(mount.Path, "%u"));

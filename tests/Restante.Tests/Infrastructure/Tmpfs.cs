@@ -5,6 +5,9 @@ namespace Restante.Tests.Infrastructure;
 /// <summary>A small size-limited tmpfs, the honest way to fill a disk in a test (needs root on Linux).</summary>
 internal static class Tmpfs
 {
+    /// <summary>The reason a test reports as its skip when <see cref="TryMountAsync"/> fails.</summary>
+    public const string CannotMount = "Cannot mount a tmpfs here (needs root on Linux), so there is no disk to fill.";
+
     public static async Task<bool> TryMountAsync(string path, string size = "1m")
         => OperatingSystem.IsLinux() && await RunAsync("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path) == 0;
 

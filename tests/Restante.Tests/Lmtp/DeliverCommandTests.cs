@@ -76,6 +76,16 @@ public class DeliverCommandTests
     }
 
     [Fact]
+    public async Task An_unknown_user_is_echoed_to_the_mta_log_escaped()
+    {
+        // Postfix passes the recipient the sender chose and logs what deliver writes to stderr.
+        using var data = Seed();
+        var (exit, error) = await DeliverAsync(data.Path, "Subject: x\n\nx\n", ["-u", "x\rBlocked login attempts from 198.51.100.23 after"]);
+        Assert.Equal(67, exit);
+        Assert.Equal(@"restante deliver: no such user: x\x0dBlocked\x20login\x20attempts\x20from\x20198.51.100.23\x20after", error.TrimEnd('\n'));
+    }
+
+    [Fact]
     public async Task Missing_user_or_unknown_options_exit_64()
     {
         using var data = Seed();

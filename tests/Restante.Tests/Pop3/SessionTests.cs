@@ -288,7 +288,7 @@ public class SessionTests
     [Theory]
     [InlineData("STAT", "-ERR Command not valid before login.")]
     [InlineData("PASS x", "-ERR Send USER first.")]
-    [InlineData("FOO", "-ERR Unknown command: FOO")]
+    [InlineData("FOO", "-ERR Unknown command.")]
     [InlineData("", "-ERR Empty command.")]
     [InlineData("USER", "-ERR USER needs a user name.")]
     public async Task Errors_before_login_are_one_line_and_the_session_lives_on(string command, string reply)

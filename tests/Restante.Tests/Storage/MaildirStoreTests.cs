@@ -60,10 +60,10 @@ public sealed class MaildirStoreTests : IDisposable
         Assert.Equal("1700000000.real", Assert.Single(messages).Uid);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_fifo_is_skipped_without_hanging()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "Needs mkfifo(1) and Linux FIFO semantics.");
         _dirs.Put("alice", "new", "1700000000.real", "x\n");
         var fifo = Path.Combine(_dirs.MaildirOf("alice"), "new", "1700000001.fifo");
         Run("mkfifo", fifo);
@@ -270,19 +270,19 @@ public sealed class MaildirStoreTests : IDisposable
         await (await _dirs.Store.OpenAsync("alice", CancellationToken.None)).DisposeAsync();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Our_lock_is_seen_by_other_processes()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "Needs flock(1) and Linux flock(2) semantics.");
         await using (await _dirs.Store.OpenAsync("alice", CancellationToken.None))
             Assert.Equal(1, Run("flock", "--nonblock", _dirs.LockFileOf("alice"), "true"));
         Assert.Equal(0, Run("flock", "--nonblock", _dirs.LockFileOf("alice"), "true"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_lock_held_by_another_process_vanishes_when_it_is_killed()
     {
-        if (!OperatingSystem.IsLinux()) return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "Needs Linux flock(2) semantics.");
         await (await _dirs.Store.OpenAsync("alice", CancellationToken.None)).DisposeAsync();   // creates the lock file
         // One process (no forked child inheriting the descriptor) that holds flock and sleeps.
         using var holder = Process.Start(new ProcessStartInfo("python3")

@@ -36,14 +36,14 @@ internal sealed class RcptCommand : ISmtpCommand
         }
         catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException)
         {
-            LmtpLog.UserLookupFailed(session.Logger, ex, address);
+            LmtpLog.UserLookupFailed(session.Logger, ex, LogText.Address(address));
             return await session.RejectAsync(new SmtpReply(451, "4.3.0", $"<{address}> Temporary lookup failure, try again later")).ConfigureAwait(false);
         }
 
         var reply = DeliveryReplies.ForRecipient(lookup.Status, address);
         if (lookup.Status != DeliveryStatus.Delivered)
         {
-            LmtpLog.RecipientRefused(session.Logger, address, reply.ToString());
+            LmtpLog.RecipientRefused(session.Logger, LogText.Address(address), $"{reply.Code} {reply.Enhanced}");
             return await session.RejectAsync(reply).ConfigureAwait(false);
         }
         transaction.Recipients.Add(lookup.Recipient!);

@@ -47,10 +47,11 @@ internal sealed class ListingCache
     /// <summary>The modification times of new/ and cur/, and whether both are old enough to trust.</summary>
     public readonly record struct Stamp(DateTime New, DateTime Cur, bool Settled)
     {
-        public static Stamp Read(string maildir, TimeProvider time)
+        public static Stamp Read(VerifiedMaildir maildir, TimeProvider time)
         {
-            var newTime = Directory.GetLastWriteTimeUtc(Path.Join(maildir, "new"));
-            var curTime = Directory.GetLastWriteTimeUtc(Path.Join(maildir, "cur"));
+            // The folders opened at login, not the paths: those may have been swapped since.
+            var newTime = Posix.Stat(maildir.New).LastWriteUtc;
+            var curTime = Posix.Stat(maildir.Cur).LastWriteUtc;
             var now = time.GetUtcNow().UtcDateTime;
             return new Stamp(newTime, curTime, now - newTime > SettleTime && now - curTime > SettleTime);
         }

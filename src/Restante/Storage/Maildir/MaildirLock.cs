@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Restante.Storage.Maildir;
 
 /// <summary>
@@ -12,47 +14,38 @@ internal sealed class MaildirLock : IDisposable
 {
     public const string FileName = "restante-pop3.lock";
 
-    // The descriptor holding the flock (a SafeFileHandle, or the FileStream that owns it).
-    private readonly IDisposable _holder;
+    private readonly SafeFileHandle _handle;
 
-    private MaildirLock(IDisposable holder) => _holder = holder;
+    private MaildirLock(SafeFileHandle handle) => _handle = handle;
 
-    /// <summary>Takes the lock without waiting; null when another session holds it.</summary>
-    public static MaildirLock? TryAcquire(string maildir)
+    /// <summary>
+    /// Takes the lock without waiting; null when another session holds it. A lock file that is a
+    /// symlink (which O_NOFOLLOW refuses to open or create through) or not a regular file refuses
+    /// the mailbox.
+    /// </summary>
+    public static MaildirLock? TryAcquire(VerifiedMaildir maildir)
     {
-        var path = Path.Combine(maildir, FileName);
-        if (!Posix.IsLinux) return TryAcquireWithFileShare(path);
-
         // Our own open and flock rather than FileShare.None: the errno tells "held by someone
         // else" (EWOULDBLOCK) apart from a real I/O error, and the lock keeps working when
         // DOTNET_SYSTEM_IO_DISABLEFILELOCKING turns .NET's own file locking off.
-        var handle = Posix.OpenForLocking(path);
+        var path = Path.Join(maildir.Path, FileName);
+        var errno = Posix.TryOpenForLockingAt(maildir.Root, FileName, out var handle);
+        if (errno == Posix.ELoop) throw new RefusedMaildirException(maildir.Path, $"{FileName} is a symlink");
+        if (errno != 0) throw Posix.ErrnoException("open", path, errno);
         try
         {
-            if (Posix.TryLockExclusive(handle, path)) return new MaildirLock(handle);
+            if (Posix.Stat(handle!).Kind != Posix.FileKind.Regular)
+                throw new RefusedMaildirException(maildir.Path, $"{FileName} is not a regular file");
+            if (Posix.TryLockExclusive(handle!, path)) return new MaildirLock(handle!);
         }
         catch
         {
-            handle.Dispose();
+            handle!.Dispose();
             throw;
         }
-        handle.Dispose();
+        handle!.Dispose();
         return null;
     }
 
-    // Elsewhere FileShare.None is the lock (.NET takes flock(LOCK_EX|LOCK_NB) on other Unixes,
-    // a share-mode lock on Windows); a sharing failure on an existing file is taken as "in use".
-    private static MaildirLock? TryAcquireWithFileShare(string path)
-    {
-        try
-        {
-            return new MaildirLock(new FileStream(path, PrivateFile.Options(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)));
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return null;
-        }
-    }
-
-    public void Dispose() => _holder.Dispose();
+    public void Dispose() => _handle.Dispose();
 }

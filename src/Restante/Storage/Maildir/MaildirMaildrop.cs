@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using Microsoft.Extensions.Logging;
+using Restante.Protocol;
 
 namespace Restante.Storage.Maildir;
 
@@ -9,14 +10,14 @@ namespace Restante.Storage.Maildir;
 /// </summary>
 internal sealed class MaildirMaildrop : IMaildrop
 {
-    private readonly string _maildir;
+    private readonly VerifiedMaildir _maildir;
     private readonly MaildirEntry[] _entries;
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private MaildirLock? _lock;
 
     /// <param name="entries">This session's own copy: entries are updated when another client renames a file.</param>
-    public MaildirMaildrop(string maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync)
+    public MaildirMaildrop(VerifiedMaildir maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync)
     {
         _maildir = maildir;
         _entries = entries;
@@ -44,29 +45,29 @@ internal sealed class MaildirMaildrop : IMaildrop
         cancellationToken.ThrowIfCancellationRequested();
 
         ref var entry = ref _entries[index];
-        var path = Snapshot.PathOf(_maildir, entry);
+        var path = _maildir.PathOf(entry.Folder, entry.FileName);
         try
         {
-            var outcome = MessageFile.TryOpenRead(path, out var stream);
+            var outcome = MessageFile.TryOpenRead(_maildir, entry.Folder, entry.FileName, out var stream, out _);
             if (outcome == MessageFile.Outcome.Missing && Snapshot.TryRelocate(_maildir, ref entry))
             {
-                path = Snapshot.PathOf(_maildir, entry);
-                outcome = MessageFile.TryOpenRead(path, out stream);
+                path = _maildir.PathOf(entry.Folder, entry.FileName);
+                outcome = MessageFile.TryOpenRead(_maildir, entry.Folder, entry.FileName, out stream, out _);
             }
             return outcome switch
             {
                 MessageFile.Outcome.Opened => ValueTask.FromResult<Stream>(stream!),
-                MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{path} was removed by someone else."),
-                _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{path} is not a regular file."),
+                MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} was removed by someone else."),
+                _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} is not a regular file (a symlink or special file put there after login)."),
             };
         }
         catch (IOException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {path}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {path}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
         }
     }
 
@@ -98,7 +99,7 @@ internal sealed class MaildirMaildrop : IMaildrop
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                MaildirLog.UnlinkFailed(_logger, Snapshot.PathOf(_maildir, entry), ex);
+                MaildirLog.UnlinkFailed(_logger, LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit), ex);
                 failed++;
             }
         }
@@ -109,10 +110,10 @@ internal sealed class MaildirMaildrop : IMaildrop
         {
             var count = unlinkedIn[(int)folder];
             if (count == 0) continue;
-            var directory = Path.Join(_maildir, folder == MaildirFolder.New ? "new" : "cur");
+            var directory = Path.Join(_maildir.Path, VerifiedMaildir.FolderName(folder));
             try
             {
-                if (_fsync) MaildirStore.SyncDirectory(directory);
+                if (_fsync) Posix.FsyncDirectory(_maildir.Folder(folder), directory);
                 removed += count;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -124,23 +125,31 @@ internal sealed class MaildirMaildrop : IMaildrop
         return ValueTask.FromResult(new ExpungeResult(removed, failed));
     }
 
-    /// <summary>Removes the entry's file, following a rename by another client. False when already gone.</summary>
+    /// <summary>
+    /// Removes the entry's file, following a rename by another client. False when already gone.
+    /// unlinkat(2) in the folder opened at login: a folder swapped for a symlink since then cannot
+    /// point the removal anywhere else.
+    /// </summary>
     private bool Unlink(ref MaildirEntry entry)
     {
-        var path = Snapshot.PathOf(_maildir, entry);
-        if (!File.Exists(path))
+        var errno = Posix.UnlinkAt(_maildir.Folder(entry.Folder), entry.FileName);
+        if (errno == Posix.ENoEnt)
         {
             if (!Snapshot.TryRelocate(_maildir, ref entry)) return false;
-            path = Snapshot.PathOf(_maildir, entry);
+            errno = Posix.UnlinkAt(_maildir.Folder(entry.Folder), entry.FileName);
         }
-        File.Delete(path);
+        if (errno == Posix.ENoEnt) return false;
+        if (errno != 0) throw Posix.ErrnoException("unlink", _maildir.PathOf(entry.Folder, entry.FileName), errno);
         return true;
     }
 
     public ValueTask DisposeAsync()
     {
         // Closing the lock file's descriptor is what releases the flock.
-        Interlocked.Exchange(ref _lock, null)?.Dispose();
+        var held = Interlocked.Exchange(ref _lock, null);
+        if (held is null) return ValueTask.CompletedTask;
+        held.Dispose();
+        _maildir.Dispose();
         return ValueTask.CompletedTask;
     }
 }

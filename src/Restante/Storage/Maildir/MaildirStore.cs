@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Protocol;
@@ -20,12 +21,20 @@ public sealed class MaildirStore : IMailBackend
     // listing per session for files that appear once in a blue moon.
     private static readonly TimeSpan SweepInterval = TimeSpan.FromHours(1);
 
+    // How long one login may spend reading messages to learn their sizes (names without ,W= that
+    // the index does not know yet). Past it, the rest wait for a later login: a Maildir the user
+    // filled with huge or sparse files must not hold a session, and its lock, for long.
+    internal static readonly TimeSpan DefaultSizingBudget = TimeSpan.FromSeconds(20);
+
     private readonly ConcurrentDictionary<string, long> _lastSweep = new(StringComparer.Ordinal);
     private readonly ListingCache _listings = new();
     private readonly string _pathTemplate;
+    // The length of the template's leading directory that cannot depend on the user name.
+    private readonly int _trustedLength;
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _sizingBudget;
 
     /// <param name="pathTemplate">The Maildir of a user, with <c>%u</c> standing for the user name,
     /// e.g. <c>/srv/data/mail/%u</c> or <c>/var/vmail/%u/Maildir</c>.</param>
@@ -37,16 +46,23 @@ public sealed class MaildirStore : IMailBackend
     {
     }
 
-    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time)
+    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
+        // Said at startup rather than at the first login: see VerifiedMaildir.
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("The Maildir store runs on Linux only: it relies on openat(2) and O_NOFOLLOW to keep a user's Maildir from leading elsewhere.");
         // Without %u every user would share one mailbox: refuse rather than mix mail.
         if (!pathTemplate.Contains("%u", StringComparison.Ordinal))
             throw new ArgumentException("The Maildir path template must contain %u (the user name).", nameof(pathTemplate));
         _pathTemplate = pathTemplate;
+        // "/home/%u/Maildir": "/home" is the administrator's; "alice" and "Maildir" may be alice's.
+        var lastSlash = pathTemplate.LastIndexOf('/', pathTemplate.IndexOf("%u", StringComparison.Ordinal));
+        _trustedLength = lastSlash < 0 ? 0 : Math.Max(lastSlash, 1);
         _logger = logger ?? NullLogger.Instance;
         _fsync = fsync;
         _time = time;
+        _sizingBudget = sizingBudget ?? DefaultSizingBudget;
     }
 
     /// <summary>The Maildir directory of <paramref name="user"/>. Throws (Permanent) for a name that could leave the tree.</summary>
@@ -63,74 +79,92 @@ public sealed class MaildirStore : IMailBackend
     public async ValueTask<IMaildrop> OpenAsync(string user, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var maildir = GetMaildirPath(user);
+        var path = GetMaildirPath(user);
+        VerifiedMaildir? maildir = null;
         MaildirLock? held = null;
         try
         {
-            held = AcquireLock(maildir)
-                ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{maildir} is locked by another session.");
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
+            held = MaildirLock.TryAcquire(maildir)
+                ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{path} is locked by another session.");
             SweepNow(maildir);
             // Under the lock, so no other session of ours changes the Maildir while we look.
             var stamp = ListingCache.Stamp.Read(maildir, _time);
-            if (!_listings.TryGet(maildir, stamp, out var entries, out var messages))
+            if (!_listings.TryGet(path, stamp, out var entries, out var messages))
             {
-                entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, cancellationToken).ConfigureAwait(false);
+                entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken).ConfigureAwait(false);
                 messages = MaildirMaildrop.MessagesOf(entries);
-                _listings.Store(maildir, stamp, entries, messages);
+                _listings.Store(path, stamp, entries, messages);
             }
             var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync);
             held = null;
+            maildir = null;
             return maildrop;
+        }
+        catch (RefusedMaildirException ex)
+        {
+            MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, ex.Message, ex);
         }
         catch (IOException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot open {maildir}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot open {path}: {ex.Message}", ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot open {maildir}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot open {path}: {ex.Message}", ex);
         }
         finally
         {
             held?.Dispose();
+            maildir?.Dispose();
         }
     }
 
     public async ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var maildir = GetMaildirPath(user);
-        string? leftover = null;
+        var path = GetMaildirPath(user);
+        VerifiedMaildir? maildir = null;
+        (SafeFileHandle Folder, string Name)? leftover = null;
         try
         {
-            CreateMaildir(maildir);
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
             var name = DeliveryName.Create(_time);
-            var temporary = Path.Combine(maildir, "tmp", name);
-            leftover = temporary;
-            var (length, octets) = await WriteTemporaryAsync(temporary, message, cancellationToken).ConfigureAwait(false);
+            leftover = (maildir.Tmp, name);
+            var (length, octets) = await WriteTemporaryAsync(maildir, name, message, cancellationToken).ConfigureAwait(false);
 
             // Maildir: the rename from tmp/ to new/ is the moment of delivery, so a reader sees
             // the whole message or nothing. S= and W= let readers size it without reading it.
+            // Both folders are the ones verified above: a tmp/ or new/ swapped for a symlink since
+            // cannot send the message anywhere else.
             var finalName = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name},S={length},W={octets}");
-            var final = Path.Combine(maildir, "new", finalName);
-            File.Move(temporary, final, overwrite: false);
-            leftover = final;
+            Posix.RenameAt(maildir.Tmp, name, maildir.New, finalName, replace: false, Path.Join(path, "new", finalName));
+            leftover = (maildir.New, finalName);
             // The rename is durable only once new/ itself is synced.
-            if (_fsync) SyncDirectory(Path.Combine(maildir, "new"));
+            if (_fsync) Posix.FsyncDirectory(maildir.New, Path.Join(path, "new"));
             leftover = null;
-            MaildirLog.Delivered(_logger, maildir, finalName);
+            MaildirLog.Delivered(_logger, path, finalName);
             return MaildirName.ToUid(MaildirName.Base(finalName).ToString());
+        }
+        catch (RefusedMaildirException ex)
+        {
+            // Temporary, not permanent: the sending MTA keeps the message while an administrator
+            // looks at the Maildir, rather than bouncing mail because of a planted symlink.
+            MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+            throw new MailStoreException(MailStoreErrorKind.Transient, ex.Message, ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not MailStoreException)
         {
-            MaildirLog.DeliveryFailed(_logger, maildir, ex);
-            throw new MailStoreException(MailStoreErrorKind.Transient, $"Delivery into {maildir} failed: {ex.Message}", ex);
+            MaildirLog.DeliveryFailed(_logger, path, ex);
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Delivery into {path} failed: {ex.Message}", ex);
         }
         finally
         {
             // A message that is not known to be durable is withdrawn, so the sender's retry
             // cannot produce a duplicate; it never stays half-written either way.
-            if (leftover is not null) TryDelete(leftover);
+            if (leftover is { } file) _ = Posix.UnlinkAt(file.Folder, file.Name);
+            maildir?.Dispose();
         }
     }
 
@@ -138,24 +172,37 @@ public sealed class MaildirStore : IMailBackend
     public ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var maildir = GetMaildirPath(user);
+        var path = GetMaildirPath(user);
         try
         {
+            using var maildir = VerifiedMaildir.Open(path, _trustedLength, create: false);
             return ValueTask.FromResult(Usage.Measure(maildir));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // No Maildir yet (or not all of it): nothing stored.
+            return ValueTask.FromResult(0L);
+        }
+        catch (RefusedMaildirException ex)
+        {
+            MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+            throw new MailStoreException(MailStoreErrorKind.Transient, ex.Message, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot measure {maildir}: {ex.Message}", ex);
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot measure {path}: {ex.Message}", ex);
         }
     }
 
-    private async Task<(long Length, long Octets)> WriteTemporaryAsync(string path, Stream message, CancellationToken cancellationToken)
+    /// <summary>Writes the message into a new file in tmp/: O_EXCL|O_NOFOLLOW, mode 0600, never through a planted name.</summary>
+    private async Task<(long Length, long Octets)> WriteTemporaryAsync(VerifiedMaildir maildir, string name, Stream message, CancellationToken cancellationToken)
     {
-        var options = PrivateFile.Options(FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        var errno = Posix.TryCreateExclusiveAt(maildir.Tmp, name, out var handle);
+        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, "tmp", name), errno);
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            var file = new FileStream(path, options);
+            var file = new FileStream(handle!, FileAccess.Write, bufferSize: 0);
             await using (file.ConfigureAwait(false))
             {
                 var octets = new MessageOctets();
@@ -177,50 +224,31 @@ public sealed class MaildirStore : IMailBackend
         }
     }
 
-    /// <summary>Takes the session lock, creating the Maildir first only when it does not exist yet.</summary>
-    private static MaildirLock? AcquireLock(string maildir)
-    {
-        try
-        {
-            return MaildirLock.TryAcquire(maildir);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            CreateMaildir(maildir);
-            return MaildirLock.TryAcquire(maildir);
-        }
-    }
-
-    private void SweepNow(string maildir)
+    private void SweepNow(VerifiedMaildir maildir)
     {
         var now = _time.GetTimestamp();
-        if (_lastSweep.TryGetValue(maildir, out var last) && _time.GetElapsedTime(last, now) < SweepInterval) return;
-        _lastSweep[maildir] = now;
+        if (_lastSweep.TryGetValue(maildir.Path, out var last) && _time.GetElapsedTime(last, now) < SweepInterval) return;
+        _lastSweep[maildir.Path] = now;
         RemoveStaleTemporaryFiles(maildir);
     }
 
-    /// <summary>Creates the Maildir and its three folders (mode 0700) where missing.</summary>
-    private static void CreateMaildir(string maildir)
+    /// <summary>
+    /// Removes regular files in tmp/ untouched for 36 hours. Only in the tmp/ verified at login
+    /// (unlinkat on its descriptor), and never a symlink's target: a tmp/ pointed elsewhere was
+    /// refused before we got here.
+    /// </summary>
+    private void RemoveStaleTemporaryFiles(VerifiedMaildir maildir)
     {
-        foreach (var path in (ReadOnlySpan<string>)[maildir, Path.Combine(maildir, "tmp"), Path.Combine(maildir, "new"), Path.Combine(maildir, "cur")])
-        {
-            if (Directory.Exists(path)) continue;
-            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
-            else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
-
-    private void RemoveStaleTemporaryFiles(string maildir)
-    {
-        var tmp = Path.Combine(maildir, "tmp");
+        var tmp = Path.Join(maildir.Path, "tmp");
         var cutoff = _time.GetUtcNow().UtcDateTime - StaleTemporaryAge;
         try
         {
-            foreach (var file in new DirectoryInfo(tmp).EnumerateFiles())
+            foreach (var entry in Posix.ReadDirectory(maildir.Tmp, tmp))
             {
-                if (file.LastWriteTimeUtc >= cutoff) continue;
-                file.Delete();
-                MaildirLog.StaleTmpRemoved(_logger, file.FullName);
+                if (entry.KindKnown && entry.Kind != Posix.FileKind.Regular) continue;
+                if (Posix.TryStatAt(maildir.Tmp, entry.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
+                if (status.LastWriteUtc >= cutoff) continue;
+                if (Posix.UnlinkAt(maildir.Tmp, entry.Name) == 0) MaildirLog.StaleTmpRemoved(_logger, LogText.Of(Path.Join(tmp, entry.Name), LogText.PathLimit));
             }
         }
         catch (IOException ex)
@@ -230,29 +258,6 @@ public sealed class MaildirStore : IMailBackend
         catch (UnauthorizedAccessException ex)
         {
             MaildirLog.TmpCleanupFailed(_logger, tmp, ex);
-        }
-    }
-
-    internal static void SyncDirectory(string path)
-    {
-        // REVIEW: only Linux syncs directories; elsewhere (no server target yet) renames and
-        // unlinks rely on the file system's own metadata journaling.
-        if (Posix.IsLinux) Posix.FsyncDirectory(path);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The delivery already failed and says so; a file left in tmp/ is cleaned after 36 hours.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Same.
         }
     }
 }

@@ -11,52 +11,36 @@ internal static class MessageFile
     }
 
     /// <summary>
-    /// Opens <paramref name="path"/> read-only, unbuffered (callers read in large chunks), with a
-    /// sequential-read hint. I/O and permission errors are thrown as .NET reports them.
+    /// Opens <paramref name="name"/> in a verified folder, read-only and unbuffered (callers read in
+    /// large chunks): O_NOFOLLOW, so a symlink is refused rather than followed (to /etc/shadow or
+    /// /dev/zero), O_NONBLOCK so a FIFO cannot hang the open, then fstat: only a regular file is
+    /// a message. <paramref name="length"/> is the file's size at open. I/O and permission errors
+    /// are thrown as .NET reports them.
     /// </summary>
-    public static Outcome TryOpenRead(string path, out FileStream? stream)
+    public static Outcome TryOpenRead(VerifiedMaildir maildir, MaildirFolder folder, string name, out FileStream? stream, out long length)
     {
         stream = null;
-        if (!Posix.IsLinux) return TryOpenReadPortable(path, out stream);
-
-        var handle = Posix.OpenReadNonBlocking(path);
-        if (handle is null) return Outcome.Missing;
+        length = 0;
+        var errno = Posix.TryOpenReadAt(maildir.Folder(folder), name, out var handle);
+        if (errno is Posix.ENoEnt or Posix.ENotDir) return Outcome.Missing;
+        if (errno == Posix.ELoop) return Outcome.NotRegularFile;
+        if (errno != 0) throw Posix.ErrnoException("open", maildir.PathOf(folder, name), errno);
         try
         {
-            var file = new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: false);
-            // A regular file is seekable; a FIFO, socket or character device is not. (Directories
-            // are left out when listing; a read from one fails with EISDIR anyway.)
-            if (!file.CanSeek)
+            var status = Posix.Stat(handle!);
+            if (status.Kind != Posix.FileKind.Regular)
             {
-                file.Dispose();
+                handle!.Dispose();
                 return Outcome.NotRegularFile;
             }
-            stream = file;
+            length = status.Length;
+            stream = new FileStream(handle!, FileAccess.Read, bufferSize: 0, isAsync: false);
             return Outcome.Opened;
         }
         catch
         {
-            handle.Dispose();
+            handle!.Dispose();
             throw;
-        }
-    }
-
-    private static Outcome TryOpenReadPortable(string path, out FileStream? stream)
-    {
-        stream = null;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                bufferSize: 0, FileOptions.SequentialScan | FileOptions.Asynchronous);
-            return Outcome.Opened;
-        }
-        catch (FileNotFoundException)
-        {
-            return Outcome.Missing;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return Outcome.Missing;
         }
     }
 }

@@ -1,71 +1,288 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Win32.SafeHandles;
+using Restante.Protocol;
 
 namespace Restante.Storage.Maildir;
 
 /// <summary>
-/// The few Linux system calls .NET does not expose: fsync of a directory (.NET refuses to open
-/// directories as files), flock with a precise errno, and a non-blocking open that cannot hang
-/// on a FIFO planted in a Maildir. Everything here is Linux-only; callers check <see cref="IsLinux"/>.
+/// The Linux system calls a Maildir the user can write to needs and .NET does not expose: every
+/// name is resolved relative to a directory descriptor that was opened with O_NOFOLLOW (openat,
+/// statx, unlinkat, renameat2, mkdirat, getdents64), so a symlink planted anywhere in the Maildir
+/// can never lead outside it; plus fsync of a directory and flock with a precise errno. Dovecot
+/// works the same way (O_NOFOLLOW, then fstat of what was opened). Linux only.
 /// </summary>
 internal static class Posix
 {
     public static bool IsLinux => OperatingSystem.IsLinux();
 
     private const int ORdOnly = 0;
+    private const int OWrOnly = 1;
     private const int ORdWr = 2;
     private const int OCreat = 0x40;          // 0100 on every Linux architecture .NET runs on
-    private const int ONonBlock = 0x800;      // 04000 on every Linux architecture .NET runs on
+    private const int OExcl = 0x80;           // 0200 likewise
+    private const int ONonBlock = 0x800;      // 04000 likewise
     private const int OCloExec = 0x80000;     // 02000000 likewise
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
+    private const int RenameNoReplace = 1;
     private const int LockEx = 2;
     private const int LockNb = 4;
-    private const int EIntr = 4;
-    private const int EWouldBlock = 11;       // EAGAIN == EWOULDBLOCK on Linux
+    private const int SeekSet = 0;
     private const int PosixFadvSequential = 2;
 
-    // O_DIRECTORY differs by architecture (asm-generic 0200000, arm/arm64 040000); it only adds a
-    // check that the path is a directory, so an unknown architecture simply goes without it.
-    private static readonly int OpenDirectoryFlag = RuntimeInformation.ProcessArchitecture switch
+    public const int ENoEnt = 2;
+    public const int EIntr = 4;
+    public const int EExist = 17;
+    public const int ENotDir = 20;
+    public const int EInval = 22;
+    public const int ELoop = 40;
+    private const int EWouldBlock = 11;       // EAGAIN == EWOULDBLOCK on Linux
+
+    // O_DIRECTORY and O_NOFOLLOW differ by architecture (asm-generic 0200000/0400000; arm, arm64
+    // and powerpc 040000/0100000). O_NOFOLLOW is what keeps a planted symlink from leading out
+    // of the Maildir, so an architecture whose values we do not know is refused, not guessed.
+    private static readonly (int Directory, int NoFollow) ArchitectureFlags = RuntimeInformation.ProcessArchitecture switch
     {
-        Architecture.X64 or Architecture.X86 or Architecture.RiscV64 or Architecture.LoongArch64 or Architecture.S390x => 0x10000,
-        Architecture.Arm64 or Architecture.Arm => 0x4000,
-        _ => 0,
+        Architecture.X64 or Architecture.X86 or Architecture.RiscV64 or Architecture.LoongArch64 or Architecture.S390x => (0x10000, 0x20000),
+        Architecture.Arm64 or Architecture.Arm or Architecture.Ppc64le => (0x4000, 0x8000),
+        _ => (0, 0),
     };
 
-    /// <summary>
-    /// Makes a directory's entries (creations, renames, unlinks) durable: open(O_RDONLY|O_DIRECTORY)
-    /// then fsync(2). Renaming or unlinking a file is only on disk once its directory is synced.
-    /// </summary>
-    public static void FsyncDirectory(string path)
+    private static int ODirectory => ArchitectureFlags.Directory != 0 ? ArchitectureFlags.Directory : throw Unsupported();
+
+    private static int ONoFollow => ArchitectureFlags.NoFollow != 0 ? ArchitectureFlags.NoFollow : throw Unsupported();
+
+    private static PlatformNotSupportedException Unsupported() =>
+        new($"The Maildir store does not know O_NOFOLLOW on {RuntimeInformation.ProcessArchitecture}.");
+
+    /// <summary>What statx(2) says about one inode.</summary>
+    public readonly record struct FileStatus(FileKind Kind, long Length, DateTime LastWriteUtc);
+
+    public enum FileKind
     {
+        Regular,
+        Directory,
+        SymbolicLink,
+        Other,
+    }
+
+    /// <summary>One name from a directory listing, with the type the directory entry records.</summary>
+    public readonly record struct DirectoryEntry(string Name, FileKind Kind, bool KindKnown);
+
+    /// <summary>
+    /// Opens a directory of the administrator's by path, symlinks followed (they are the
+    /// administrator's too). Returns 0 and the handle, or the errno.
+    /// </summary>
+    public static int TryOpenTrustedDirectory(string path, out SafeFileHandle? handle) =>
+        TryOpen(AtFdCwd, null, path, ORdOnly | ODirectory | OCloExec, 0, out handle);
+
+    /// <summary>
+    /// Opens a directory inside one already verified; it must not be a symlink (O_NOFOLLOW).
+    /// Returns 0 and the handle, or the errno: ELOOP for a symlink, ENOTDIR for anything else.
+    /// </summary>
+    public static int TryOpenDirectoryAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
+        TryOpen(-1, directory, name, ORdOnly | ODirectory | ONoFollow | OCloExec, 0, out handle);
+
+    /// <summary>
+    /// Opens a file for reading: never through a symlink, never blocking on a FIFO, not inherited
+    /// by child processes. The caller checks with <see cref="Stat(SafeFileHandle)"/> what it got.
+    /// </summary>
+    public static int TryOpenReadAt(SafeFileHandle directory, string name, out SafeFileHandle? handle)
+    {
+        var errno = TryOpen(-1, directory, name, ORdOnly | ONoFollow | ONonBlock | OCloExec, 0, out handle);
+        if (errno == 0) _ = PosixFadvise(handle!, 0, 0, PosixFadvSequential);   // a hint; failure changes nothing
+        return errno;
+    }
+
+    /// <summary>Opens (creating, mode 0600) a file to flock, never through a symlink.</summary>
+    public static int TryOpenForLockingAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
+        TryOpen(-1, directory, name, ORdWr | OCreat | ONoFollow | ONonBlock | OCloExec, 0b110_000_000, out handle);
+
+    /// <summary>Creates a new file (mode 0600) for writing; fails with EEXIST when the name exists, even as a symlink.</summary>
+    public static int TryCreateExclusiveAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
+        TryOpen(-1, directory, name, OWrOnly | OCreat | OExcl | ONoFollow | OCloExec, 0b110_000_000, out handle);
+
+    private static int TryOpen(int directoryFd, SafeFileHandle? directory, string name, int flags, int mode, out SafeFileHandle? handle)
+    {
+        handle = null;
         int fd;
-        do fd = Open(path, ORdOnly | OCloExec | OpenDirectoryFlag);
+        do fd = directory is null ? OpenAt(directoryFd, name, flags, mode) : OpenAt(directory, name, flags, mode);
         while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (fd < 0) throw ErrnoException("open", path, Marshal.GetLastPInvokeError());
-        try
+        if (fd < 0) return Marshal.GetLastPInvokeError();
+        handle = new SafeFileHandle(fd, ownsHandle: true);
+        return 0;
+    }
+
+    /// <summary>mkdirat(2) with mode 0700; 0 or the errno (EEXIST when something has the name).</summary>
+    public static int MakeDirectoryAt(SafeFileHandle directory, string name)
+    {
+        int rc;
+        do rc = MkdirAt(directory, name, 0b111_000_000);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>fstat of an open descriptor.</summary>
+    public static FileStatus Stat(SafeFileHandle handle)
+    {
+        var errno = StatCore(handle, "", AtEmptyPath, out var status);
+        if (errno != 0) throw ErrnoException("fstat", "(descriptor)", errno);
+        return status;
+    }
+
+    /// <summary>lstat of a name in a directory: a symlink is reported as one, never followed. 0 or the errno.</summary>
+    public static int TryStatAt(SafeFileHandle directory, string name, out FileStatus status) =>
+        StatCore(directory, name, AtSymlinkNoFollow, out status);
+
+    private static int StatCore(SafeFileHandle directory, string name, int flags, out FileStatus status)
+    {
+        // struct statx has the same layout on every architecture (unlike struct stat): 256 bytes.
+        const uint mask = 0x1 | 0x2 | 0x40 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_SIZE
+        var buffer = new byte[256];
+        int rc;
+        do rc = Statx(directory, name, flags, mask, buffer);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (rc < 0)
         {
-            int rc;
-            do rc = Fsync(fd);
-            while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-            if (rc < 0) throw ErrnoException("fsync", path, Marshal.GetLastPInvokeError());
+            status = default;
+            return Marshal.GetLastPInvokeError();
         }
-        finally
+        var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28));
+        var size = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(40));
+        var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(112));
+        var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(120));
+        if (!BitConverter.IsLittleEndian)
         {
-            _ = Close(fd);
+            mode = BinaryPrimitives.ReverseEndianness(mode);
+            size = BinaryPrimitives.ReverseEndianness(size);
+            seconds = BinaryPrimitives.ReverseEndianness(seconds);
+            nanoseconds = BinaryPrimitives.ReverseEndianness(nanoseconds);
+        }
+        var kind = (mode & 0xF000) switch
+        {
+            0x8000 => FileKind.Regular,
+            0x4000 => FileKind.Directory,
+            0xA000 => FileKind.SymbolicLink,
+            _ => FileKind.Other,
+        };
+        var time = DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100);
+        status = new FileStatus(kind, size, time);
+        return 0;
+    }
+
+    /// <summary>
+    /// Every name in a directory (but "." and ".."), from the directory entries themselves: the
+    /// type comes without a stat per file, except on file systems that do not record it.
+    /// </summary>
+    public static List<DirectoryEntry> ReadDirectory(SafeFileHandle directory, string pathForErrors)
+    {
+        // A fresh descriptor: getdents64 reads from the descriptor's position, which we share.
+        var errno = TryOpen(-1, directory, ".", ORdOnly | ODirectory | OCloExec, 0, out var listing);
+        if (errno != 0) throw ErrnoException("open", pathForErrors, errno);
+        using (listing)
+        {
+            var entries = new List<DirectoryEntry>();
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                nint read;
+                do read = GetDents64(listing!, buffer, (nuint)buffer.Length);
+                while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
+                if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
+                if (read == 0) return entries;
+                Parse(buffer.AsSpan(0, (int)read), entries);
+            }
+        }
+    }
+
+    // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+    private static void Parse(ReadOnlySpan<byte> records, List<DirectoryEntry> entries)
+    {
+        while (records.Length >= 19)
+        {
+            var length = BitConverter.IsLittleEndian
+                ? BinaryPrimitives.ReadUInt16LittleEndian(records[16..])
+                : BinaryPrimitives.ReadUInt16BigEndian(records[16..]);
+            if (length < 19 || length > records.Length) break;
+            var type = records[18];
+            var name = records[19..length];
+            var nul = name.IndexOf((byte)0);
+            if (nul >= 0) name = name[..nul];
+            records = records[length..];
+            if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) continue;
+            var (kind, known) = type switch
+            {
+                8 => (FileKind.Regular, true),        // DT_REG
+                4 => (FileKind.Directory, true),      // DT_DIR
+                10 => (FileKind.SymbolicLink, true),  // DT_LNK
+                0 => (FileKind.Other, false),         // DT_UNKNOWN: the caller must ask statx
+                _ => (FileKind.Other, true),
+            };
+            entries.Add(new DirectoryEntry(DecodeName(name), kind, known));
         }
     }
 
     /// <summary>
-    /// Opens (creating, mode 0600) a file to flock. Not through .NET: its FileStream takes its own
-    /// flock for every sharing mode, which would fail before ours and hide the errno.
+    /// A file name as .NET sees it. Bytes that are not UTF-8 cannot be named again from a string,
+    /// so such names are given a marker the callers recognise and skip.
     /// </summary>
-    public static SafeFileHandle OpenForLocking(string path)
+    private static string DecodeName(ReadOnlySpan<byte> name)
     {
-        int fd;
-        do fd = Open(path, ORdWr | OCreat | OCloExec, 0b110_000_000);
-        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (fd < 0) throw ErrnoException("open", path, Marshal.GetLastPInvokeError());
-        return new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            return StrictUtf8.GetString(name);
+        }
+        catch (DecoderFallbackException)
+        {
+            return UndecodableName;
+        }
+    }
+
+    /// <summary>What <see cref="ReadDirectory"/> returns for a name that is not UTF-8 (NUL cannot be in a real name).</summary>
+    public const string UndecodableName = "\0";
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>unlinkat(2) of a file (a symlink is removed itself, never its target); 0 or the errno.</summary>
+    public static int UnlinkAt(SafeFileHandle directory, string name)
+    {
+        int rc;
+        do rc = UnlinkAtCore(directory, name, 0);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>
+    /// Renames between two verified directories. <paramref name="replace"/> false refuses an
+    /// existing target (RENAME_NOREPLACE; where the file system cannot, a plain rename, as the
+    /// names we create are unique anyway). A symlink at the target is replaced, never followed.
+    /// </summary>
+    public static void RenameAt(SafeFileHandle fromDirectory, string from, SafeFileHandle toDirectory, string to, bool replace, string pathForErrors)
+    {
+        int rc;
+        do rc = RenameAt2(fromDirectory, from, toDirectory, to, replace ? 0 : RenameNoReplace);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (rc < 0 && !replace && Marshal.GetLastPInvokeError() == EInval)
+        {
+            do rc = RenameAt2(fromDirectory, from, toDirectory, to, 0);
+            while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        }
+        if (rc < 0) throw ErrnoException("renameat", pathForErrors, Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>
+    /// Makes a directory's entries (creations, renames, unlinks) durable. Renaming or unlinking a
+    /// file is only on disk once its directory is synced.
+    /// </summary>
+    public static void FsyncDirectory(SafeFileHandle directory, string pathForErrors)
+    {
+        int rc;
+        do rc = Fsync(directory);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (rc < 0) throw ErrnoException("fsync", pathForErrors, Marshal.GetLastPInvokeError());
     }
 
     /// <summary>flock(LOCK_EX|LOCK_NB). False when another open file description holds it.</summary>
@@ -80,49 +297,44 @@ internal static class Posix
         throw ErrnoException("flock", path, errno);
     }
 
-    /// <summary>
-    /// Opens a file read-only without blocking (a FIFO would otherwise hang open(2) until a writer
-    /// appears) and hints sequential reading. Returns null when the path does not exist.
-    /// </summary>
-    public static SafeFileHandle? OpenReadNonBlocking(string path)
+    /// <summary>The exception .NET would throw for this errno: access errors apart from I/O errors.</summary>
+    public static Exception ErrnoException(string call, string path, int errno)
     {
-        int fd;
-        do fd = Open(path, ORdOnly | ONonBlock | OCloExec);
-        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (fd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is 2 or 20) return null;   // ENOENT, ENOTDIR
-            throw ErrnoException("open", path, errno);
-        }
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        _ = PosixFadvise(handle, 0, 0, PosixFadvSequential);   // a hint; failure changes nothing
-        return handle;
-    }
-
-    private static Exception ErrnoException(string call, string path, int errno)
-    {
-        var text = $"{call}({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+        // Paths end in names the user chose: escaped before they can reach a log line.
+        var text = $"{call}({LogText.Of(path, LogText.PathLimit)}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
         return errno switch
         {
             1 or 13 => new UnauthorizedAccessException(text),   // EPERM, EACCES
-            2 => new DirectoryNotFoundException(text),         // ENOENT: only a missing directory can make O_CREAT fail so
+            ENoEnt => new DirectoryNotFoundException(text),
             _ => new IOException(text, errno),
         };
     }
 
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+    // open(2)/openat(2) are variadic; passing the mode as a further int matches the Linux calling conventions.
+    [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static extern int OpenAt(int directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 
-    // open(2) is variadic; passing the mode as a third int matches the Linux calling conventions.
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+    [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
+    private static extern int OpenAt(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc", EntryPoint = "mkdirat", SetLastError = true)]
+    private static extern int MkdirAt(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+
+    [DllImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    private static extern nint GetDents64(SafeFileHandle directory, byte[] buffer, nuint count);
+
+    [DllImport("libc", EntryPoint = "unlinkat", SetLastError = true)]
+    private static extern int UnlinkAtCore(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "renameat2", SetLastError = true)]
+    private static extern int RenameAt2(SafeFileHandle fromDirectory, [MarshalAs(UnmanagedType.LPUTF8Str)] string from,
+        SafeFileHandle toDirectory, [MarshalAs(UnmanagedType.LPUTF8Str)] string to, int flags);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static extern int Fsync(int fd);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static extern int Close(int fd);
+    private static extern int Fsync(SafeFileHandle fd);
 
     [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static extern int Flock(SafeFileHandle fd, int operation);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 
 namespace Restante.Storage.Maildir;
@@ -27,31 +28,35 @@ internal static class SizeIndex
     /// Gives entries (sorted in <see cref="ArrivalOrder"/>) without a size their indexed size.
     /// An unreadable or foreign index counts as empty and damaged; it never fails the open.
     /// </summary>
-    public static Outcome Apply(string maildir, MaildirEntry[] sorted)
+    public static Outcome Apply(VerifiedMaildir maildir, MaildirEntry[] sorted)
     {
         byte[]? bytes = null;
         char[]? chars = null;
         try
         {
             int length;
-            try
+            // O_NOFOLLOW and O_NONBLOCK: a symlink (to another file, or to a FIFO that would hang
+            // the open) counts as damaged, and the rewrite below replaces the link itself.
+            var errno = Posix.TryOpenReadAt(maildir.Root, FileName, out var handle);
+            if (errno == Posix.ENoEnt) return new Outcome(0, 0, false);
+            if (errno != 0) return new Outcome(0, 0, true);
+            using (handle)
             {
-                using var file = File.OpenHandle(Path.Combine(maildir, FileName));
-                // 100,000 messages make a 3 MB index: pooled buffers keep it off the large-object heap.
-                var fileLength = RandomAccess.GetLength(file);
-                if (fileLength > int.MaxValue / 4) return new Outcome(0, 0, true);
-                bytes = ArrayPool<byte>.Shared.Rent((int)fileLength);
-                length = 0;
-                int read;
-                while (length < bytes.Length && (read = RandomAccess.Read(file, bytes.AsSpan(length), length)) > 0) length += read;
-            }
-            catch (FileNotFoundException)
-            {
-                return new Outcome(0, 0, false);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return new Outcome(0, 0, true);
+                try
+                {
+                    var status = Posix.Stat(handle!);
+                    // 100,000 messages make a 3 MB index: pooled buffers keep it off the large-object heap.
+                    if (status.Kind != Posix.FileKind.Regular || status.Length > int.MaxValue / 4) return new Outcome(0, 0, true);
+                    bytes = ArrayPool<byte>.Shared.Rent((int)status.Length);
+                    // Read at most the size fstat gave: a file that grows meanwhile is cut there.
+                    length = 0;
+                    int read;
+                    while (length < status.Length && (read = RandomAccess.Read(handle!, bytes.AsSpan(length, (int)status.Length - length), length)) > 0) length += read;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    return new Outcome(0, 0, true);
+                }
             }
             chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(length));
             var count = Encoding.UTF8.GetChars(bytes, 0, length, chars, 0);
@@ -107,13 +112,16 @@ internal static class SizeIndex
     /// Replaces the index with the sizes of the entries that do not carry W=, atomically: write a
     /// temporary file, optionally fsync it, rename it over the old one.
     /// </summary>
-    public static void Write(string maildir, MaildirEntry[] sorted, bool fsync)
+    public static void Write(VerifiedMaildir maildir, MaildirEntry[] sorted, bool fsync)
     {
-        var path = Path.Combine(maildir, FileName);
-        var temporary = path + ".tmp";
+        // A random name created with O_EXCL|O_NOFOLLOW: a name planted in advance (a symlink to a
+        // file of someone else's) can neither be guessed nor written through.
+        var temporary = $"{FileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
+        var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
+        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, temporary), errno);
         try
         {
-            using (var stream = new FileStream(temporary, PrivateFile.Options(FileMode.Create, FileAccess.Write, FileShare.None)))
+            using (var stream = new FileStream(handle!, FileAccess.Write, bufferSize: 0))
             using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024))
             {
                 writer.Write(Header);
@@ -132,24 +140,14 @@ internal static class SizeIndex
                 writer.Flush();
                 if (fsync) stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, path, overwrite: true);
+            // rename(2) replaces whatever has the name, a symlink included, without following it.
+            Posix.RenameAt(maildir.Root, temporary, maildir.Root, FileName, replace: true, Path.Join(maildir.Path, FileName));
         }
         catch
         {
-            TryDelete(temporary);
+            handle!.Dispose();
+            _ = Posix.UnlinkAt(maildir.Root, temporary);   // best effort: the next write replaces it
             throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: the next successful write replaces it.
         }
     }
 }

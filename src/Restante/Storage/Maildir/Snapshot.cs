@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Restante.Protocol;
@@ -13,79 +12,94 @@ namespace Restante.Storage.Maildir;
 /// </summary>
 internal static class Snapshot
 {
-    private static readonly EnumerationOptions ListingOptions = new()
-    {
-        // Dot-files are skipped by name below; any other attribute would cost a stat per file.
-        AttributesToSkip = 0,
-        IgnoreInaccessible = false,
-        RecurseSubdirectories = false,
-        ReturnSpecialDirectories = false,
-    };
-
-    public static async Task<MaildirEntry[]> TakeAsync(string maildir, ILogger logger, bool fsync, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lists and sizes the Maildir. <paramref name="sizingBudget"/> bounds the time spent reading
+    /// messages to size them: what is not sized by then is left out of this session (and sized at
+    /// a later login), so no file the user planted can hold a login, or its lock, for long.
+    /// </summary>
+    public static async Task<MaildirEntry[]> TakeAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken)
     {
         // new/ before cur/: a message another client moves from new/ to cur/ meanwhile is then
         // seen twice (and merged below) rather than missed.
         var list = new List<MaildirEntry>();
-        AddFolder(list, maildir, MaildirFolder.New);
-        AddFolder(list, maildir, MaildirFolder.Cur);
+        var refused = new RefusedEntries();
+        AddFolder(list, maildir, MaildirFolder.New, ref refused);
+        AddFolder(list, maildir, MaildirFolder.Cur, ref refused);
         var entries = Sort(list);
         var unique = RemoveDuplicates(entries);
         if (unique < entries.Length) entries = entries[..unique];
-        var counted = await FillSizesAsync(maildir, entries, logger, fsync, cancellationToken).ConfigureAwait(false);
-        // Vanished files and FIFOs were given no size: leave them out (rare, so copy only then).
+        var counted = await FillSizesAsync(maildir, entries, logger, fsync, sizingBudget, time, refused, cancellationToken).ConfigureAwait(false);
+        // Vanished files and what is not a regular file were given no size: leave them out (rare, so copy only then).
         if (Array.Exists(entries, static e => e.Size < 0)) entries = Array.FindAll(entries, static e => e.Size >= 0);
-        MaildirLog.Opened(logger, maildir, entries.Length, counted);
+        MaildirLog.Opened(logger, maildir.Path, entries.Length, counted);
         return entries;
     }
-
-    public static string PathOf(string maildir, in MaildirEntry entry) =>
-        Path.Join(maildir, entry.Folder == MaildirFolder.New ? "new" : "cur", entry.FileName);
 
     /// <summary>
     /// Finds a message again after another client renamed it (new/ to cur/, or new flags): the
     /// same base name with any fields and info. False when it is gone.
     /// </summary>
-    public static bool TryRelocate(string maildir, ref MaildirEntry entry)
+    public static bool TryRelocate(VerifiedMaildir maildir, ref MaildirEntry entry)
     {
         foreach (var folder in (ReadOnlySpan<MaildirFolder>)[MaildirFolder.Cur, MaildirFolder.New])
         {
-            var directory = Path.Join(maildir, folder == MaildirFolder.New ? "new" : "cur");
-            var baseName = entry.BaseName;
-            try
+            foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
             {
-                var found = new FileSystemEnumerable<string>(directory, static (ref FileSystemEntry e) => e.FileName.ToString(), ListingOptions)
-                {
-                    ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && MaildirName.HasBase(e.FileName, baseName),
-                }.FirstOrDefault();
-                if (found is null) continue;
+                if (!MaildirName.HasBase(found.Name, entry.BaseName) || KindOf(maildir, folder, found) != Posix.FileKind.Regular) continue;
                 entry.Folder = folder;
-                entry.FileName = found;
+                entry.FileName = found.Name;
                 return true;
-            }
-            catch (DirectoryNotFoundException)
-            {
-                // Nothing to find there.
             }
         }
         return false;
     }
 
-    private static void AddFolder(List<MaildirEntry> list, string maildir, MaildirFolder folder)
+    /// <summary>
+    /// Names that can be messages: regular files, by the directory entry's type (no stat per
+    /// file). Dot-files and directories are not messages; a symlink, device, FIFO or socket is
+    /// the user's attempt to make us read something else, and is left out and logged.
+    /// </summary>
+    private static void AddFolder(List<MaildirEntry> list, VerifiedMaildir maildir, MaildirFolder folder, ref RefusedEntries refused)
     {
-        var directory = Path.Join(maildir, folder == MaildirFolder.New ? "new" : "cur");
-        try
+        foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
         {
-            var names = new FileSystemEnumerable<string>(directory, static (ref FileSystemEntry e) => e.FileName.ToString(), ListingOptions)
+            if (found.Name[0] == '.') continue;
+            var kind = KindOf(maildir, folder, found);
+            if (kind is Posix.FileKind.Directory or null) continue;   // not a message; or gone meanwhile
+            if (kind != Posix.FileKind.Regular || found.Name == Posix.UndecodableName)
             {
-                // IsDirectory comes from the directory entry's type, without a stat per file.
-                ShouldIncludePredicate = static (ref FileSystemEntry e) => !e.IsDirectory && e.FileName[0] != '.',
-            };
-            foreach (var name in names) list.Add(new MaildirEntry(folder, name));
+                refused.Add(maildir, folder, found.Name);
+                continue;
+            }
+            list.Add(new MaildirEntry(folder, found.Name));
         }
-        catch (DirectoryNotFoundException)
+    }
+
+    /// <summary>The entry's type; null when it vanished before we could ask.</summary>
+    private static Posix.FileKind? KindOf(VerifiedMaildir maildir, MaildirFolder folder, in Posix.DirectoryEntry found)
+    {
+        if (found.KindKnown) return found.Kind;
+        // The file system does not record types in directories: ask without following a link.
+        if (found.Name == Posix.UndecodableName) return Posix.FileKind.Other;
+        var errno = Posix.TryStatAt(maildir.Folder(folder), found.Name, out var status);
+        return errno == 0 ? status.Kind : errno == Posix.ENoEnt ? null : Posix.FileKind.Other;
+    }
+
+    /// <summary>Entries left out because they are not regular files: counted, and one logged by name.</summary>
+    private struct RefusedEntries
+    {
+        public int Count;
+        public string? Example;
+
+        // The first by name, not by directory order, so the same Maildir logs the same line.
+        private string? _exampleName;
+
+        public void Add(VerifiedMaildir maildir, MaildirFolder folder, string name)
         {
-            // A Maildir without this folder simply has no messages in it.
+            Count++;
+            if (_exampleName is not null && string.CompareOrdinal(name, _exampleName) >= 0) return;
+            _exampleName = name;
+            Example = maildir.PathOf(folder, name == Posix.UndecodableName ? "(a name that is not UTF-8)" : name);
         }
     }
 
@@ -160,21 +174,46 @@ internal static class Snapshot
 
     /// <summary>
     /// Gives every entry without W= its size from the index, or by reading it (then indexing it).
-    /// Entries that vanished or are not regular files get Size -1. Returns how many were read.
+    /// Entries that vanished, are not regular files or were not sized within the budget get
+    /// Size -1. Returns how many were read.
     /// </summary>
-    private static async Task<int> FillSizesAsync(string maildir, MaildirEntry[] sorted, ILogger logger, bool fsync, CancellationToken cancellationToken)
+    private static async Task<int> FillSizesAsync(VerifiedMaildir maildir, MaildirEntry[] sorted, ILogger logger, bool fsync,
+        TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, CancellationToken cancellationToken)
     {
-        if (!Array.Exists(sorted, static e => e.Size < 0)) return 0;
+        if (!Array.Exists(sorted, static e => e.Size < 0))
+        {
+            LogRefused(logger, maildir, refused);
+            return 0;
+        }
         var index = SizeIndex.Apply(maildir, sorted);
-        if (index.Damaged) MaildirLog.IndexDamaged(logger, maildir);
+        if (index.Damaged) MaildirLog.IndexDamaged(logger, maildir.Path);
 
         var counted = 0;
+        var unsized = 0;
+        using var budget = new CancellationTokenSource(sizingBudget, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
         for (var i = 0; i < sorted.Length; i++)
         {
             if (sorted[i].Size >= 0) continue;
-            sorted[i].Size = await CountAsync(maildir, sorted, i, logger, cancellationToken).ConfigureAwait(false);
+            if (budget.IsCancellationRequested)
+            {
+                unsized++;
+                continue;
+            }
+            try
+            {
+                sorted[i].Size = await CountAsync(maildir, sorted, i, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                unsized++;
+                continue;
+            }
             if (sorted[i].Size >= 0) counted++;
+            else if (sorted[i].Size == NotRegular) refused.Add(maildir, sorted[i].Folder, sorted[i].FileName);
         }
+        LogRefused(logger, maildir, refused);
+        if (unsized > 0) MaildirLog.SizingBudgetSpent(logger, maildir.Path, sizingBudget, unsized);
 
         // Rewrite only when something changed: new sizes, damage, or lines of removed messages.
         if (counted == 0 && !index.Stale) return counted;
@@ -184,19 +223,31 @@ internal static class Snapshot
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            MaildirLog.IndexNotWritten(logger, maildir, ex);
+            MaildirLog.IndexNotWritten(logger, maildir.Path, ex);
         }
         return counted;
     }
 
-    private static async Task<long> CountAsync(string maildir, MaildirEntry[] entries, int i, ILogger logger, CancellationToken cancellationToken)
+    private static void LogRefused(ILogger logger, VerifiedMaildir maildir, in RefusedEntries refused)
     {
-        var outcome = MessageFile.TryOpenRead(PathOf(maildir, entries[i]), out var stream);
+        if (refused.Count > 0) MaildirLog.NotRegularFiles(logger, maildir.Path, refused.Count, LogText.Of(refused.Example!, LogText.PathLimit));
+    }
+
+    // Size of an entry that turned out not to be a regular file when opened (swapped after listing).
+    private const long NotRegular = -2;
+
+    /// <summary>
+    /// The message's octets after CRLF conversion, reading at most the length fstat gave at open:
+    /// a file that grows meanwhile (or claims more than it has) cannot make this read forever.
+    /// </summary>
+    private static async Task<long> CountAsync(VerifiedMaildir maildir, MaildirEntry[] entries, int i, CancellationToken cancellationToken)
+    {
+        var outcome = MessageFile.TryOpenRead(maildir, entries[i].Folder, entries[i].FileName, out var stream, out var length);
         if (outcome == MessageFile.Outcome.Missing && TryRelocate(maildir, ref entries[i]))
-            outcome = MessageFile.TryOpenRead(PathOf(maildir, entries[i]), out stream);
-        if (outcome == MessageFile.Outcome.NotRegularFile) MaildirLog.NotRegularFile(logger, PathOf(maildir, entries[i]));
+            outcome = MessageFile.TryOpenRead(maildir, entries[i].Folder, entries[i].FileName, out stream, out length);
+        if (outcome == MessageFile.Outcome.NotRegularFile) return NotRegular;
         if (stream is null) return -1;
         await using (stream.ConfigureAwait(false))
-            return await MessageOctets.CountAsync(stream, cancellationToken).ConfigureAwait(false);
+            return await MessageOctets.CountAsync(stream, length, cancellationToken).ConfigureAwait(false);
     }
 }
