@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real clients the tests drive
 # (curl, Python's poplib and smtplib, openssl s_client, swaks for LMTP, fail2ban-regex for the README's
-# fail2ban filter), restores NuGet packages, builds, and runs every test.
+# fail2ban filter) and the PostgreSQL server the PostgreSQL store's tests start for themselves,
+# restores NuGet packages, builds, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +13,9 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# The tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin in a temporary directory; no
+# system cluster is used (the package may start one; it is left alone).
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Delivery;
 using Restante.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Restante.Protocol;
-using Restante.Storage.Maildir;
+using Restante.Storage;
 
 namespace Restante.Cli;
 
@@ -37,6 +38,8 @@ internal static class DeliverCommand
         var from = new Option<string?>("--from", "-f") { Description = "Envelope sender for Return-Path; default: a leading \"From \" line, else <>" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (the same as for serve)" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var store = ServeCommand.StoreOption();
+        var postgres = ServeCommand.PostgresOption();
         var command = new Command("deliver", "Deliver one message from standard input (exit codes from sysexits.h)")
         {
             TreatUnmatchedTokensAsErrors = false,
@@ -45,6 +48,8 @@ internal static class DeliverCommand
         command.Options.Add(from);
         command.Options.Add(config);
         command.Options.Add(maildir);
+        command.Options.Add(store);
+        command.Options.Add(postgres);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -56,6 +61,7 @@ internal static class DeliverCommand
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
+            ServeCommand.AddStoreOverrides(parse, store, postgres, overrides);
             await using var stdin = Console.OpenStandardInput();
             return await RunAsync(parse.GetValue(user)!, parse.GetValue(from), parse.GetValue(config), overrides, stdin, error, cancellationToken);
         });
@@ -78,9 +84,11 @@ internal static class DeliverCommand
         configuration.AddEnvironmentVariables("RESTANTE_");
         configuration.AddInMemoryCollection(overrides);
         var options = new RestanteOptions();
+        IConfiguration built;
         try
         {
-            configuration.Build().Bind(options);
+            built = configuration.Build();
+            built.Bind(options);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or InvalidDataException)
         {
@@ -95,12 +103,27 @@ internal static class DeliverCommand
         }
 
         // Log lines go to stderr, which Postfix puts in its log or the bounce; stdout stays empty.
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .SetMinimumLevel(LogLevel.Warning)
-            .AddSimpleConsole(o => o.SingleLine = true)
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        var store = new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
-        var delivery = new LocalDelivery(new PasswdFile(options.EffectivePasswdFile, loggerFactory.CreateLogger<PasswdFile>()), store, store,
+        var services = new ServiceCollection()
+            .AddLogging(b => b
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddSimpleConsole(o => o.SingleLine = true)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
+            .AddAllStores(built);
+        await using var provider = services.BuildServiceProvider();
+        var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
+        IMailBackend store;
+        IUserDirectory users;
+        try
+        {
+            store = provider.GetRequiredService<IMailBackend>();
+            users = provider.GetRequiredService<IUserDirectory>();
+        }
+        catch (InvalidOperationException ex)
+        {
+            await error.WriteLineAsync($"restante deliver: configuration error: {ex.Message}");
+            return ExConfig;
+        }
+        var delivery = new LocalDelivery(users, store, store,
             new LocalDeliveryOptions
             {
                 LocalDomains = options.LocalDomains.Where(x => !string.IsNullOrWhiteSpace(x)).ToList(),

@@ -24,6 +24,8 @@ internal static class ServeCommand
         var lmtp = new Option<string[]>("--lmtp") { Description = $"LMTP listen address or unix:/socket/path, may be repeated; \"\" turns LMTP off. Default: {RestanteOptions.DefaultLmtpAddress}" };
         var smtp = new Option<string[]>("--smtp") { Description = "SMTP listen address for application tests (local users only), may be repeated. Default: off" };
         var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var store = StoreOption();
+        var postgres = PostgresOption();
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
 
@@ -36,6 +38,8 @@ internal static class ServeCommand
         command.Options.Add(lmtp);
         command.Options.Add(smtp);
         command.Options.Add(maildir);
+        command.Options.Add(store);
+        command.Options.Add(postgres);
         command.Options.Add(config);
         command.Options.Add(logLevel);
         command.SetAction(async (parse, cancellationToken) =>
@@ -43,6 +47,7 @@ internal static class ServeCommand
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
             if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
+            AddStoreOverrides(parse, store, postgres, overrides);
             var addresses = parse.GetValue(pop3) ?? [];
             if (parse.GetValue(tlsCert) is { } cert) overrides["TlsCertificate"] = cert;
             if (parse.GetValue(tlsKey) is { } key) overrides["TlsKey"] = key;
@@ -52,6 +57,23 @@ internal static class ServeCommand
             return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? [], cancellationToken);
         });
         return command;
+    }
+
+    internal static Option<string?> StoreOption() => new("--store")
+    {
+        Description = "Where mail is kept: maildir, postgres or memory (lost at exit). Default: maildir",
+    };
+
+    internal static Option<string?> PostgresOption() => new("--postgres")
+    {
+        Description = "PostgreSQL connection string for --store postgres, e.g. \"Host=db;Database=mail;Username=restante\"",
+    };
+
+    /// <summary>--store and --postgres as configuration keys, so they win over the file and the environment.</summary>
+    internal static void AddStoreOverrides(ParseResult parse, Option<string?> store, Option<string?> postgres, Dictionary<string, string?> overrides)
+    {
+        if (parse.GetValue(store) is { } s) overrides["Store"] = s;
+        if (parse.GetValue(postgres) is { } p) overrides["Postgres:ConnectionString"] = p;
     }
 
     private static async Task<int> RunAsync(FileInfo? configFile, Dictionary<string, string?> overrides, string[] pop3, string[] pop3s,
@@ -85,6 +107,7 @@ internal static class ServeCommand
             o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         });
         builder.Services.AddRestante(builder.Configuration);
+        builder.Services.AddAllStores(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
         if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
         if (pop3s.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3s = [.. pop3s]);

@@ -4,7 +4,8 @@ using Restante.Auth;
 namespace Restante.Cli;
 
 /// <summary>
-/// <c>restante user add|passwd|del|list</c>: manage the passwd file at "&lt;data&gt;/passwd". A running server picks
+/// <c>restante user add|passwd|del|list</c>: manage the passwd file at "&lt;data&gt;/passwd", or with
+/// <c>--users postgres</c> (or Users in the configuration) the PostgreSQL mail_user table. A running server picks
 /// the changes up on the next login (<see cref="PasswdFile"/> re-reads the file when it changes).
 /// Exit codes: 0 done, 1 refused or failed (bad name, user exists or is missing, unreadable file), 77 the passwd file
 /// belongs to another account and its owner could not be kept (run as that account or as root).
@@ -14,27 +15,53 @@ internal static class UserCommands
     private const string DefaultDataDirectory = "./data";
     private const string PasswdFileName = "passwd";
 
+    /// <summary>The options that choose the user table, shared by every subcommand (Recursive).</summary>
+    private sealed class TableOptions
+    {
+        public Option<string?> Users { get; } = new("--users")
+        {
+            Description = "Where users are kept: passwd (default, <data>/passwd) or postgres",
+            Recursive = true,
+        };
+
+        public Option<string?> Postgres { get; } = new("--postgres")
+        {
+            Description = "PostgreSQL connection string for --users postgres",
+            Recursive = true,
+        };
+
+        public Option<FileInfo?> Config { get; } = new("--config")
+        {
+            Description = "JSON configuration file (Users, Postgres:ConnectionString)",
+            Recursive = true,
+        };
+    }
+
     /// <param name="dataOption">The shared --data option. The caller adds it to the root command (Recursive), so it
     /// is not added here again.</param>
     public static Command Create(Option<string> dataOption)
     {
         ArgumentNullException.ThrowIfNull(dataOption);
-        var user = new Command("user", "Manage the users in <data>/passwd");
-        user.Subcommands.Add(CreateAdd(dataOption));
-        user.Subcommands.Add(CreatePasswd(dataOption));
-        user.Subcommands.Add(CreateDel(dataOption));
-        user.Subcommands.Add(CreateList(dataOption));
+        var user = new Command("user", "Manage the users in <data>/passwd (or, with --users postgres, in PostgreSQL)");
+        var tableOptions = new TableOptions();
+        user.Options.Add(tableOptions.Users);
+        user.Options.Add(tableOptions.Postgres);
+        user.Options.Add(tableOptions.Config);
+        user.Subcommands.Add(CreateAdd(dataOption, tableOptions));
+        user.Subcommands.Add(CreatePasswd(dataOption, tableOptions));
+        user.Subcommands.Add(CreateDel(dataOption, tableOptions));
+        user.Subcommands.Add(CreateList(dataOption, tableOptions));
         return user;
     }
 
-    private static Command CreateAdd(Option<string> dataOption)
-        => CreatePasswordCommand(dataOption, adding: true, "add", "Add a user; asks for the password (or reads it with --password-stdin)");
+    private static Command CreateAdd(Option<string> dataOption, TableOptions tableOptions)
+        => CreatePasswordCommand(dataOption, tableOptions, adding: true, "add", "Add a user; asks for the password (or reads it with --password-stdin)");
 
-    private static Command CreatePasswd(Option<string> dataOption)
-        => CreatePasswordCommand(dataOption, adding: false, "passwd", "Set a user's password; other fields of the user's line are kept");
+    private static Command CreatePasswd(Option<string> dataOption, TableOptions tableOptions)
+        => CreatePasswordCommand(dataOption, tableOptions, adding: false, "passwd", "Set a user's password; other fields of the user's line are kept");
 
     /// <summary>`user add` and `user passwd`: the same steps, but one wants the user absent and the other present.</summary>
-    private static Command CreatePasswordCommand(Option<string> dataOption, bool adding, string verb, string description)
+    private static Command CreatePasswordCommand(Option<string> dataOption, TableOptions tableOptions, bool adding, string verb, string description)
     {
         var name = NameArgument();
         var scheme = PwCommand.SchemeOption();
@@ -49,16 +76,16 @@ internal static class UserCommands
             var error = parseResult.InvocationConfiguration.Error;
             var userName = parseResult.GetValue(name)!;
             var dataDirectory = DataDirectory(parseResult, dataOption);
-            var path = Path.Combine(dataDirectory, PasswdFileName);
             return Run(error, () =>
             {
+                using var table = OpenTable(parseResult, tableOptions, dataDirectory);
                 if (!CheckName(userName, error) || !PwCommand.TryGetScheme(parseResult.GetValue(scheme), error, out var passwordScheme))
                     return 1;
                 // Checked before prompting, so nobody types a password twice only to be told the name is wrong.
-                var exists = PasswdFileEditor.ListUsers(path).Contains(userName, StringComparer.Ordinal);
+                var exists = table.Exists(userName);
                 if (exists == adding)
                 {
-                    error.WriteLine(adding ? $"error: user {userName} already exists in {path}" : $"error: user {userName} does not exist in {path}");
+                    error.WriteLine(adding ? $"error: user {userName} already exists in {table.Where}" : $"error: user {userName} does not exist in {table.Where}");
                     return 1;
                 }
                 var password = PwCommand.ReadNewPassword(parseResult.GetValue(stdin), error);
@@ -68,13 +95,13 @@ internal static class UserCommands
                 var stored = $"{{{passwordScheme.Name}}}{passwordScheme.Hash(password)}";
                 if (adding)
                 {
-                    CreatePrivateDirectory(dataDirectory);
-                    PasswdFileEditor.AddUser(path, userName, stored);
-                    output.WriteLine($"Added user {userName} ({passwordScheme.Name}) to {path}.");
+                    if (table is PasswdUserTable) CreatePrivateDirectory(dataDirectory);
+                    table.Add(userName, stored);
+                    output.WriteLine($"Added user {userName} ({passwordScheme.Name}) to {table.Where}.");
                 }
                 else
                 {
-                    PasswdFileEditor.SetPassword(path, userName, stored);
+                    table.SetPassword(userName, stored);
                     output.WriteLine($"Changed the password of {userName} ({passwordScheme.Name}).");
                 }
                 return 0;
@@ -83,7 +110,7 @@ internal static class UserCommands
         return command;
     }
 
-    private static Command CreateDel(Option<string> dataOption)
+    private static Command CreateDel(Option<string> dataOption, TableOptions tableOptions)
     {
         var name = NameArgument();
         var command = new Command("del", "Remove a user from the passwd file (mail is not deleted)");
@@ -93,12 +120,13 @@ internal static class UserCommands
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var userName = parseResult.GetValue(name)!;
-            var path = Path.Combine(DataDirectory(parseResult, dataOption), PasswdFileName);
+            var dataDirectory = DataDirectory(parseResult, dataOption);
             return Run(error, () =>
             {
                 if (!CheckName(userName, error))
                     return 1;
-                PasswdFileEditor.RemoveUser(path, userName);
+                using var table = OpenTable(parseResult, tableOptions, dataDirectory);
+                table.Remove(userName);
                 output.WriteLine($"Removed user {userName}.");
                 return 0;
             });
@@ -106,22 +134,46 @@ internal static class UserCommands
         return command;
     }
 
-    private static Command CreateList(Option<string> dataOption)
+    private static Command CreateList(Option<string> dataOption, TableOptions tableOptions)
     {
         var command = new Command("list", "Print the user names, one a line");
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var path = Path.Combine(DataDirectory(parseResult, dataOption), PasswdFileName);
+            var dataDirectory = DataDirectory(parseResult, dataOption);
             return Run(error, () =>
             {
-                foreach (var userName in PasswdFileEditor.ListUsers(path))
+                using var table = OpenTable(parseResult, tableOptions, dataDirectory);
+                foreach (var userName in table.List())
                     output.WriteLine(userName);
                 return 0;
             });
         });
         return command;
+    }
+
+    /// <summary>--users, else Users from --config or RESTANTE_USERS; "postgres" needs a connection string the same way.</summary>
+    private static IUserTable OpenTable(ParseResult parseResult, TableOptions options, string dataDirectory)
+    {
+        var configFile = parseResult.GetValue(options.Config);
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder();
+        if (configFile is not null) Microsoft.Extensions.Configuration.JsonConfigurationExtensions.AddJsonFile(configuration, configFile.FullName, optional: false);
+        Microsoft.Extensions.Configuration.EnvironmentVariablesExtensions.AddEnvironmentVariables(configuration, "RESTANTE_");
+        var built = configuration.Build();
+        var users = (parseResult.GetValue(options.Users) ?? built["Users"] ?? Hosting.RestanteOptions.DefaultUsers).Trim().ToLowerInvariant();
+        switch (users)
+        {
+            case "passwd":
+                return new PasswdUserTable(Path.Combine(dataDirectory, PasswdFileName));
+            case "postgres":
+                var connectionString = DbCommand.ConnectionString(configFile, parseResult.GetValue(options.Postgres));
+                if (string.IsNullOrWhiteSpace(connectionString))
+                    throw new ArgumentException("--users postgres needs --postgres \"Host=…;Database=…\" or Postgres:ConnectionString");
+                return new PostgresUserTable(connectionString);
+            default:
+                throw new ArgumentException($"unknown user directory '{users}'; use passwd or postgres");
+        }
     }
 
     private static Argument<string> NameArgument() => new("name") { Description = "The login name" };
@@ -179,7 +231,7 @@ internal static class UserCommands
             error.WriteLine($"error: {ex.Message}");
             return NoPermission;
         }
-        catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException or Npgsql.NpgsqlException)
         {
             error.WriteLine($"error: {ex.Message}");
             return 1;

@@ -8,7 +8,6 @@ using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
 using Restante.Storage;
-using Restante.Storage.Maildir;
 
 namespace Restante.Hosting;
 
@@ -29,9 +28,12 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly List<ConnectionListener> _lmtpListeners = [];
     private readonly List<ConnectionListener> _smtpListeners = [];
     private readonly LmtpServerContext _lmtpContext;
+    private readonly bool _ownedStore;
 
+    /// <param name="store">The one store of this server; null: the one <see cref="RestanteOptions.Store"/> names among the
+    /// library's own (maildir, memory), owned and disposed by this server.</param>
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
-        IMailStore? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
+        IMailBackend? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null,
         ListenerConnectionLimits? lmtpConnections = null, ListenerConnectionLimits? smtpConnections = null, LmtpLimits? lmtpLimits = null)
     {
@@ -47,10 +49,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Directory.CreateDirectory(options.DataDirectory);
-        var maildirs = new MaildirStore(options.EffectiveMaildir, _loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
-        Store = store ?? maildirs;
-        Delivery = store as IMessageDelivery ?? maildirs;
-        Users = users ?? new PasswdFile(options.EffectivePasswdFile, _loggerFactory.CreateLogger<PasswdFile>());
+        _ownedStore = store is null;
+        Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
+        Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
         var trusted = limits.BuildTrustedNetworks();
         var shares = FitDescriptorLimit(new ConnectionShares(
             options.EffectivePop3.Count + options.EffectivePop3s.Count > 0 ? limits.MaxConnections : 0,
@@ -63,7 +64,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
         _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
-        LocalDelivery = new LocalDelivery(Users, Delivery, Delivery as IMailboxUsage, new LocalDeliveryOptions
+        LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
             DefaultQuota = options.EffectiveDefaultQuota,
@@ -100,15 +101,14 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// <summary>The SMTP addresses actually bound.</summary>
     public IReadOnlyList<EndPoint> SmtpEndPoints => _smtpListeners.Select(l => l.EndPoint).ToList();
 
-    public IMailStore Store { get; }
+    /// <summary>The one store: POP3 opens maildrops from it, LMTP/SMTP deliver into it, quota measures it.</summary>
+    public IMailBackend Store { get; }
 
     /// <summary>Failed-login counting and blocking (per address, per user).</summary>
     public LoginThrottle LoginThrottle => _context.Throttle;
 
     /// <summary>The threads password hashes run on; <see cref="Auth.PasswordHashing.QueueDepth"/> is the login backlog.</summary>
     public PasswordHashing PasswordHashing { get; }
-
-    public IMessageDelivery Delivery { get; }
 
     public IUserDirectory Users { get; }
 
@@ -237,6 +237,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _lmtpListeners.Clear();
         _smtpListeners.Clear();
         PasswordHashing.Dispose();
+        if (_ownedStore && Store is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(24, LogLevel.Information, "File descriptor limit {Soft} (hard {Hard}), {InUse} in use; the connection limits may need {Needed}", EventName = "FileDescriptorLimit")]

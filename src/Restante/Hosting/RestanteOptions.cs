@@ -33,6 +33,28 @@ public sealed class RestanteOptions
     /// <summary>PEM private key file (certbot's privkey.pem). Empty: the key is in <see cref="TlsCertificate"/>, or DATA/tls/key.pem.</summary>
     public string TlsKey { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Where mail is kept: "maildir" (the default), "postgres" (needs the Restante.Postgres provider
+    /// and <c>Postgres:ConnectionString</c>) or "memory" (lost at exit; for tests). One store serves
+    /// POP3, LMTP/SMTP, `restante deliver` and quota alike.
+    /// </summary>
+    public string Store { get; set; } = DefaultStore;
+
+    public const string DefaultStore = "maildir";
+
+    /// <summary>The store name as providers match it: trimmed, lower case, "maildir" when empty.</summary>
+    public string EffectiveStore => string.IsNullOrWhiteSpace(Store) ? DefaultStore : Store.Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// Where users are looked up: "passwd" (the default, <see cref="PasswdFile"/>) or "postgres" (the
+    /// mail_user table of the PostgreSQL store's database).
+    /// </summary>
+    public string Users { get; set; } = DefaultUsers;
+
+    public const string DefaultUsers = "passwd";
+
+    public string EffectiveUsers => string.IsNullOrWhiteSpace(Users) ? DefaultUsers : Users.Trim().ToLowerInvariant();
+
     /// <summary>Maildir path template, %u is the user name. Empty: DATA/mail/%u.</summary>
     public string Maildir { get; set; } = string.Empty;
 

@@ -39,7 +39,7 @@ internal sealed class TestServer : IAsyncDisposable
     /// <param name="configureServer">Listeners, TLS files and the like; the defaults are one POP3 listener on loopback.</param>
     public static async Task<TestServer> StartAsync(Action<Pop3Options>? configure = null, TimeProvider? timeProvider = null, TempDirectory? data = null,
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttle = null, Action<RestanteOptions>? configureServer = null,
-        ListenerConnectionLimits? lmtpConnections = null)
+        ListenerConnectionLimits? lmtpConnections = null, Restante.Storage.IMailBackend? store = null)
     {
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
@@ -48,7 +48,7 @@ internal sealed class TestServer : IAsyncDisposable
         configureServer?.Invoke(options);
         var logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-        var server = new Pop3Server(options, pop3, loggerFactory, timeProvider: timeProvider, limits: limits, throttleOptions: throttle,
+        var server = new Pop3Server(options, pop3, loggerFactory, store: store, timeProvider: timeProvider, limits: limits, throttleOptions: throttle,
             lmtpConnections: lmtpConnections);
         await server.StartAsync();
         return new TestServer(data, server, logs);

@@ -6,7 +6,7 @@ namespace Restante.Storage.InMemory;
 /// Mailboxes held in memory, with the same lock, snapshot and expunge rules as the Maildir store.
 /// For tests, fuzzing and throwaway servers: nothing survives the process.
 /// </summary>
-public sealed class InMemoryMailStore : IMailStore, IMessageDelivery
+public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
 {
     private readonly ConcurrentDictionary<string, Mailbox> _mailboxes = new(StringComparer.Ordinal);
     private long _nextUid;
@@ -28,12 +28,37 @@ public sealed class InMemoryMailStore : IMailStore, IMessageDelivery
         return Add(user, copy.ToArray());
     }
 
+    public async ValueTask<string> DeliverOnceAsync(string user, string deliveryId, Stream message, string? uidl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryId);
+        using var copy = new MemoryStream();
+        await message.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        var mailbox = _mailboxes.GetOrAdd(user, static _ => new Mailbox());
+        lock (mailbox.Messages)
+        {
+            if (mailbox.Messages.Find(m => m.DeliveryId == deliveryId) is { } known) return known.Uid;
+            var uid = uidl ?? NextUid();
+            if (mailbox.Messages.Exists(m => m.Uid == uid))
+                throw new MailStoreException(MailStoreErrorKind.Permanent, $"Unique-id {uid} is already used in the mailbox of {user}.");
+            var content = copy.ToArray();
+            mailbox.Messages.Add(new Message(uid, content, Protocol.MessageOctets.Count(content), deliveryId));
+            return uid;
+        }
+    }
+
+    /// <summary>The octets stored for the user: the message lengths as stored.</summary>
+    public ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
+    {
+        if (!_mailboxes.TryGetValue(user, out var mailbox)) return ValueTask.FromResult(0L);
+        lock (mailbox.Messages) return ValueTask.FromResult(mailbox.Messages.Sum(m => (long)m.Content.Length));
+    }
+
     /// <summary>Adds a message as stored bytes; returns its unique-id.</summary>
     public string Add(string user, byte[] content)
     {
-        var uid = "m" + Interlocked.Increment(ref _nextUid).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var uid = NextUid();
         var mailbox = _mailboxes.GetOrAdd(user, static _ => new Mailbox());
-        lock (mailbox.Messages) mailbox.Messages.Add(new Message(uid, content, Protocol.MessageOctets.Count(content)));
+        lock (mailbox.Messages) mailbox.Messages.Add(new Message(uid, content, Protocol.MessageOctets.Count(content), null));
         return uid;
     }
 
@@ -44,7 +69,9 @@ public sealed class InMemoryMailStore : IMailStore, IMessageDelivery
         lock (mailbox.Messages) return mailbox.Messages.Select(m => m.Content).ToList();
     }
 
-    private sealed record Message(string Uid, byte[] Content, long Size);
+    private string NextUid() => "m" + Interlocked.Increment(ref _nextUid).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private sealed record Message(string Uid, byte[] Content, long Size, string? DeliveryId);
 
     private sealed class Mailbox
     {

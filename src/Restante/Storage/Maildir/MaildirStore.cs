@@ -12,7 +12,7 @@ namespace Restante.Storage.Maildir;
 /// Dovecot write them, one Maildir per user. Opening takes a kernel lock so that one POP3
 /// session at a time works on a mailbox; delivery never waits for it.
 /// </summary>
-public sealed class MaildirStore : IMailStore, IMessageDelivery, IMailboxUsage
+public sealed class MaildirStore : IMailBackend
 {
     // Maildir spec: a file in tmp/ untouched for 36 hours is left over from a failed delivery.
     private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(36);

@@ -1,0 +1,386 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using Restante.Protocol;
+using Restante.Storage;
+
+namespace Restante.Postgres;
+
+/// <summary>
+/// Mailboxes in PostgreSQL, shared by any number of nodes. The RFC 1939 exclusive lock is a lease
+/// row per mailbox with a fencing token and an expiry on the database clock: a dead node's
+/// mailboxes free within <see cref="PostgresStoreOptions.LeaseTtl"/>, and QUIT deletes only if the
+/// token is still the lease's. Every statement is short; no transaction stays open while a client
+/// reads, and no session-level advisory lock pins a pooled connection.
+/// </summary>
+public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _unflushedSource;
+    private readonly PostgresStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly LeaseKeeper _leases;
+    private readonly string _node;
+
+    public PostgresMailStore(PostgresStoreOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _options = options;
+        _logger = loggerFactory.CreateLogger<PostgresMailStore>();
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.UseLoggerFactory(loggerFactory);
+        _dataSource = builder.Build();
+        // Commits that nobody is told about need not wait for the WAL flush: lease writes (take,
+        // renew, release; one lost in a database crash can only make its session's QUIT fail safe,
+        // the fence finding no token, or keep a mailbox busy until the TTL) and message bodies
+        // (unreferenced until the message row commits). What is acknowledged to someone, the
+        // message row of a delivery and QUIT's deletions, commits on the durable pool; the WAL is
+        // one sequence, so that flush also makes every earlier body and lease write durable.
+        var unflushedBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        unflushedBuilder.ConnectionStringBuilder.Options = ((unflushedBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
+        unflushedBuilder.UseLoggerFactory(loggerFactory);
+        _unflushedSource = unflushedBuilder.Build();
+        _node = $"{Environment.MachineName}:{Environment.ProcessId}";
+        _leases = new LeaseKeeper(_unflushedSource, options, _logger, CollectBodiesQuietlyAsync);
+    }
+
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>Leases this node holds now (for tests and diagnostics).</summary>
+    internal int HeldLeases => _leases.Count;
+
+    internal Task RenewLeasesAsync(CancellationToken cancellationToken) => _leases.RenewAsync(cancellationToken);
+
+    public async ValueTask<IMaildrop> OpenAsync(string user, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        try
+        {
+            return await PostgresFailure.RetryStaleAsync(() => OpenOnceAsync(user, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot open the mailbox of {user}");
+        }
+    }
+
+    private async Task<IMaildrop> OpenOnceAsync(string user, CancellationToken cancellationToken)
+    {
+        // One round trip: make the mailbox if new, take the lease if free or expired, list the
+        // messages. The list is read after the lease is ours (statements run in order), so a
+        // previous holder's QUIT has committed before it.
+        await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                Command("INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", user),
+                Command("""
+                    INSERT INTO mailbox_lease AS l (mailbox_id, token, node, expires_at)
+                    SELECT id, nextval('lease_token'), $2, now() + make_interval(secs => $3) FROM mailbox WHERE name = $1
+                    ON CONFLICT (mailbox_id) DO UPDATE
+                        SET token = EXCLUDED.token, node = EXCLUDED.node, expires_at = EXCLUDED.expires_at
+                        WHERE l.expires_at <= now()
+                    RETURNING l.mailbox_id, l.token
+                    """, user, _node, _options.LeaseTtl.TotalSeconds),
+                Command("""
+                    SELECT m.uid, m.uidl, m.octets, m.length, m.body_id
+                    FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+                    WHERE b.name = $1 ORDER BY m.uid
+                    """, user),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is leased by another session.");
+        var mailboxId = reader.GetInt64(0);
+        var token = reader.GetInt64(1);
+        _leases.Hold(mailboxId, token);
+        try
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            var messages = new List<PostgresMessage>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            return new PostgresMaildrop(this, mailboxId, token, messages);
+        }
+        catch
+        {
+            _leases.Forget(mailboxId, token);
+            await ReleaseAsync(mailboxId, token).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
+        => DeliverCoreAsync(user, message, deliveryId: null, uidl: null, cancellationToken);
+
+    public async ValueTask<string> DeliverOnceAsync(string user, string deliveryId, Stream message, string? uidl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryId);
+        try
+        {
+            // The common retry case, answered before any body is written.
+            if (await FindDeliveryAsync(user, deliveryId, cancellationToken).ConfigureAwait(false) is { } known) return known;
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Delivery to {user} failed");
+        }
+        return await DeliverCoreAsync(user, message, deliveryId, uidl, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the body first (its own transaction; nobody waits on it), then allocates the uid and
+    /// inserts the message in one short transaction, the only moment the mailbox row is locked. The
+    /// message is visible whole, once committed, or not at all; a body left by a failure is
+    /// collected later.
+    /// </summary>
+    private async ValueTask<string> DeliverCoreAsync(string user, Stream message, string? deliveryId, string? uidl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(message);
+        try
+        {
+            var (bodyId, length, octets) = await WriteBodyAsync(message, cancellationToken).ConfigureAwait(false);
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var ensure = new NpgsqlCommand(
+                "INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", connection))
+            {
+                ensure.Parameters.AddWithValue(user);
+                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            long mailboxId, uid, validity;
+            await using (var allocate = new NpgsqlCommand(
+                "UPDATE mailbox SET next_uid = next_uid + 1 WHERE name = $1 RETURNING id, next_uid - 1, uid_validity", connection, transaction))
+            {
+                allocate.Parameters.AddWithValue(user);
+                await using var reader = await allocate.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    throw new MailStoreException(MailStoreErrorKind.Transient, $"The mailbox of {user} vanished during delivery.");
+                (mailboxId, uid, validity) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+            var assigned = uidl ?? string.Create(CultureInfo.InvariantCulture, $"V{validity}U{uid}");
+            await using (var insert = new NpgsqlCommand("""
+                INSERT INTO message (mailbox_id, uid, uidl, octets, length, body_id, delivery_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (mailbox_id, delivery_id) DO NOTHING
+                """, connection, transaction))
+            {
+                insert.Parameters.AddWithValue(mailboxId);
+                insert.Parameters.AddWithValue(uid);
+                insert.Parameters.AddWithValue(assigned);
+                insert.Parameters.AddWithValue(octets);
+                insert.Parameters.AddWithValue(length);
+                insert.Parameters.AddWithValue(bodyId);
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)deliveryId ?? DBNull.Value });
+                if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    // A concurrent delivery with the same id won; ours is the duplicate.
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                    return await FindDeliveryAsync(user, deliveryId!, cancellationToken).ConfigureAwait(false)
+                        ?? throw new MailStoreException(MailStoreErrorKind.Transient, $"Delivery {deliveryId} to {user} conflicted and then vanished.");
+                }
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            PostgresLog.Delivered(_logger, user, assigned, octets);
+            return assigned;
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Delivery to {user} failed");
+        }
+    }
+
+    private async Task<string?> FindDeliveryAsync(string user, string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT m.uidl FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1 AND m.delivery_id = $2");
+        command.Parameters.AddWithValue(user);
+        command.Parameters.AddWithValue(deliveryId);
+        return (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores the message's bytes in chunks, counting the octets RETR will send.</summary>
+    private async Task<(long BodyId, long Length, long Octets)> WriteBodyAsync(Stream message, CancellationToken cancellationToken)
+    {
+        await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        long bodyId;
+        await using (var create = new NpgsqlCommand("INSERT INTO body (length) VALUES (0) RETURNING id", connection, transaction))
+            bodyId = (long)(await create.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        var buffer = new byte[_options.ChunkSize];
+        var octets = new MessageOctets();
+        long length = 0;
+        var seq = 0;
+        await using var chunk = new NpgsqlCommand("INSERT INTO body_chunk (body_id, seq, data) VALUES ($1, $2, $3)", connection, transaction);
+        chunk.Parameters.AddWithValue(bodyId);
+        var seqParameter = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
+        var dataParameter = new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea };
+        chunk.Parameters.Add(seqParameter);
+        chunk.Parameters.Add(dataParameter);
+        while (true)
+        {
+            var filled = 0;
+            int read;
+            while (filled < buffer.Length && (read = await message.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false)) > 0)
+                filled += read;
+            if (filled == 0) break;
+            octets.Add(buffer.AsSpan(0, filled));
+            length += filled;
+            seqParameter.TypedValue = seq++;
+            dataParameter.TypedValue = buffer.AsMemory(0, filled);
+            await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (filled < buffer.Length) break;
+        }
+        await using (var size = new NpgsqlCommand("UPDATE body SET length = $2 WHERE id = $1", connection, transaction))
+        {
+            size.Parameters.AddWithValue(bodyId);
+            size.Parameters.AddWithValue(length);
+            await size.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (bodyId, length, octets.Total);
+    }
+
+    /// <summary>The octets the user's messages take as stored.</summary>
+    public async ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PostgresFailure.RetryStaleAsync(async () =>
+            {
+                await using var command = _dataSource.CreateCommand(
+                    "SELECT coalesce(sum(m.length), 0)::bigint FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1");
+                command.Parameters.AddWithValue(user);
+                return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot measure the mailbox of {user}");
+        }
+    }
+
+    /// <summary>
+    /// RFC 1939 §6 UPDATE, fenced: in one transaction, the lease is removed only if it is still this
+    /// session's token and unexpired, and only then are the messages deleted. A session whose lease
+    /// was lost (stalled node, expired, taken over) deletes nothing.
+    /// </summary>
+    internal async ValueTask<int> ExpungeAsync(long mailboxId, long token, long[] uids, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var fence = new NpgsqlCommand(
+                "DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp()", connection, transaction))
+            {
+                fence.Parameters.AddWithValue(mailboxId);
+                fence.Parameters.AddWithValue(token);
+                if (await fence.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                    _leases.Forget(mailboxId, token);
+                    throw new MailStoreException(MailStoreErrorKind.Transient, $"The lease of mailbox {mailboxId} (token {token}) was lost; nothing was deleted.");
+                }
+            }
+            await using (var delete = new NpgsqlCommand("DELETE FROM message WHERE mailbox_id = $1 AND uid = ANY($2)", connection, transaction))
+            {
+                delete.Parameters.AddWithValue(mailboxId);
+                delete.Parameters.AddWithValue(uids);
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _leases.Forget(mailboxId, token);
+            // Messages another way already removed count as removed, as in the Maildir store.
+            return uids.Length;
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot apply the deletions of mailbox {mailboxId}");
+        }
+    }
+
+    /// <summary>Frees the mailbox at once (a clean disconnect); a lease lost meanwhile is left alone.</summary>
+    internal async ValueTask ReleaseAsync(long mailboxId, long token)
+    {
+        _leases.Forget(mailboxId, token);
+        try
+        {
+            await using var command = _unflushedSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
+            command.Parameters.AddWithValue(mailboxId);
+            command.Parameters.AddWithValue(token);
+            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            PostgresLog.ReleaseFailed(_logger, mailboxId, ex);
+        }
+    }
+
+    /// <summary>Reads one chunk of a body: a single short statement.</summary>
+    internal async ValueTask<byte[]?> ReadChunkAsync(long bodyId, int seq, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PostgresFailure.RetryStaleAsync(async () =>
+            {
+                await using var command = _dataSource.CreateCommand("SELECT data FROM body_chunk WHERE body_id = $1 AND seq = $2");
+                command.Parameters.AddWithValue(bodyId);
+                command.Parameters.AddWithValue(seq);
+                return (byte[]?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw new IOException($"Cannot read chunk {seq} of body {bodyId}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Removes bodies that no message refers to and that are older than <paramref name="minAge"/>; returns how many.</summary>
+    public async Task<int> CollectBodiesAsync(TimeSpan minAge, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            DELETE FROM body b
+            WHERE b.created_at < now() - make_interval(secs => $1)
+              AND NOT EXISTS (SELECT 1 FROM message m WHERE m.body_id = b.id)
+            """);
+        command.Parameters.AddWithValue(minAge.TotalSeconds);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CollectBodiesQuietlyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var count = await CollectBodiesAsync(_options.BodyCollectionMinAge, cancellationToken).ConfigureAwait(false);
+            if (count > 0) PostgresLog.BodiesCollected(_logger, count);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            // Includes a delivery that referenced an old body meanwhile (foreign key): next round.
+            PostgresLog.BodyCollectionFailed(_logger, ex);
+        }
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values) command.Parameters.AddWithValue(value);
+        return command;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _leases.DisposeAsync().ConfigureAwait(false);
+        await _unflushedSource.DisposeAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+}

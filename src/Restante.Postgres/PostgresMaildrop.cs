@@ -1,0 +1,44 @@
+using Restante.Storage;
+
+namespace Restante.Postgres;
+
+/// <summary>A session's leased mailbox: the snapshot read when the lease was taken, and its fencing token.</summary>
+internal sealed class PostgresMaildrop : IMaildrop
+{
+    private readonly PostgresMailStore _store;
+    private readonly long _mailboxId;
+    private readonly long _token;
+    private readonly IReadOnlyList<PostgresMessage> _rows;
+    private int _disposed;
+
+    public PostgresMaildrop(PostgresMailStore store, long mailboxId, long token, IReadOnlyList<PostgresMessage> rows)
+    {
+        _store = store;
+        _mailboxId = mailboxId;
+        _token = token;
+        _rows = rows;
+        Messages = rows.Select(r => new StoredMessage(r.Uidl, r.Octets)).ToArray();
+    }
+
+    public IReadOnlyList<StoredMessage> Messages { get; }
+
+    public async ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
+    {
+        var row = _rows[index];
+        var stream = new ChunkedBodyStream(_store, row.BodyId, row.Length);
+        // The first chunk is read before RETR says +OK, so a database that is down gives the client
+        // -ERR [SYS/TEMP] rather than a connection cut after +OK.
+        await stream.FetchFirstAsync(cancellationToken).ConfigureAwait(false);
+        return stream;
+    }
+
+    public async ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
+        var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken).ConfigureAwait(false);
+        return new ExpungeResult(removed, 0);
+    }
+
+    public ValueTask DisposeAsync()
+        => Interlocked.Exchange(ref _disposed, 1) == 0 ? _store.ReleaseAsync(_mailboxId, _token) : ValueTask.CompletedTask;
+}

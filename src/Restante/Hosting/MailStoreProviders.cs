@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using Restante.Storage;
+using Restante.Storage.InMemory;
+using Restante.Storage.Maildir;
+
+namespace Restante.Hosting;
+
+/// <summary>The stores the library itself brings, and the one place a store name is turned into a store.</summary>
+public static class MailStoreProviders
+{
+    public static IMailStoreProvider Maildir { get; } = new MaildirProvider();
+
+    public static IMailStoreProvider Memory { get; } = new MemoryProvider();
+
+    public static IReadOnlyList<IMailStoreProvider> BuiltIn { get; } = [Maildir, Memory];
+
+    /// <summary>The store <paramref name="options"/> names, made by the matching provider.</summary>
+    /// <exception cref="InvalidOperationException">No provider has that name (the message lists the known ones).</exception>
+    public static IMailBackend Create(IEnumerable<IMailStoreProvider> providers, RestanteOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var known = providers.ToList();
+        var name = options.EffectiveStore;
+        var provider = known.LastOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new InvalidOperationException(
+                $"Store: '{options.Store}' is not a known store; this program knows {string.Join(", ", known.Select(p => p.Name).Distinct())}.");
+        return provider.Create(options, loggerFactory);
+    }
+
+    private sealed class MaildirProvider : IMailStoreProvider
+    {
+        public string Name => "maildir";
+
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory)
+            => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
+    }
+
+    private sealed class MemoryProvider : IMailStoreProvider
+    {
+        public string Name => "memory";
+
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => new InMemoryMailStore();
+    }
+}
