@@ -49,10 +49,11 @@ public sealed class Pop3Session
     {
         if (implicitTls && server.Certificates is null) throw new ArgumentException("Implicit TLS needs a certificate.", nameof(implicitTls));
         _server = server;
-        _transport = transport;
         _implicitTls = implicitTls;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
+        _transport = server.Hooks is { } hooks ? hooks.OnTransport(this, transport) : transport;
+        transport = _transport;
         Timestamp = ApopTimestamp.Create(server.Hostname);
         // Zero-byte reads: an idle session waits for data without holding a read buffer, which is
         // most of what thousands of idle sessions would otherwise cost.
@@ -305,12 +306,12 @@ public sealed class Pop3Session
         DisarmTimer();
         _handshaking = false;
 
-        _transport = tls;
-        ReplaceTransport(
-            PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
-            PipeWriter.Create(tls, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
         IsSecure = true;
         TlsCertificate = certificate.Certificate;
+        _transport = _server.Hooks is { } hooks ? hooks.OnTransport(this, tls) : tls;
+        ReplaceTransport(
+            PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
+            PipeWriter.Create(_transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
         Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
         return true;
     }
@@ -378,6 +379,8 @@ public sealed class Pop3Session
             return Reject("Argument too long.");
         }
 
+        if (_server.Hooks is { } hooks)
+            await hooks.BeforeCommandAsync(this, verb.ToString().ToUpperInvariant(), User ?? PendingUser, stopping).ConfigureAwait(false);
         var command = Pop3Commands.For(verb);
         var outcome = await command.ExecuteAsync(this, arguments, stopping).ConfigureAwait(false);
         LogCommand(verb, default, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
@@ -441,6 +444,7 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        if (_server.Hooks?.OnLogin(this, user) is { } refusal) return Reject(RefusalText(refusal), refusal);
         if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
             return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
 
@@ -469,6 +473,16 @@ public sealed class Pop3Session
         Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
     }
+
+    /// <summary>The texts this server uses for each refusal of a login, for a refusal an <see cref="IPop3SessionHooks"/> asked for.</summary>
+    private static string RefusalText(ResponseCode code) => code switch
+    {
+        ResponseCode.InUse => "Mailbox is locked by another POP3 session.",
+        ResponseCode.LoginDelay => "Minimum time between logins not reached, try again later.",
+        ResponseCode.SysTemp => "Mailbox is temporarily unavailable, please try again later.",
+        ResponseCode.SysPerm => "Mailbox cannot be opened.",
+        _ => "Authentication failed.",
+    };
 
     /// <summary>RFC 1939 §6: QUIT in TRANSACTION enters UPDATE and removes the marked messages.</summary>
     internal async ValueTask<CommandOutcome> UpdateAsync(CancellationToken cancellationToken)
@@ -541,6 +555,7 @@ public sealed class Pop3Session
             }
         }
         Pop3Log.Ended(Logger, Id, _endReason, User ?? "-", RetrievedCount, deleted, BytesSent);
+        _server.Hooks?.OnEnded(this, _endReason);
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {
