@@ -135,6 +135,29 @@ public sealed class Pop3TestServer : IAsyncDisposable
         return transcripts.Count == 0 ? "(no POP3 sessions)\n" : string.Concat(transcripts.Select(t => t.ToString()));
     }
 
+    /// <summary>Opens a raw connection to <see cref="Pop3EndPoint"/> (the greeting not yet read).</summary>
+    public Task<TranscriptClient> ConnectAsync(CancellationToken cancellationToken = default) => TranscriptClient.ConnectAsync(Pop3EndPoint, cancellationToken);
+
+    /// <summary>Connects, reads the greeting and logs in with USER/PASS; throws unless every reply is +OK.</summary>
+    public async Task<TranscriptClient> LoginAsync(string user, string password, CancellationToken cancellationToken = default)
+    {
+        var client = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.ExpectAsync("+OK", cancellationToken).ConfigureAwait(false);
+            await client.SendAsync("USER " + user, cancellationToken).ConfigureAwait(false);
+            await client.ExpectAsync("+OK", cancellationToken).ConfigureAwait(false);
+            await client.SendAsync("PASS " + password, cancellationToken).ConfigureAwait(false);
+            await client.ExpectAsync("+OK", cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return client;
+    }
+
     /// <summary>Adds a user, or changes the password of one, while the server runs.</summary>
     public void AddUser(string user, string password)
     {
