@@ -16,8 +16,7 @@ internal sealed class KitSessionHooks(Pop3Faults faults) : IPop3SessionHooks
     {
         if (!_sessions.TryGetValue(session.Id, out var state))
         {
-            // POP3S sessions are secure before their first byte of plaintext; STLS sessions become so later.
-            var transcript = new SessionTranscript(session.Id, session.IsSecure ? "POP3S" : "POP3");
+            var transcript = new SessionTranscript(session.Id, session.IsImplicitTls ? "POP3S" : "POP3");
             state = new SessionState(transcript);
             _sessions[session.Id] = state;
             _transcripts.Enqueue(transcript);

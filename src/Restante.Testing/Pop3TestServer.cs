@@ -26,6 +26,7 @@ public sealed class Pop3TestServer : IAsyncDisposable
     private readonly string _directory;
     private readonly TestUserDirectory _users;
     private readonly KitSessionHooks _hooks;
+    private static readonly TimeSpan MailboxWait = TimeSpan.FromSeconds(5);
     private int _disposed;
 
     private Pop3TestServer(string directory, Pop3Server server, TestUserDirectory users, KitSessionHooks hooks, Pop3Faults faults)
@@ -192,19 +193,28 @@ public sealed class Pop3TestServer : IAsyncDisposable
     /// <summary>
     /// The messages in the user's mailbox now, oldest first, as stored: what is left after the client's QUIT.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A session holds the mailbox (a Maildir store is read through its lock).</exception>
+    /// <remarks>A Maildir store is read through its lock: this waits up to 5 seconds for a session to let go of the mailbox.</remarks>
+    /// <exception cref="InvalidOperationException">A session held the mailbox all that time.</exception>
     public async Task<IReadOnlyList<byte[]>> GetMessagesAsync(string user, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(user);
         if (Server.Store is InMemoryMailStore memory) return memory.MessagesOf(user);
         IMaildrop drop;
-        try
+        // The client has its QUIT reply a moment before the server's session lets go of the mailbox.
+        var deadline = DateTime.UtcNow + MailboxWait;
+        while (true)
         {
-            drop = await Server.Store.OpenAsync(user, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.InUse)
-        {
-            throw new InvalidOperationException($"The mailbox of {user} is held by a POP3 session; read it after the client's QUIT.", ex);
+            try
+            {
+                drop = await Server.Store.OpenAsync(user, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.InUse)
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new InvalidOperationException($"The mailbox of {user} is held by a POP3 session; read it after the client's QUIT.", ex);
+            }
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
         }
         await using (drop.ConfigureAwait(false))
         {

@@ -76,6 +76,9 @@ public sealed class Pop3Session
     /// <summary>The authenticated user once in TRANSACTION.</summary>
     public string? User { get; private set; }
 
+    /// <summary>A POP3S connection: TLS from the first byte (RFC 8314), not after STLS.</summary>
+    public bool IsImplicitTls => _implicitTls;
+
     /// <summary>True once TLS is established (POP3S from the start, or after STLS).</summary>
     public bool IsSecure { get; private set; }
 
