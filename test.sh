@@ -36,3 +36,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet restore Restante.slnx
 dotnet build Restante.slnx --no-restore -c Release
 dotnet test Restante.slnx --no-build -c Release "$@"
+
+# The test kit's packages (Restante.Testing depends on the Restante package, so that is packed too).
+for project in src/Restante src/Restante.Testing src/Restante.Testing.Xunit; do
+  dotnet pack "$project" --no-build -c Release -o artifacts
+done

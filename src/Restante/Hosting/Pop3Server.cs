@@ -30,12 +30,14 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly LmtpServerContext _lmtpContext;
     private readonly bool _ownedStore;
 
+    /// <param name="sessionHooks">Observers of every POP3 session (the test kit's transcripts and faults); null for none.</param>
     /// <param name="store">The one store of this server; null: the one <see cref="RestanteOptions.Store"/> names among the
     /// library's own (maildir, memory), owned and disposed by this server.</param>
     public Pop3Server(RestanteOptions options, Pop3Options pop3Options, ILoggerFactory? loggerFactory = null,
         IMailBackend? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null,
-        ListenerConnectionLimits? lmtpConnections = null, ListenerConnectionLimits? smtpConnections = null, LmtpLimits? lmtpLimits = null)
+        ListenerConnectionLimits? lmtpConnections = null, ListenerConnectionLimits? smtpConnections = null, LmtpLimits? lmtpLimits = null,
+        IPop3SessionHooks? sessionHooks = null)
     {
         limits ??= new ConnectionLimitOptions();
         throttleOptions ??= new LoginThrottleOptions();
@@ -63,7 +65,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates };
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates, Hooks = sessionHooks };
         LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),

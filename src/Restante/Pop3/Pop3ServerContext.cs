@@ -45,6 +45,9 @@ public sealed class Pop3ServerContext
     /// <summary>The TLS certificate for STLS and POP3S; null when TLS is not offered.</summary>
     public CertificateProvider? Certificates { get; init; }
 
+    /// <summary>Observers of every session (the test kit's transcripts and faults); null in a production server.</summary>
+    public IPop3SessionHooks? Hooks { get; init; }
+
     /// <summary>The enabled SASL mechanisms and what they need.</summary>
     public SaslServices Sasl { get; }
 

@@ -50,10 +50,11 @@ public sealed class Pop3Session
     {
         if (implicitTls && server.Certificates is null) throw new ArgumentException("Implicit TLS needs a certificate.", nameof(implicitTls));
         _server = server;
-        _transport = transport;
         _implicitTls = implicitTls;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
+        _transport = server.Hooks is { } hooks ? hooks.OnTransport(this, transport) : transport;
+        transport = _transport;
         Timestamp = OffersApop(server) ? ApopTimestamp.Create(server.Hostname) : null;
         // Zero-byte reads: an idle session waits for data without holding a read buffer, which is
         // most of what thousands of idle sessions would otherwise cost.
@@ -75,6 +76,9 @@ public sealed class Pop3Session
 
     /// <summary>The authenticated user once in TRANSACTION.</summary>
     public string? User { get; private set; }
+
+    /// <summary>A POP3S connection: TLS from the first byte (RFC 8314), not after STLS.</summary>
+    public bool IsImplicitTls => _implicitTls;
 
     /// <summary>True once TLS is established (POP3S from the start, or after STLS).</summary>
     public bool IsSecure { get; private set; }
@@ -324,12 +328,12 @@ public sealed class Pop3Session
         DisarmTimer();
         _handshaking = false;
 
-        _transport = tls;
-        ReplaceTransport(
-            PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
-            PipeWriter.Create(tls, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
         IsSecure = true;
         TlsCertificate = certificate.Certificate;
+        _transport = _server.Hooks is { } hooks ? hooks.OnTransport(this, tls) : tls;
+        ReplaceTransport(
+            PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
+            PipeWriter.Create(_transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
         Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
         return true;
     }
@@ -398,6 +402,8 @@ public sealed class Pop3Session
             return Reject("Argument too long.");
         }
 
+        if (_server.Hooks is { } hooks)
+            await hooks.BeforeCommandAsync(this, verb.ToString().ToUpperInvariant(), User ?? PendingUser, stopping).ConfigureAwait(false);
         var command = Pop3Commands.For(verb);
         if (verb is Pop3Verb.Pass or Pop3Verb.Apop or Pop3Verb.Auth) BeginLoginAttempt();
         CommandOutcome outcome;
@@ -486,6 +492,7 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
+        if (_server.Hooks?.OnLogin(this, user) is { } refusal) return Reject(RefusalText(refusal), refusal);
         // The credentials were right: this address's earlier failures for this user were the owner's own (a client
         // trying APOP first, a mistyped password), not guessing; Dovecot's auth penalty is cleared the same way.
         _server.Throttle.RecordSuccess(RemoteAddress, user);
@@ -517,6 +524,16 @@ public sealed class Pop3Session
         Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
     }
+
+    /// <summary>The texts this server uses for each refusal of a login, for a refusal an <see cref="IPop3SessionHooks"/> asked for.</summary>
+    private static string RefusalText(ResponseCode code) => code switch
+    {
+        ResponseCode.InUse => "Mailbox is locked by another POP3 session.",
+        ResponseCode.LoginDelay => "Minimum time between logins not reached, try again later.",
+        ResponseCode.SysTemp => "Mailbox is temporarily unavailable, please try again later.",
+        ResponseCode.SysPerm => "Mailbox cannot be opened.",
+        _ => "Authentication failed.",
+    };
 
     /// <summary>RFC 1939 §6: QUIT in TRANSACTION enters UPDATE and removes the marked messages.</summary>
     internal async ValueTask<CommandOutcome> UpdateAsync(CancellationToken cancellationToken)
@@ -589,6 +606,7 @@ public sealed class Pop3Session
             }
         }
         Pop3Log.Ended(Logger, Id, _endReason, User ?? "-", RetrievedCount, deleted, BytesSent);
+        _server.Hooks?.OnEnded(this, _endReason);
         await _input.CompleteAsync().ConfigureAwait(false);
         try
         {

@@ -1,23 +1,22 @@
 using MailKit.Net.Pop3;
 using MailKit.Security;
-using Restante.Tests.Infrastructure;
+using Restante.Testing;
 
 namespace Restante.Tests.Interop;
 
-/// <summary>MailKit's Pop3Client is what many .NET applications use: it must work unmodified.</summary>
+/// <summary>MailKit's Pop3Client is what many .NET applications use: it must work unmodified. Runs on the test kit, as an application's tests would.</summary>
 public class MailKitTests
 {
     [Fact]
     public async Task MailKit_lists_downloads_and_deletes()
     {
-        await using var server = await TestServer.StartAsync();
-        server.AddUser("carol", "pa55word");
-        server.Deliver("carol", "From: x@example.com\nTo: carol@example.com\nSubject: First\n\n.leading dot\nbody\n", 1_700_000_000);
-        server.Deliver("carol", "From: y@example.com\nSubject: Second\n\nsecond body\n", 1_700_000_001);
+        await using var server = await Pop3TestServer.StartAsync(o => o.AddUser("carol", "pa55word",
+            "From: x@example.com\nTo: carol@example.com\nSubject: First\n\n.leading dot\nbody\n",
+            "From: y@example.com\nSubject: Second\n\nsecond body\n"));
 
         using (var client = new Pop3Client())
         {
-            await client.ConnectAsync("127.0.0.1", server.Port, SecureSocketOptions.None);
+            await client.ConnectAsync("127.0.0.1", server.Pop3EndPoint.Port, SecureSocketOptions.None);
             Assert.True(client.Capabilities.HasFlag(Pop3Capabilities.Pipelining));
             Assert.True(client.Capabilities.HasFlag(Pop3Capabilities.UIDL));
             Assert.True(client.Capabilities.HasFlag(Pop3Capabilities.Top));
@@ -43,7 +42,7 @@ public class MailKitTests
 
         using (var client = new Pop3Client())
         {
-            await client.ConnectAsync("127.0.0.1", server.Port, SecureSocketOptions.None);
+            await client.ConnectAsync("127.0.0.1", server.Pop3EndPoint.Port, SecureSocketOptions.None);
             await client.AuthenticateAsync("carol", "pa55word");
             Assert.Equal(1, client.Count);
             Assert.Equal("Second", (await client.GetMessageAsync(0)).Subject);
@@ -54,10 +53,9 @@ public class MailKitTests
     [Fact]
     public async Task MailKit_reports_a_wrong_password_as_an_authentication_failure()
     {
-        await using var server = await TestServer.StartAsync();
-        server.AddUser("carol", "pa55word");
+        await using var server = await Pop3TestServer.StartAsync(o => o.AddUser("carol", "pa55word"));
         using var client = new Pop3Client();
-        await client.ConnectAsync("127.0.0.1", server.Port, SecureSocketOptions.None);
+        await client.ConnectAsync("127.0.0.1", server.Pop3EndPoint.Port, SecureSocketOptions.None);
         await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync("carol", "nope"));
     }
 }

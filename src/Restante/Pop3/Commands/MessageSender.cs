@@ -16,6 +16,7 @@ internal static class MessageSender
         try
         {
             message = await drop.Store.OpenMessageAsync(index, cancellationToken).ConfigureAwait(false);
+            if (session.Server.Hooks is { } hooks) message = hooks.OnRetrieve(session, index + 1, message);
         }
         catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
         {

@@ -17,6 +17,11 @@ internal sealed class StlsCommand : IPop3Command
         if (!arguments.IsEmpty) return ValueTask.FromResult(session.Reject("STLS takes no arguments."));
         if (session.IsSecure) return ValueTask.FromResult(session.Reject("TLS is already active."));
         if (session.Server.Certificates is null) return ValueTask.FromResult(session.Reject("TLS support isn't enabled."));
+        if (session.Server.Hooks is { } hooks && !hooks.AllowStartTls(session))
+        {
+            session.SetEndReason("closed on STLS by a hook");
+            return ValueTask.FromResult(CommandOutcome.Close);
+        }
         Pop3Reply.Ok(session.Output, "Begin TLS negotiation now.");
         return ValueTask.FromResult(CommandOutcome.StartTls);
     }
