@@ -33,6 +33,7 @@ public sealed class Pop3Session
     private PipeWriter _output;
     private int _consecutiveErrors;
     private bool _rejectedThisCommand;
+    private bool _maildropReleased;
     private bool _discardingLongLine;
 
     // The input not yet consumed, shared by the batch loop and ReadContinuationLineAsync (see there).
@@ -543,6 +544,7 @@ public sealed class Pop3Session
         var marked = transaction.DeletedIndexes();
         if (marked.Count == 0)
         {
+            await ReleaseMaildropAsync().ConfigureAwait(false);
             Pop3Reply.Ok(_output, "Logging out.");
             _endReason = "quit";
             return CommandOutcome.Close;
@@ -561,6 +563,9 @@ public sealed class Pop3Session
         }
         _ = cancellationToken;
 
+        // The lock goes before the reply does: a client that logs in again the moment it reads +OK
+        // (a poller, a test) must not meet [IN-USE] from the session it just ended.
+        await ReleaseMaildropAsync().ConfigureAwait(false);
         _endReason = "quit";
         if (result.Complete)
         {
@@ -589,21 +594,28 @@ public sealed class Pop3Session
 
     private ValueTask TrySayGoodbyeAsync(byte[] line) => PeerGoodbye.TrySendAsync(_transport, line);
 
+    /// <summary>Releases the mailbox lock, once; removes nothing (only UPDATE does).</summary>
+    private async ValueTask ReleaseMaildropAsync()
+    {
+        if (Transaction is not { } transaction || _maildropReleased) return;
+        _maildropReleased = true;
+        try
+        {
+            await transaction.Store.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or MailStoreException)
+        {
+            Pop3Log.StoreFailure(Logger, ex, User!);
+        }
+    }
+
     private async ValueTask EndAsync()
     {
         var deleted = 0;
         if (Transaction is { } transaction)
         {
             if (State == Pop3State.Update && _endReason == "quit") deleted = transaction.DeletedCount;
-            // Releasing the lock removes nothing: only QUIT above does.
-            try
-            {
-                await transaction.Store.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or MailStoreException)
-            {
-                Pop3Log.StoreFailure(Logger, ex, User!);
-            }
+            await ReleaseMaildropAsync().ConfigureAwait(false);
         }
         Pop3Log.Ended(Logger, Id, _endReason, User ?? "-", RetrievedCount, deleted, BytesSent);
         _server.Hooks?.OnEnded(this, _endReason);

@@ -427,4 +427,59 @@ public class SessionTests
         Assert.DoesNotContain("wrong-password-xyz", log);
         Assert.DoesNotContain("0123456789abcdef", log);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_login_right_after_quit_is_never_refused_as_in_use(bool deleteSomething)
+    {
+        // The lock is released before QUIT's +OK leaves: a client that reconnects the moment it reads
+        // the reply (a poller, a test suite) must find the mailbox free. A store whose release takes
+        // a while (a PostgreSQL lease is a round trip) makes the old order fail every time.
+        var memory = new Restante.Storage.InMemory.InMemoryMailStore();
+        await using var server = await TestServer.StartAsync(store: new SlowReleaseStore(memory, TimeSpan.FromMilliseconds(300)));
+        server.AddUser("alice", "secret");
+        for (var i = 0; i < 5; i++) memory.Add("alice", Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
+        for (var round = 0; round < 3; round++)
+        {
+            await using var c = await server.LoginAsync("alice", "secret");
+            if (deleteSomething)
+            {
+                await c.SendAsync("DELE 1");
+                await c.ExpectAsync("+OK");
+            }
+            await c.SendAsync("QUIT");
+            await c.ExpectAsync("+OK");
+        }
+        Assert.Equal(deleteSomething ? 2 : 5, memory.MessagesOf("alice").Count);
+    }
+
+    /// <summary>Delegates to a real store; releasing a maildrop takes <paramref name="delay"/>.</summary>
+    private sealed class SlowReleaseStore(Restante.Storage.IMailBackend inner, TimeSpan delay) : Restante.Storage.IMailBackend
+    {
+        public async ValueTask<Restante.Storage.IMaildrop> OpenAsync(string user, CancellationToken cancellationToken)
+            => new SlowRelease(await inner.OpenAsync(user, cancellationToken), delay);
+
+        public ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
+            => inner.DeliverAsync(user, message, cancellationToken);
+
+        public ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
+            => inner.GetUsageAsync(user, cancellationToken);
+
+        private sealed class SlowRelease(Restante.Storage.IMaildrop inner, TimeSpan delay) : Restante.Storage.IMaildrop
+        {
+            public IReadOnlyList<Restante.Storage.StoredMessage> Messages => inner.Messages;
+
+            public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken) => inner.OpenMessageAsync(index, cancellationToken);
+
+            public ValueTask<Restante.Storage.ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+                => inner.ExpungeAsync(indexes, cancellationToken);
+
+            public async ValueTask DisposeAsync()
+            {
+                await Task.Delay(delay);
+                await inner.DisposeAsync();
+            }
+        }
+    }
 }
