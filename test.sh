@@ -37,7 +37,8 @@ dotnet restore Restante.slnx
 dotnet build Restante.slnx --no-restore -c Release
 dotnet test Restante.slnx --no-build -c Release "$@"
 
-# The test kit's packages (Restante.Testing depends on the Restante package, so that is packed too).
-for project in src/Restante src/Restante.Testing src/Restante.Testing.Xunit; do
+# The test kit's packages (Restante.Testing depends on the Restante package, so that is packed too), and
+# the `restante` command as a .NET tool (`dotnet tool install --add-source artifacts Restante.Cli`).
+for project in src/Restante src/Restante.Testing src/Restante.Testing.Xunit src/Restante.Cli; do
   dotnet pack "$project" --no-build -c Release -o artifacts
 done
