@@ -13,6 +13,8 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# systemd-analyze verifies packaging/restante.service (the package is not started inside a container).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin in a temporary directory; no
 # system cluster is used (the package may start one; it is left alone).
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)

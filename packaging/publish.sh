@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 for rid in "${rids[@]}"; do
   out="artifacts/publish/$rid"
   dotnet publish src/Restante.Cli -c Release -r "$rid" --self-contained \
-    -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -o "$out"
+    -p:PublishSingleFile=true -o "$out"
   # The assembly keeps its project name (a global AssemblyName would rename the libraries too);
   # the command people type is `restante`.
   mv -f "$out/Restante.Cli" "$out/restante"
