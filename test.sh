@@ -13,6 +13,8 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# systemd-analyze verifies packaging/restante.service (the package is not started inside a container).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin in a temporary directory; no
 # system cluster is used (the package may start one; it is left alone).
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
@@ -37,7 +39,8 @@ dotnet restore Restante.slnx
 dotnet build Restante.slnx --no-restore -c Release
 dotnet test Restante.slnx --no-build -c Release "$@"
 
-# The test kit's packages (Restante.Testing depends on the Restante package, so that is packed too).
-for project in src/Restante src/Restante.Testing src/Restante.Testing.Xunit; do
+# The test kit's packages (Restante.Testing depends on the Restante package, so that is packed too), and
+# the `restante` command as a .NET tool (`dotnet tool install --add-source artifacts Restante.Cli`).
+for project in src/Restante src/Restante.Testing src/Restante.Testing.Xunit src/Restante.Cli; do
   dotnet pack "$project" --no-build -c Release -o artifacts
 done

@@ -106,6 +106,10 @@ internal static class ServeCommand
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         });
+        // Under systemd (parent process is systemd): Type=notify readiness (READY=1 once the listeners are up,
+        // STOPPING=1 on shutdown) and console lines with <N> syslog priorities for journald. Elsewhere it
+        // changes nothing. After AddSimpleConsole so its formatter choice wins there.
+        builder.Services.AddSystemd();
         builder.Services.AddRestante(builder.Configuration);
         builder.Services.AddAllStores(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.

@@ -21,6 +21,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly List<ConnectionListener> _pop3sListeners = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly Pop3ServerContext _context;
+    /// <summary>Who may send a PROXY header; null: the listeners expect none.</summary>
+    private readonly TrustedNetworks? _proxySources;
     private readonly RestanteOptions _options;
     private readonly ConnectionGate _gate;
     private readonly ConnectionGate _lmtpGate;
@@ -55,11 +57,21 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
         Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
         var trusted = limits.BuildTrustedNetworks();
+        _proxySources = options.ProxyProtocol
+            ? new TrustedNetworks(options.ProxyTrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback: false)
+            : null;
         var shares = FitDescriptorLimit(new ConnectionShares(
             options.EffectivePop3.Count + options.EffectivePop3s.Count > 0 ? limits.MaxConnections : 0,
             options.EffectiveLmtp.Count > 0 ? lmtpConnections.MaxConnections : 0,
             options.EffectiveSmtp.Count > 0 ? smtpConnections.MaxConnections : 0));
-        _gate = new ConnectionGate(shares.Pop3, limits.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
+        // Behind a balancer every connection comes from its address, and the gate counts at accept, before
+        // the PROXY header names the client: the balancers are exempt from the per-address limit (the total
+        // limit still holds); throttling and the plaintext policy see the client named in the header.
+        var pop3GateTrusted = _proxySources is null
+            ? trusted
+            : new TrustedNetworks(limits.TrustedNetworks.Concat(options.ProxyTrustedNetworks)
+                .Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), limits.TrustLoopback);
+        _gate = new ConnectionGate(shares.Pop3, limits.MaxConnectionsPerIp, pop3GateTrusted, limits.Ipv6PrefixLength);
         _lmtpGate = new ConnectionGate(shares.Lmtp, lmtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
         _smtpGate = new ConnectionGate(shares.Smtp, smtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
         var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
@@ -167,19 +179,71 @@ public sealed partial class Pop3Server : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, _context, stopping);
+    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, stopping);
 
-    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, _context, stopping);
+    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, stopping);
 
-    private static async Task RunSessionAsync(Socket socket, bool implicitTls, Pop3ServerContext context, CancellationToken stopping)
+    private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
     {
         var stream = new NetworkStream(socket, ownsSocket: false);
         await using (stream.ConfigureAwait(false))
         {
-            var session = new Pop3Session(context, stream, socket.RemoteEndPoint, implicitTls);
+            var peer = socket.RemoteEndPoint;
+            if (_proxySources is not null)
+            {
+                peer = await ReadProxyHeaderAsync(stream, peer, _proxySources, stopping).ConfigureAwait(false);
+                if (peer is null) return;   // closed by the listener
+            }
+            var session = new Pop3Session(_context, stream, peer, implicitTls);
             await session.RunAsync(stopping).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The client a trusted load balancer names in its PROXY header (or the connection's own peer for a
+    /// LOCAL/UNKNOWN header), or null when the connection is to be closed: an untrusted sender, a
+    /// malformed header, or none within <see cref="ProxyHeaderTimeout"/>. Before any greeting, as the
+    /// header precedes the client's first byte and the POP3 server speaks first (RFC 1939 §4).
+    /// </summary>
+    private async Task<EndPoint?> ReadProxyHeaderAsync(Stream stream, EndPoint? connectedFrom, TrustedNetworks proxySources, CancellationToken stopping)
+    {
+        var logger = _loggerFactory.CreateLogger("Restante.Networking");
+        if (connectedFrom is not IPEndPoint balancer || !proxySources.Contains(balancer.Address))
+        {
+            ProxyHeaderUntrusted(logger, connectedFrom);
+            return null;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(ProxyHeaderTimeout);
+        ProxyHeaderResult header;
+        try
+        {
+            header = await ProxyHeaderReader.ReadAsync(stream, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            header = ProxyHeaderResult.Invalid("no PROXY header in time");
+        }
+        catch (IOException ex)
+        {
+            header = ProxyHeaderResult.Invalid(ex.GetBaseException().Message);
+        }
+        if (!header.IsValid)
+        {
+            ProxyHeaderRejected(logger, connectedFrom, header.Error);
+            return null;
+        }
+        return header.Source ?? connectedFrom;
+    }
+
+    /// <summary>A balancer sends the header at once; this only bounds a peer that connects and says nothing.</summary>
+    private static readonly TimeSpan ProxyHeaderTimeout = TimeSpan.FromSeconds(10);
+
+    [LoggerMessage(26, LogLevel.Warning, "Closed a connection from {Peer}: PROXY protocol is on and the peer is not in ProxyTrustedNetworks", EventName = "ProxyHeaderUntrusted")]
+    private static partial void ProxyHeaderUntrusted(ILogger logger, EndPoint? peer);
+
+    [LoggerMessage(27, LogLevel.Warning, "Closed a connection from {Peer}: {Reason}", EventName = "ProxyHeaderRejected")]
+    private static partial void ProxyHeaderRejected(ILogger logger, EndPoint? peer, string? reason);
 
     /// <summary>
     /// Raises the descriptor limit as far as allowed and, when the connection limits could need

@@ -86,6 +86,19 @@ public sealed class RestanteOptions
     /// <summary>The largest message accepted over LMTP/SMTP or by `restante deliver` (RFC 1870 SIZE); 0: no limit.</summary>
     public string MaxMessageSize { get; set; } = "50M";
 
+    /// <summary>
+    /// The POP3 and POP3S listeners expect a HAProxy PROXY protocol header (v1 or v2) before each
+    /// connection's first byte, so limits, throttling, the plaintext policy and logs see the client
+    /// behind the load balancer. Needs <see cref="ProxyTrustedNetworks"/>.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
+    /// <summary>
+    /// The load balancers allowed to send a PROXY header (addresses or CIDR ranges). A connection from
+    /// anywhere else is closed: a header from an arbitrary peer would let it claim any address.
+    /// </summary>
+    public List<string> ProxyTrustedNetworks { get; set; } = [];
+
     public const string DefaultPop3Address = "127.0.0.1:1110";
 
     public const string DefaultPop3sAddress = "127.0.0.1:1995";
@@ -143,6 +156,10 @@ public sealed class RestanteOptions
             if (!ListenAddress.TryParseEndPoint(address, out _, out var error)) yield return $"Smtp: {error}";
         if (ParseSize(DefaultQuota) is null) yield return $"DefaultQuota: '{DefaultQuota}' is not a size (for example 100M or 1G).";
         if (ParseSize(MaxMessageSize) is null) yield return $"MaxMessageSize: '{MaxMessageSize}' is not a size (for example 50M).";
+        foreach (var text in ProxyTrustedNetworks)
+            if (!NetworkRange.TryParse(text, out _)) yield return $"ProxyTrustedNetworks: '{text}' is not an address or CIDR range.";
+        if (ProxyProtocol && ProxyTrustedNetworks.Count == 0)
+            yield return "ProxyProtocol needs ProxyTrustedNetworks: the addresses of the load balancers that send the header.";
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
     }
