@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Restante.Postgres;
 using Restante.Storage;
@@ -11,17 +10,8 @@ namespace Restante.Tests.Postgres;
 [Collection(nameof(PostgresCollection))]
 public sealed class MaildirMigrationTests
 {
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(ServerProcess.CliPath);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
+        => Restante.Tests.Tls.Processes.RunAsync("dotnet", null, [ServerProcess.CliPath, .. arguments]);
 
     private static async Task<List<(string Uid, long Size, byte[] Bytes)>> ReadAllAsync(IMailStore store, string user)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using Restante.Cli;
 using Restante.Tests.Infrastructure;
@@ -9,17 +8,8 @@ namespace Restante.Tests.Postgres;
 [Collection(nameof(PostgresCollection))]
 public sealed class PostgresCliTests
 {
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(ServerProcess.CliPath);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
+        => Restante.Tests.Tls.Processes.RunAsync("dotnet", null, [ServerProcess.CliPath, .. arguments]);
 
     [PostgresFact]
     public async Task Db_migrate_creates_the_schema_and_is_a_no_op_the_second_time()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Restante.Tests.Infrastructure;
 
@@ -8,19 +7,8 @@ namespace Restante.Tests.Postgres;
 [Collection(nameof(PostgresCollection))]
 public sealed class PostgresUserTests
 {
-    private static async Task<(int ExitCode, string Output)> RunCliAsync(string? stdin, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        start.ArgumentList.Add(ServerProcess.CliPath);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunCliAsync(string? stdin, params string[] arguments)
+        => Restante.Tests.Tls.Processes.RunAsync("dotnet", stdin, [ServerProcess.CliPath, .. arguments]);
 
     [PostgresFact]
     public async Task User_commands_edit_the_table_and_a_server_with_users_postgres_logs_them_in()
