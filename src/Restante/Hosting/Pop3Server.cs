@@ -185,6 +185,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
     {
+        TcpKeepAlive.Apply(socket, _context.Options.TcpKeepAlive);
         var stream = new NetworkStream(socket, ownsSocket: false);
         await using (stream.ConfigureAwait(false))
         {

@@ -26,6 +26,19 @@ internal sealed class IoDeadline : IDisposable
         if (_source.IsCancellationRequested) throw new OperationCanceledException(_source.Token);
     }
 
+    /// <summary>Fires the timer now, from any thread (a takeover ending a stranded session); a no-op once disposed.</summary>
+    public void CancelNow()
+    {
+        try
+        {
+            _source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended meanwhile: nothing left to stop.
+        }
+    }
+
     /// <summary>Makes a server shutdown end the current I/O. Dispose the registration before this deadline.</summary>
     public CancellationTokenRegistration CancelWhen(CancellationToken stopping)
         => stopping.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _source);

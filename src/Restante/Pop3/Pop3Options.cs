@@ -52,6 +52,17 @@ public sealed class Pop3Options
     /// </summary>
     public TimeSpan LoginDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// A login that finds the mailbox locked by one of this server's sessions whose peer has sent nothing for this
+    /// long, while that session waits for a command, ends that session without applying its deletions and logs in
+    /// (see <c>MailboxTakeover</c>). Zero turns takeover off: such logins get <c>[IN-USE]</c> until the autologout timer
+    /// or TCP keepalive ends the stranded session.
+    /// </summary>
+    public TimeSpan TakeoverIdle { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>TCP keepalive on POP3 connections (section <c>TcpKeepAlive</c>).</summary>
+    public Networking.TcpKeepAliveOptions TcpKeepAlive { get; set; } = new();
+
     /// <summary>Whether the greeting carries an APOP timestamp; see <see cref="ApopMode"/>.</summary>
     public ApopMode Apop { get; set; } = ApopMode.Auto;
 
@@ -84,6 +95,8 @@ public sealed class Pop3Options
         if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
         if (PasswordHashWorkers < 1) yield return "PasswordHashWorkers must be at least 1.";
         if (PasswordHashQueue < 1) yield return "PasswordHashQueue must be at least 1.";
+        if (TakeoverIdle < TimeSpan.Zero) yield return "TakeoverIdle must not be negative (zero turns takeover off).";
+        foreach (var problem in TcpKeepAlive.Validate()) yield return problem;
         if (!Enum.IsDefined(Apop)) yield return "Apop must be Auto, On or Off.";
         foreach (var problem in Sasl.Validate()) yield return problem;
         foreach (var problem in OAuth.Validate()) yield return problem;

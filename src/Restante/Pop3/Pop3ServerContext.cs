@@ -21,6 +21,7 @@ public sealed class Pop3ServerContext
         Capabilities = new Capabilities(options);
         Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
         LoginHistory = new LoginHistory(TimeProvider);
+        Takeover = new Takeover.MailboxTakeover(options, Logger);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
@@ -29,6 +30,8 @@ public sealed class Pop3ServerContext
     public LoginThrottle Throttle { get; }
 
     internal LoginHistory LoginHistory { get; }
+
+    internal Takeover.MailboxTakeover Takeover { get; }
 
     public Pop3Options Options { get; }
 

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Restante.Auth.Sasl;
 using Restante.Networking;
+using Restante.Pop3.Takeover;
 using Restante.Protocol;
 using Restante.Storage;
 
@@ -45,6 +46,7 @@ public sealed class Pop3Session
     private readonly long _connectedAt;
     private long _lastCommandAt;
     private long _attemptStartedAt;
+    private readonly TaskCompletionSource _maildropReleasedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
@@ -64,6 +66,21 @@ public sealed class Pop3Session
         _ioTimeout = new IoDeadline(server.TimeProvider);
         Logger = server.Logger;
         _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
+        Activity = new SessionActivity(server.TimeProvider);
+    }
+
+    /// <summary>When the peer last sent something, and whether the session waits for it (see <see cref="MailboxTakeover"/>).</summary>
+    internal SessionActivity Activity { get; }
+
+    /// <summary>Completes once this session has let its maildrop go.</summary>
+    internal Task MaildropReleased => _maildropReleasedSignal.Task;
+
+    /// <summary>Ends this session as an autologout would, if it is stranded (see <see cref="SessionActivity.TryTakeOver"/>).</summary>
+    internal bool TryEndStranded(TimeSpan idle)
+    {
+        if (!Activity.TryTakeOver(idle)) return false;
+        _ioTimeout.CancelNow();
+        return true;
     }
 
     public long Id { get; }
@@ -148,6 +165,11 @@ public sealed class Pop3Session
             _endReason = "server shutting down";
             if (!_handshaking) await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (Activity.TakenOver)
+        {
+            _endReason = "taken over by a new login";
+            await TrySayGoodbyeAsync("-ERR [IN-USE] Another login took over this mailbox; nothing was deleted.\r\n"u8.ToArray()).ConfigureAwait(false);
+        }
         catch (OperationCanceledException)
         {
             // The I/O timer fired: the client went silent or stopped reading.
@@ -229,11 +251,13 @@ public sealed class Pop3Session
     /// <summary>One read from the client with the autologout timer armed; the bytes land in <see cref="_unread"/>.</summary>
     private async ValueTask ReadInputAsync()
     {
+        if (!Activity.BeginWaiting()) throw new OperationCanceledException();
         var read = await _input.ReadAsync(_ioTimeout.Arm(TimeUntilAutologout())).ConfigureAwait(false);
         _unread = read.Buffer;
         _inputCompleted = read.IsCompleted;
         _holdingRead = true;
         DisarmTimer();
+        if (!Activity.EndWaiting(receivedBytes: true)) throw new OperationCanceledException();
     }
 
     /// <summary>Hands the consumed part of the current read back to the pipe (everything was examined).</summary>
@@ -503,7 +527,7 @@ public sealed class Pop3Session
         IMaildrop maildrop;
         try
         {
-            maildrop = await _server.Store.OpenAsync(user, cancellationToken).ConfigureAwait(false);
+            maildrop = await _server.Takeover.OpenAsync(_server.Store, user, this, cancellationToken).ConfigureAwait(false);
         }
         catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.InUse)
         {
@@ -521,6 +545,7 @@ public sealed class Pop3Session
         Transaction = new TransactionMaildrop(maildrop);
         User = user;
         State = Pop3State.Transaction;
+        _server.Takeover.Holding(user, this);
         Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
         Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
@@ -607,6 +632,8 @@ public sealed class Pop3Session
         {
             Pop3Log.StoreFailure(Logger, ex, User!);
         }
+        _server.Takeover.Released(User!, this);
+        _maildropReleasedSignal.TrySetResult();
     }
 
     private async ValueTask EndAsync()
