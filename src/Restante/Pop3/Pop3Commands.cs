@@ -9,7 +9,8 @@ internal static class Pop3Commands
     private static readonly IPop3Command[] s_byVerb = Build(
         new UserCommand(), new PassCommand(), new ApopCommand(), new CapaCommand(), new QuitCommand(),
         new StatCommand(), new ListCommand(), new RetrCommand(), new DeleCommand(), new NoopCommand(),
-        new RsetCommand(), new TopCommand(), new UidlCommand(), new AuthCommand(), new StlsCommand());
+        new RsetCommand(), new TopCommand(), new UidlCommand(), new AuthCommand(), new StlsCommand(),
+        new LastCommand());
 
     public static IPop3Command For(Pop3Verb verb) => s_byVerb[(int)verb];
 

@@ -63,6 +63,9 @@ public sealed class Pop3Options
     /// <summary>TCP keepalive on POP3 connections (section <c>TcpKeepAlive</c>).</summary>
     public Networking.TcpKeepAliveOptions TcpKeepAlive { get; set; } = new();
 
+    /// <summary>Client quirk profiles chosen by address or user (section <c>Quirks</c>).</summary>
+    public Restante.Pop3.Quirks.QuirkOptions Quirks { get; set; } = new();
+
     /// <summary>Whether the greeting carries an APOP timestamp; see <see cref="ApopMode"/>.</summary>
     public ApopMode Apop { get; set; } = ApopMode.Auto;
 
@@ -97,6 +100,7 @@ public sealed class Pop3Options
         if (PasswordHashQueue < 1) yield return "PasswordHashQueue must be at least 1.";
         if (TakeoverIdle < TimeSpan.Zero) yield return "TakeoverIdle must not be negative (zero turns takeover off).";
         foreach (var problem in TcpKeepAlive.Validate()) yield return problem;
+        foreach (var problem in Quirks.Validate()) yield return problem;
         if (!Enum.IsDefined(Apop)) yield return "Apop must be Auto, On or Off.";
         foreach (var problem in Sasl.Validate()) yield return problem;
         foreach (var problem in OAuth.Validate()) yield return problem;

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Restante.Auth.Sasl;
 using Restante.Networking;
+using Restante.Pop3.Quirks;
 using Restante.Pop3.Takeover;
 using Restante.Protocol;
 using Restante.Storage;
@@ -67,7 +68,11 @@ public sealed class Pop3Session
         Logger = server.Logger;
         _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
         Activity = new SessionActivity(server.TimeProvider);
+        Quirks = ClientQuirks.Resolve(server.Options.Quirks, RemoteAddress, user: null);
     }
+
+    /// <summary>What the client quirk profiles that apply to this session switch on (by address, then by user too).</summary>
+    internal ClientQuirks Quirks { get; private set; }
 
     /// <summary>When the peer last sent something, and whether the session waits for it (see <see cref="MailboxTakeover"/>).</summary>
     internal SessionActivity Activity { get; }
@@ -546,6 +551,7 @@ public sealed class Pop3Session
         User = user;
         State = Pop3State.Transaction;
         _server.Takeover.Holding(user, this);
+        Quirks = ClientQuirks.Resolve(_server.Options.Quirks, RemoteAddress, user);
         Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
         Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
@@ -566,6 +572,7 @@ public sealed class Pop3Session
     {
         var transaction = Transaction!;
         State = Pop3State.Update;
+        await SeenOnQuit.ApplyAsync(this, transaction).ConfigureAwait(false);
         var marked = transaction.DeletedIndexes();
         if (marked.Count == 0)
         {

@@ -10,6 +10,8 @@ internal sealed class TransactionMaildrop
 {
     private readonly bool[] _deleted;
     private readonly long _totalSize;
+    private readonly bool[] _retrieved;
+    private readonly int _seenBefore;
 
     public TransactionMaildrop(IMaildrop maildrop)
     {
@@ -19,7 +21,27 @@ internal sealed class TransactionMaildrop
         long total = 0;
         for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
         _totalSize = total;
+        _retrieved = new bool[Messages.Count];
+        // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag).
+        if (maildrop is ISeenFlags flags)
+            for (var i = Messages.Count - 1; i >= 0 && _seenBefore == 0; i--)
+                if (flags.IsSeen(i)) _seenBefore = i + 1;
+        HighestAccessed = _seenBefore;
     }
+
+    /// <summary>RFC 1460 LAST: the highest message number accessed (RETR, DELE), or what the store had seen before.</summary>
+    public int HighestAccessed { get; private set; }
+
+    /// <summary>RETR sent the whole message.</summary>
+    public void MarkRetrieved(int index)
+    {
+        _retrieved[index] = true;
+        NoteAccessed(index);
+    }
+
+    public bool WasRetrieved(int index) => _retrieved[index];
+
+    public void NoteAccessed(int index) => HighestAccessed = Math.Max(HighestAccessed, index + 1);
 
     public IMaildrop Store { get; }
 
@@ -49,6 +71,7 @@ internal sealed class TransactionMaildrop
     public void UnmarkAll()
     {
         Array.Clear(_deleted);
+        HighestAccessed = _seenBefore;   // RFC 1460 RSET: the highest number accessed goes back to its start
         DeletedCount = 0;
         DeletedSize = 0;
     }

@@ -48,6 +48,7 @@ public static class CommandParser
             _ when k.SequenceEqual("RSET"u8) => Pop3Verb.Rset,
             _ when k.SequenceEqual("TOP"u8) => Pop3Verb.Top,
             _ when k.SequenceEqual("UIDL"u8) => Pop3Verb.Uidl,
+            _ when k.SequenceEqual("LAST"u8) => Pop3Verb.Last,
             _ => Pop3Verb.Unknown,
         };
     }

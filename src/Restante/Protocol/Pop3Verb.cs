@@ -19,4 +19,6 @@ public enum Pop3Verb : byte
     Rset,
     Top,
     Uidl,
+    /// <summary>RFC 1460 LAST, for clients a quirk profile names.</summary>
+    Last,
 }

@@ -26,6 +26,8 @@ internal sealed class AuthCommand : IPop3Command
     {
         var context = session.CreateSaslContext();
         var services = context.Services;
+        if (arguments.IsEmpty && session.Quirks.EmptyAuth == Quirks.EmptyAuthReply.Error)
+            return session.Reject("AUTH needs a mechanism name.");
         if (arguments.IsEmpty)
         {
             Pop3Reply.Ok(session.Output, "Methods supported:");

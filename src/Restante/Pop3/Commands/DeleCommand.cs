@@ -12,6 +12,7 @@ internal sealed class DeleCommand : IPop3Command
         if (MessageArgument.TryGetLive(session, arguments, out var index))
         {
             session.Transaction!.MarkDeleted(index);
+            session.Transaction.NoteAccessed(index);
             Pop3Reply.Ok(session.Output, "Marked to be deleted.");
         }
         return ValueTask.FromResult(CommandOutcome.Continue);

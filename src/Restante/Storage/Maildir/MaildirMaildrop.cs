@@ -8,7 +8,7 @@ namespace Restante.Storage.Maildir;
 /// A locked Maildir and the snapshot taken when it was opened. Files are never moved or changed
 /// while reading, so a POP3 session leaves no trace in the Maildir until it expunges.
 /// </summary>
-internal sealed class MaildirMaildrop : IMaildrop
+internal sealed class MaildirMaildrop : IMaildrop, ISeenFlags
 {
     private readonly VerifiedMaildir _maildir;
     private readonly MaildirEntry[] _entries;
@@ -141,6 +141,25 @@ internal sealed class MaildirMaildrop : IMaildrop
         if (errno == Posix.ENoEnt) return false;
         if (errno != 0) throw Posix.ErrnoException("unlink", _maildir.PathOf(entry.Folder, entry.FileName), errno);
         return true;
+    }
+
+    public bool IsSeen(int index) => MaildirSeenFlag.IsSeen(_entries[index]);
+
+    public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_lock is null, this);
+        foreach (var index in indexes)
+        {
+            try
+            {
+                MaildirSeenFlag.Mark(_maildir, ref _entries[index]);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot flag {LogText.Of(_maildir.PathOf(_entries[index].Folder, _entries[index].FileName), LogText.PathLimit)} seen: {ex.Message}", ex);
+            }
+        }
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
