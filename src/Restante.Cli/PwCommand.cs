@@ -28,7 +28,7 @@ internal static class PwCommand
             var password = ReadNewPassword(fromStdin, error);
             if (password is null)
                 return 1;
-            output.WriteLine($"{{{scheme.Name}}}{scheme.Hash(password)}");
+            output.WriteLine($"{{{scheme.Name}}}{scheme.Hash(Precis.PasswordForStorage(password))}");
             return 0;
         });
         return command;

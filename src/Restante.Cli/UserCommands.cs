@@ -74,7 +74,9 @@ internal static class UserCommands
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var userName = parseResult.GetValue(name)!;
+            // Stored the way logins are checked (RFC 6856 §2.2, PRECIS: see Precis).
+            var typedName = parseResult.GetValue(name)!;
+            var userName = Precis.TryPrepareUserName(typedName, out var preparedName, out _) ? preparedName : typedName;
             var dataDirectory = DataDirectory(parseResult, dataOption);
             return Run(error, () =>
             {
@@ -92,7 +94,9 @@ internal static class UserCommands
                 if (password is null)
                     return 1;
                 WarnIfPlain(passwordScheme, error);
-                var stored = $"{{{passwordScheme.Name}}}{passwordScheme.Hash(password)}";
+                // Prepared as logins prepare it; a password PRECIS refuses (a control character) is kept as typed, and is
+                // checked as typed too (Authenticator), so nothing that worked before stops working.
+                var stored = $"{{{passwordScheme.Name}}}{passwordScheme.Hash(Precis.PasswordForStorage(password))}";
                 if (adding)
                 {
                     if (table is PasswdUserTable) CreatePrivateDirectory(dataDirectory);

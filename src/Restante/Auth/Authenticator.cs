@@ -40,12 +40,18 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(password);
+        // RFC 6856 §2.2: names and passwords are prepared the way the CLI stored them (Precis).
+        if (Precis.TryPrepareUserName(user, out var preparedUser, out _)) user = preparedUser;
         var record = await users.FindAsync(user, ct).ConfigureAwait(false);
         if (record is not null
             && password.Length > 0   // an empty password never logs in, even against "{PLAIN}"
             && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
         {
-            var matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
+            var prepared = Precis.TryPreparePassword(password, out var p, out _) ? p : password;
+            var matches = await Hashing.RunAsync(() => scheme.Verify(prepared, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
+            // A non-ASCII password stored before passwords were prepared was hashed as typed: it still works as typed.
+            if (!matches && prepared != password)
+                matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
             return matches ? record.Name : null;
         }
         await Hashing.RunAsync(() => _dummyScheme.Verify(password, _dummyHash.Value), ct).ConfigureAwait(false);

@@ -18,13 +18,16 @@ internal sealed class Capabilities(Pop3Options options)
 
     public void Write(IBufferWriter<byte> output, Pop3Session session)
     {
-        Pop3Reply.Ok(output, "Capability list follows");
+        session.WriteOk("Capability list follows");
         Pop3Reply.Line(output, "TOP");
         Pop3Reply.Line(output, "UIDL");
         if (session.PlaintextAllowed) Pop3Reply.Line(output, "USER");
         Pop3Reply.Line(output, "RESP-CODES");
         Pop3Reply.Line(output, "AUTH-RESP-CODE");
         Pop3Reply.Line(output, "PIPELINING");
+        // RFC 6856 §2 (USER: UTF-8 names and passwords are accepted, prepared with PRECIS) and §3.
+        Pop3Reply.Line(output, "UTF8 USER");
+        Pop3Reply.Line(output, "LANG");
         if (options.LoginDelay > TimeSpan.Zero)
             Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
         if (session.CanStartTls) Pop3Reply.Line(output, "STLS");

@@ -10,7 +10,7 @@ internal static class Pop3Commands
         new UserCommand(), new PassCommand(), new ApopCommand(), new CapaCommand(), new QuitCommand(),
         new StatCommand(), new ListCommand(), new RetrCommand(), new DeleCommand(), new NoopCommand(),
         new RsetCommand(), new TopCommand(), new UidlCommand(), new AuthCommand(), new StlsCommand(),
-        new LastCommand());
+        new LastCommand(), new Utf8Command(), new LangCommand());
 
     public static IPop3Command For(Pop3Verb verb) => s_byVerb[(int)verb];
 

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Restante.Auth.Sasl;
 using Restante.Networking;
+using Restante.Pop3.Language;
 using Restante.Pop3.Quirks;
 using Restante.Pop3.Takeover;
 using Restante.Protocol;
@@ -70,6 +71,15 @@ public sealed class Pop3Session
         Activity = new SessionActivity(server.TimeProvider);
         Quirks = ClientQuirks.Resolve(server.Options.Quirks, RemoteAddress, user: null);
     }
+
+    /// <summary>RFC 6856 §2.1: the client sent UTF8, so messages go out as stored, raw UTF-8 headers and all.</summary>
+    internal bool Utf8Mode { get; set; }
+
+    /// <summary>The language of response texts, chosen with LANG (RFC 6856 §3); English until then.</summary>
+    internal ResponseLanguage Language { get; set; } = ResponseTexts.English;
+
+    /// <summary>Writes +OK with a human-readable text, in the session's language.</summary>
+    internal void WriteOk(string text) => Pop3Reply.Ok(_output, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
 
     /// <summary>What the client quirk profiles that apply to this session switch on (by address, then by user too).</summary>
     internal ClientQuirks Quirks { get; private set; }
@@ -228,7 +238,7 @@ public sealed class Pop3Session
                 if (outcome == CommandOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
                 if (_consecutiveErrors >= _server.Options.MaxBadCommands)
                 {
-                    Pop3Reply.Err(_output, ResponseCode.None, "Too many bad commands, closing connection.");
+                    Pop3Reply.Err(_output, ResponseCode.None, ResponseTexts.Translate(Language, "Too many bad commands, closing connection."), utf8: !Language.IsDefault);
                     _endReason = "too many bad commands";
                     outcome = CommandOutcome.Close;
                 }
@@ -478,7 +488,7 @@ public sealed class Pop3Session
     /// <summary>Writes a one-line -ERR and counts it toward <see cref="Pop3Options.MaxBadCommands"/>.</summary>
     internal CommandOutcome Reject(string text, ResponseCode code = ResponseCode.None)
     {
-        Pop3Reply.Err(_output, code, text);
+        Pop3Reply.Err(_output, code, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
         _rejectedThisCommand = true;
         _consecutiveErrors++;
         return CommandOutcome.Continue;
@@ -553,7 +563,7 @@ public sealed class Pop3Session
         _server.Takeover.Holding(user, this);
         Quirks = ClientQuirks.Resolve(_server.Options.Quirks, RemoteAddress, user);
         Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
-        Pop3Reply.Ok(_output, $"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
+        WriteOk($"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
     }
 
@@ -577,7 +587,7 @@ public sealed class Pop3Session
         if (marked.Count == 0)
         {
             await ReleaseMaildropAsync().ConfigureAwait(false);
-            Pop3Reply.Ok(_output, "Logging out.");
+            WriteOk("Logging out.");
             _endReason = "quit";
             return CommandOutcome.Close;
         }
@@ -601,13 +611,13 @@ public sealed class Pop3Session
         _endReason = "quit";
         if (result.Complete)
         {
-            Pop3Reply.Ok(_output, $"Logging out, {result.Removed} messages deleted.");
+            WriteOk($"Logging out, {result.Removed} messages deleted.");
         }
         else
         {
             Pop3Log.ExpungeIncomplete(Logger, User!, result.Removed, marked.Count);
             // RFC 2449 §8 / RFC 3206: the removal is worth retrying, so [SYS/TEMP].
-            Pop3Reply.Err(_output, ResponseCode.SysTemp, "Some deleted messages not removed.");
+            Reject("Some deleted messages not removed.", ResponseCode.SysTemp);
         }
         return CommandOutcome.Close;
     }

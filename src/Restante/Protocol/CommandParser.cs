@@ -49,6 +49,8 @@ public static class CommandParser
             _ when k.SequenceEqual("TOP"u8) => Pop3Verb.Top,
             _ when k.SequenceEqual("UIDL"u8) => Pop3Verb.Uidl,
             _ when k.SequenceEqual("LAST"u8) => Pop3Verb.Last,
+            _ when k.SequenceEqual("UTF8"u8) => Pop3Verb.Utf8,
+            _ when k.SequenceEqual("LANG"u8) => Pop3Verb.Lang,
             _ => Pop3Verb.Unknown,
         };
     }

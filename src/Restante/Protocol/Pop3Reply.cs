@@ -6,23 +6,40 @@ namespace Restante.Protocol;
 /// <summary>Writes status lines and multi-line listings in RFC 1939 form. Nothing here flushes.</summary>
 public static class Pop3Reply
 {
-    public static void Ok(IBufferWriter<byte> output, string text)
+    /// <param name="utf8">Write the text as UTF-8 (after RFC 6856 LANG chose a language); otherwise non-ASCII becomes '?'.</param>
+    public static void Ok(IBufferWriter<byte> output, string text, bool utf8 = false)
     {
         output.Write("+OK"u8);
         if (text.Length > 0)
         {
             output.Write(" "u8);
-            WriteAscii(output, text);
+            WriteText(output, text, utf8);
         }
         output.Write("\r\n"u8);
     }
 
-    public static void Err(IBufferWriter<byte> output, ResponseCode code, string text)
+    public static void Err(IBufferWriter<byte> output, ResponseCode code, string text, bool utf8 = false)
     {
         output.Write("-ERR "u8);
         output.Write(CodeText(code));
-        WriteAscii(output, text);
+        WriteText(output, text, utf8);
         output.Write("\r\n"u8);
+    }
+
+    private static void WriteText(IBufferWriter<byte> output, string text, bool utf8)
+    {
+        if (!utf8)
+        {
+            WriteAscii(output, text);
+            return;
+        }
+        // Still never a CR, LF or other control character, whatever the text quotes.
+        var safe = string.Create(text.Length, text, static (span, t) =>
+        {
+            for (var i = 0; i < t.Length; i++) span[i] = t[i] is < ' ' or '\x7F' ? '?' : t[i];
+        });
+        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(safe.Length));
+        output.Advance(Encoding.UTF8.GetBytes(safe, span));
     }
 
     /// <summary>A line of a multi-line reply; the caller guarantees it does not start with '.'.</summary>
@@ -65,6 +82,7 @@ public static class Pop3Reply
         ResponseCode.SysTemp => "[SYS/TEMP] "u8,
         ResponseCode.SysPerm => "[SYS/PERM] "u8,
         ResponseCode.Auth => "[AUTH] "u8,
+        ResponseCode.Utf8 => "[UTF8] "u8,
         _ => default,
     };
 

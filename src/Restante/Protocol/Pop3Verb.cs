@@ -21,4 +21,8 @@ public enum Pop3Verb : byte
     Uidl,
     /// <summary>RFC 1460 LAST, for clients a quirk profile names.</summary>
     Last,
+    /// <summary>RFC 6856 §2.1 UTF8.</summary>
+    Utf8,
+    /// <summary>RFC 6856 §3 LANG.</summary>
+    Lang,
 }

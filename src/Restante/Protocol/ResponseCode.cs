@@ -14,4 +14,6 @@ public enum ResponseCode : byte
     SysPerm,
     /// <summary>RFC 3206 §5: the credentials were wrong.</summary>
     Auth,
+    /// <summary>RFC 6856 §5: the message needs UTF-8 mode; the client may send UTF8 and ask again.</summary>
+    Utf8,
 }

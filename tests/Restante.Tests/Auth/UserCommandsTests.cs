@@ -186,4 +186,16 @@ public sealed class UserCommandsTests : IDisposable
         Assert.Equal("alice", await LoginAsync("alice", password));
         Assert.Null(await LoginAsync("alice", password[..^1]));
     }
+
+    [Fact]
+    public async Task User_add_stores_the_prepared_name_and_password_so_other_spellings_log_in()
+    {
+        // Typed decomposed (o + U+0308, a + U+0308), as some keyboards produce.
+        var (exit, _, error) = Run("Pa\u0308sswort\n", "user", "add", "jo\u0308rg", "--password-stdin");
+        Assert.True(exit == 0, error);
+        Assert.StartsWith("j\u00f6rg:", File.ReadAllText(_passwd));   // stored precomposed (NFC)
+        Assert.Equal("j\u00f6rg", await LoginAsync("j\u00f6rg", "P\u00e4sswort"));
+        Assert.Equal("j\u00f6rg", await LoginAsync("jo\u0308rg", "Pa\u0308sswort"));
+        Assert.Null(await LoginAsync("j\u00f6rg", "Passwort"));
+    }
 }

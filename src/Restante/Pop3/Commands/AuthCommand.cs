@@ -30,7 +30,7 @@ internal sealed class AuthCommand : IPop3Command
             return session.Reject("AUTH needs a mechanism name.");
         if (arguments.IsEmpty)
         {
-            Pop3Reply.Ok(session.Output, "Methods supported:");
+            session.WriteOk("Methods supported:");
             foreach (var offered in services.Offered(context)) Pop3Reply.Line(session.Output, offered.Name);
             Pop3Reply.End(session.Output);
             return CommandOutcome.Continue;

@@ -13,7 +13,7 @@ internal sealed class DeleCommand : IPop3Command
         {
             session.Transaction!.MarkDeleted(index);
             session.Transaction.NoteAccessed(index);
-            Pop3Reply.Ok(session.Output, "Marked to be deleted.");
+            session.WriteOk("Marked to be deleted.");
         }
         return ValueTask.FromResult(CommandOutcome.Continue);
     }

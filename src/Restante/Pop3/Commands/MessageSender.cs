@@ -24,8 +24,34 @@ internal static class MessageSender
             return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
         }
 
+        if (!session.Utf8Mode)
+        {
+            // RFC 6856 §2.1: no raw UTF-8 header for a client that did not send UTF8 (see DowngradedMessage).
+            Utf8.DowngradedMessage.Prepared prepared;
+            try
+            {
+                prepared = await Utf8.DowngradedMessage.PrepareAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                await message.DisposeAsync().ConfigureAwait(false);
+                Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+                return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+            }
+            if (prepared.Message is null)
+            {
+                await message.DisposeAsync().ConfigureAwait(false);
+                return session.Reject("This message needs UTF-8 mode: send UTF8 first.", ResponseCode.Utf8);
+            }
+            message = prepared.Message;
+            // RETR's count is the octets that follow (RFC 1939 §7 example "+OK 120 octets"); LIST keeps the stored size.
+            if (prepared.SizeChange != 0 && bodyLineLimit is null)
+                okText = $"{drop.Messages[index].Size + prepared.SizeChange} octets";
+        }
+
         var output = session.Output;
-        Pop3Reply.Ok(output, okText);
+        if (bodyLineLimit is null) Pop3Reply.Ok(output, okText);
+        else session.WriteOk(okText);
         var writer = new MessageWriter(bodyLineLimit);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try

@@ -1,4 +1,3 @@
-using System.Text;
 using Restante.Protocol;
 
 namespace Restante.Pop3.Commands;
@@ -17,7 +16,9 @@ internal sealed class PassCommand : IPop3Command
         if (arguments.IsEmpty)
             return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
 
-        var password = Encoding.UTF8.GetString(arguments.Span);
+        // RFC 6856 §2.2: "The server MUST reject UTF-8 usernames or passwords that fail to comply with the formal syntax in UTF-8".
+        if (!Utf8Text.TryDecode(arguments.Span, allowControls: true, out var password))
+            return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
         var authenticated = await session.Server.Authenticator.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
         if (authenticated is null)
             return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ internal sealed class QuitCommand : IPop3Command
         if (session.State == Pop3State.Transaction)
             return session.UpdateAsync(cancellationToken);
         session.SetEndReason("quit");
-        Pop3Reply.Ok(session.Output, "Logging out.");
+        session.WriteOk("Logging out.");
         return ValueTask.FromResult(CommandOutcome.Close);
     }
 }

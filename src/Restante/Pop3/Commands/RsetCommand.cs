@@ -12,7 +12,7 @@ internal sealed class RsetCommand : IPop3Command
         if (!arguments.IsEmpty) return ValueTask.FromResult(session.Reject("RSET takes no arguments."));
         var drop = session.Transaction!;
         drop.UnmarkAll();
-        Pop3Reply.Ok(session.Output, $"maildrop has {drop.LiveCount} messages ({drop.LiveSize} octets)");
+        session.WriteOk($"maildrop has {drop.LiveCount} messages ({drop.LiveSize} octets)");
         return ValueTask.FromResult(CommandOutcome.Continue);
     }
 }

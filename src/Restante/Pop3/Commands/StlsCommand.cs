@@ -15,6 +15,8 @@ internal sealed class StlsCommand : IPop3Command
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         if (!arguments.IsEmpty) return ValueTask.FromResult(session.Reject("STLS takes no arguments."));
+        // RFC 6856 §2.1: "Clients MUST NOT issue the STLS command after issuing UTF8; servers MAY ... enforce this".
+        if (session.Utf8Mode) return ValueTask.FromResult(session.Reject("STLS is not allowed after UTF8."));
         if (session.IsSecure) return ValueTask.FromResult(session.Reject("TLS is already active."));
         if (session.Server.Certificates is null) return ValueTask.FromResult(session.Reject("TLS support isn't enabled."));
         if (session.Server.Hooks is { } hooks && !hooks.AllowStartTls(session))
@@ -22,7 +24,7 @@ internal sealed class StlsCommand : IPop3Command
             session.SetEndReason("closed on STLS by a hook");
             return ValueTask.FromResult(CommandOutcome.Close);
         }
-        Pop3Reply.Ok(session.Output, "Begin TLS negotiation now.");
+        session.WriteOk("Begin TLS negotiation now.");
         return ValueTask.FromResult(CommandOutcome.StartTls);
     }
 }

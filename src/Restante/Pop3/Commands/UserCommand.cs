@@ -13,13 +13,15 @@ internal sealed class UserCommand : IPop3Command
             return ValueTask.FromResult(session.RejectPlaintext());
         if (arguments.IsEmpty)
             return ValueTask.FromResult(session.Reject("USER needs a user name."));
-        if (arguments.Span.IndexOf((byte)' ') >= 0 || !PrintableText.TryDecodeAscii(arguments.Span, out var name))
+        // RFC 6856 §2.2 (CAPA "UTF8 USER"): a UTF-8 name is accepted and prepared (Precis); one that is not UTF-8 is refused.
+        if (arguments.Span.IndexOf((byte)' ') >= 0 || !Utf8Text.TryDecode(arguments.Span, allowControls: false, out var raw)
+            || !Auth.Precis.TryPrepareUserName(raw, out var name, out _))
         {
             session.PendingUser = null;
             return ValueTask.FromResult(session.Reject("Invalid user name."));
         }
         session.PendingUser = name;
-        Pop3Reply.Ok(session.Output, "Send your password.");
+        session.WriteOk("Send your password.");
         return ValueTask.FromResult(CommandOutcome.Continue);
     }
 }
