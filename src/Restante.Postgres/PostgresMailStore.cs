@@ -32,7 +32,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         loggerFactory ??= NullLoggerFactory.Instance;
         _options = options;
         _logger = loggerFactory.CreateLogger<PostgresMailStore>();
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var builder = PostgresConnectionDefaults.CreateBuilder(options.ConnectionString);
         builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
         // Commits that nobody is told about need not wait for the WAL flush: lease writes (take,
@@ -41,7 +41,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         // (unreferenced until the message row commits). What is acknowledged to someone, the
         // message row of a delivery and QUIT's deletions, commits on the durable pool; the WAL is
         // one sequence, so that flush also makes every earlier body and lease write durable.
-        var unflushedBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var unflushedBuilder = PostgresConnectionDefaults.CreateBuilder(options.ConnectionString);
         unflushedBuilder.ConnectionStringBuilder.Options = ((unflushedBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
         unflushedBuilder.UseLoggerFactory(loggerFactory);
         _unflushedSource = unflushedBuilder.Build();

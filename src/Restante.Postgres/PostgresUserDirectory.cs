@@ -16,7 +16,7 @@ public sealed class PostgresUserDirectory : IUserDirectory, IAsyncDisposable, ID
     public PostgresUserDirectory(string connectionString, ILoggerFactory? loggerFactory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = PostgresConnectionDefaults.CreateBuilder(connectionString);
         builder.UseLoggerFactory(loggerFactory ?? NullLoggerFactory.Instance);
         _dataSource = builder.Build();
     }
