@@ -21,4 +21,7 @@ internal static partial class PostgresLog
 
     [LoggerMessage(605, LogLevel.Debug, "Delivered to {User} as uid {Uid} ({Octets} octets)", EventName = "PostgresDelivered")]
     public static partial void Delivered(ILogger logger, string user, string uid, long octets);
+
+    [LoggerMessage(606, LogLevel.Warning, "Could not check the database's schema version at start (database unreachable); starting anyway", EventName = "PostgresSchemaCheckSkipped")]
+    public static partial void SchemaCheckSkipped(ILogger logger, Exception exception);
 }

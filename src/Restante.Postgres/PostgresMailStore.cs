@@ -32,7 +32,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         loggerFactory ??= NullLoggerFactory.Instance;
         _options = options;
         _logger = loggerFactory.CreateLogger<PostgresMailStore>();
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var builder = PostgresConnectionDefaults.CreateBuilder(options.ConnectionString);
         builder.UseLoggerFactory(loggerFactory);
         _dataSource = builder.Build();
         // Commits that nobody is told about need not wait for the WAL flush: lease writes (take,
@@ -41,7 +41,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         // (unreferenced until the message row commits). What is acknowledged to someone, the
         // message row of a delivery and QUIT's deletions, commits on the durable pool; the WAL is
         // one sequence, so that flush also makes every earlier body and lease write durable.
-        var unflushedBuilder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var unflushedBuilder = PostgresConnectionDefaults.CreateBuilder(options.ConnectionString);
         unflushedBuilder.ConnectionStringBuilder.Options = ((unflushedBuilder.ConnectionStringBuilder.Options ?? "") + " -c synchronous_commit=off").Trim();
         unflushedBuilder.UseLoggerFactory(loggerFactory);
         _unflushedSource = unflushedBuilder.Build();
@@ -71,15 +71,35 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
 
     private async Task<IMaildrop> OpenOnceAsync(string user, CancellationToken cancellationToken)
     {
-        // One round trip: make the mailbox if new, take the lease if free or expired, list the
-        // messages. The list is read after the lease is ours (statements run in order), so a
-        // previous holder's QUIT has committed before it.
         await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (await TryLeaseAndListAsync(connection, user, cancellationToken).ConfigureAwait(false) is { } drop) return drop;
+        // No lease: taken by another session, or no mailbox yet (a user who never had mail, or
+        // one another node is creating right now). Only these rare cases pay for the extra round
+        // trips: make the mailbox if missing, then try once more.
+        await using (var ensure = new NpgsqlCommand(
+            "INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", connection))
+        {
+            ensure.Parameters.AddWithValue(user);
+            await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return await TryLeaseAndListAsync(connection, user, cancellationToken).ConfigureAwait(false)
+            ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is leased by another session.");
+    }
+
+    /// <summary>
+    /// One round trip: take the lease if free or expired, then list the messages; null when the
+    /// lease was not taken. The list is read after the lease is ours (statements run in order, each
+    /// with its own snapshot), so a previous holder's QUIT has committed before it.
+    /// </summary>
+    private async Task<IMaildrop?> TryLeaseAndListAsync(NpgsqlConnection connection, string user, CancellationToken cancellationToken)
+    {
+        // The lease row outlives its sessions (release only moves expires_at into the past), so
+        // taking it is an UPDATE of columns no index covers: a HOT update, with no foreign-key
+        // check and no new index entry, where inserting and deleting a row per login paid for both.
         await using var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
-                Command("INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", user),
                 Command("""
                     INSERT INTO mailbox_lease AS l (mailbox_id, token, node, expires_at)
                     SELECT id, nextval('lease_token'), $2, now() + make_interval(secs => $3) FROM mailbox WHERE name = $1
@@ -96,8 +116,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is leased by another session.");
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
         var mailboxId = reader.GetInt64(0);
         var token = reader.GetInt64(1);
         _leases.Hold(mailboxId, token);
@@ -269,7 +288,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     }
 
     /// <summary>
-    /// RFC 1939 §6 UPDATE, fenced: in one transaction, the lease is removed only if it is still this
+    /// RFC 1939 §6 UPDATE, fenced: in one transaction, the lease is ended (expiry set to -infinity) only if it is still this
     /// session's token and unexpired, and only then are the messages deleted. A session whose lease
     /// was lost (stalled node, expired, taken over) deletes nothing.
     /// </summary>
@@ -280,7 +299,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (var fence = new NpgsqlCommand(
-                "DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp()", connection, transaction))
+                "UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp()", connection, transaction))
             {
                 fence.Parameters.AddWithValue(mailboxId);
                 fence.Parameters.AddWithValue(token);
@@ -314,7 +333,9 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         _leases.Forget(mailboxId, token);
         try
         {
-            await using var command = _unflushedSource.CreateCommand("DELETE FROM mailbox_lease WHERE mailbox_id = $1 AND token = $2");
+            // The row stays for the next session to take (see TryLeaseAndListAsync).
+            await using var command = _unflushedSource.CreateCommand(
+                "UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > '-infinity'");
             command.Parameters.AddWithValue(mailboxId);
             command.Parameters.AddWithValue(token);
             await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);

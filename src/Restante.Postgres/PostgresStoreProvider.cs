@@ -14,6 +14,16 @@ internal sealed class PostgresStoreProvider(IOptions<PostgresStoreOptions> optio
     {
         var problems = options.Value.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
-        return new PostgresMailStore(options.Value, loggerFactory);
+        var store = new PostgresMailStore(options.Value, loggerFactory);
+        try
+        {
+            PostgresSchemaCheck.RequireCurrent(store.DataSource, loggerFactory.CreateLogger<PostgresMailStore>());
+        }
+        catch
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        return store;
     }
 }

@@ -16,12 +16,12 @@ public sealed class PostgresUserDirectory : IUserDirectory, IAsyncDisposable, ID
     public PostgresUserDirectory(string connectionString, ILoggerFactory? loggerFactory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var builder = PostgresConnectionDefaults.CreateBuilder(connectionString);
         builder.UseLoggerFactory(loggerFactory ?? NullLoggerFactory.Instance);
         _dataSource = builder.Build();
     }
 
-    /// <summary>Looks a user up. A database that cannot answer is an <see cref="IOException"/>: LMTP says 451, the login fails.</summary>
+    /// <summary>Looks a user up. A database that cannot answer is a <see cref="UserDirectoryUnavailableException"/>: LMTP says 451, POP3 -ERR [SYS/TEMP].</summary>
     public async ValueTask<UserRecord?> FindAsync(string name, CancellationToken cancellationToken)
     {
         try
@@ -32,9 +32,9 @@ public sealed class PostgresUserDirectory : IUserDirectory, IAsyncDisposable, ID
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
             return new UserRecord(name, reader.GetString(0), ParseFields(reader.GetFieldValue<string[]>(1)));
         }
-        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex) && ex is not IOException)
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
-            throw new IOException($"Cannot look up user {name}: {ex.Message}", ex);
+            throw new UserDirectoryUnavailableException($"Cannot look up user {name}: {ex.Message}", ex);
         }
     }
 

@@ -458,6 +458,13 @@ public sealed class Pop3Session
             PendingUser = null;
             outcome = Reject("Server busy, please try again later.", ResponseCode.SysTemp);
         }
+        catch (Auth.UserDirectoryUnavailableException ex)
+        {
+            // The directory could not say yes or no: a temporary failure (RFC 3206 §4), not a failed login.
+            Pop3Log.StoreFailure(Logger, ex, PendingUser ?? "");
+            PendingUser = null;
+            outcome = Reject("Temporary authentication failure, please try again later.", ResponseCode.SysTemp);
+        }
         LogCommand(verb, arguments.Span, _rejectedThisCommand ? "-ERR" : "+OK");
         return outcome;
     }

@@ -6,7 +6,7 @@ using Restante.Tests.Infrastructure;
 namespace Restante.Tests.Postgres;
 
 /// <summary>
-/// Two real `restante serve` processes over one PostgreSQL database, as behind a load balancer:
+/// Two (in one test three) real `restante serve` processes over one PostgreSQL database, as behind a load balancer:
 /// the RFC 1939 exclusive lock holds across them, a dead or stalled node's session deletes
 /// nothing, and its mailboxes come free within the lease TTL (3 s here).
 /// </summary>
@@ -18,6 +18,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
     private string _connectionString = "";
     private ServerProcess _a = null!;
     private ServerProcess _b = null!;
+    private ServerProcess? _c;
 
     public async Task InitializeAsync()
     {
@@ -46,7 +47,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var node in new[] { _a, _b })
+        foreach (var node in new[] { _a, _b, _c })
         {
             if (node is null) continue;
             node.Signal("CONT");
@@ -116,6 +117,39 @@ public sealed class MultiNodeTests : IAsyncLifetime
         }
         await using var again = await LoginAsync(_b);
         Assert.Equal(2, await StatAsync(again));
+    }
+
+    [PostgresFact]
+    public async Task With_three_nodes_a_mailbox_open_on_one_is_in_use_on_both_others_until_quit()
+    {
+        _c = await StartNodeAsync();
+        await DeliverAsync(_c, 3, "x");
+        await using (var onA = await LoginAsync(_a))
+        {
+            await using (await LoginAsync(_b, "-ERR [IN-USE]"))
+            await using (await LoginAsync(_c, "-ERR [IN-USE]"))
+            {
+            }
+            await onA.SendAsync("DELE 1");
+            await onA.ExpectAsync("+OK");
+            await onA.SendAsync("QUIT");
+            await onA.ExpectAsync("+OK");
+            Assert.True(await onA.IsClosedAsync());
+        }
+        // Now C holds it, and A and B are refused.
+        await using (var onC = await LoginAsync(_c))
+        {
+            Assert.Equal(2, await StatAsync(onC));
+            await using (await LoginAsync(_a, "-ERR [IN-USE]"))
+            await using (await LoginAsync(_b, "-ERR [IN-USE]"))
+            {
+            }
+            await onC.SendAsync("QUIT");
+            await onC.ExpectAsync("+OK");
+            Assert.True(await onC.IsClosedAsync());
+        }
+        await using var onB = await LoginAsync(_b);
+        Assert.Equal(2, await StatAsync(onB));
     }
 
     [PostgresFact]
