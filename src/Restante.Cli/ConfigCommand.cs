@@ -53,7 +53,7 @@ internal static partial class ConfigCommand
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
         {
-            error.WriteLine($"Configuration error: {ex.GetBaseException().Message}");
+            error.WriteLine($"Configuration error: {ServeConfiguration.Describe(ex)}");
             return 1;
         }
         var settings = layers.Bind(root);

@@ -46,7 +46,7 @@ internal static partial class ReloadOnHangup
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
         {
-            ReloadUnreadable(logger, ex.GetBaseException().Message);
+            ReloadUnreadable(logger, ServeConfiguration.Describe(ex));
             return;
         }
         var logLevels = ChangedLogLevels(live, next);

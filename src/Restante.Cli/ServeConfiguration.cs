@@ -53,6 +53,10 @@ internal sealed class ServeConfiguration
         return builder.Build();
     }
 
+    /// <summary>A load failure as one line: which file ("Failed to load configuration from file …") and why (the JSON reader's position).</summary>
+    public static string Describe(Exception ex)
+        => ex.InnerException is { } inner && inner.Message != ex.Message ? $"{ex.Message} {inner.GetBaseException().Message}" : ex.Message;
+
     public RestanteSettings Bind(IConfiguration configuration) => RestanteSettings.Bind(configuration, ApplyLists);
 
     public void ApplyLists(RestanteOptions options)
