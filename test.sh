@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real clients the tests drive
 # (curl, Python's poplib and smtplib, openssl s_client, swaks for LMTP, fail2ban-regex for the README's
-# fail2ban filter) and the PostgreSQL server the PostgreSQL store's tests start for themselves,
+# fail2ban filter, HAProxy for the PROXY protocol) and the PostgreSQL server the PostgreSQL store's tests start for themselves,
 # restores NuGet packages, builds, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +15,8 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
 # systemd-analyze verifies packaging/restante.service (the package is not started inside a container).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# HAProxy in TCP mode (send-proxy, send-proxy-v2) in front of a real server: the PROXY protocol tests.
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 # The tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin in a temporary directory; no
 # system cluster is used (the package may start one; it is left alone).
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)

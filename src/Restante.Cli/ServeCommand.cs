@@ -80,24 +80,18 @@ internal static class ServeCommand
         string[] lmtp, string[] smtp, CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        if (configFile is not null && !configFile.Exists)
         {
-            ["Logging:LogLevel:Default"] = "Information",
-            ["Logging:LogLevel:Microsoft"] = "Warning",
-            // The lowest layer: a JSON file or RESTANTE_LMTP__0 replaces it, [""] turns LMTP off.
-            ["Lmtp:0"] = RestanteOptions.DefaultLmtpAddress,
-        });
-        if (configFile is not null)
-        {
-            if (!configFile.Exists)
-            {
-                await Console.Error.WriteLineAsync($"Configuration file not found: {configFile.FullName}");
-                return 1;
-            }
-            builder.Configuration.AddJsonFile(configFile.FullName, optional: false, reloadOnChange: false);
+            await Console.Error.WriteLineAsync($"Configuration file not found: {configFile.FullName}");
+            return 1;
         }
-        builder.Configuration.AddEnvironmentVariables("RESTANTE_");
-        builder.Configuration.AddInMemoryCollection(overrides);
+        var layers = new ServeConfiguration
+        {
+            ConfigFile = configFile,
+            Overrides = overrides,
+            Lists = new() { ["Pop3"] = pop3, ["Pop3s"] = pop3s, ["Lmtp"] = lmtp, ["Smtp"] = smtp },
+        };
+        layers.AddTo(builder.Configuration);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
@@ -113,20 +107,11 @@ internal static class ServeCommand
         builder.Services.AddRestante(builder.Configuration);
         builder.Services.AddAllStores(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
-        if (pop3.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3 = [.. pop3]);
-        if (pop3s.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3s = [.. pop3s]);
-        if (lmtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Lmtp = [.. lmtp]);
-        if (smtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Smtp = [.. smtp]);
+        builder.Services.PostConfigure<RestanteOptions>(layers.ApplyLists);
 
-        var options = new RestanteOptions();
-        builder.Configuration.Bind(options);
-        if (pop3.Length > 0) options.Pop3 = [.. pop3];
-        if (pop3s.Length > 0) options.Pop3s = [.. pop3s];
-        if (lmtp.Length > 0) options.Lmtp = [.. lmtp];
-        if (smtp.Length > 0) options.Smtp = [.. smtp];
-        var pop3Options = new Restante.Pop3.Pop3Options();
-        builder.Configuration.Bind(pop3Options);
-        var problems = options.Validate().Concat(pop3Options.Validate()).ToList();
+        var settings = layers.Bind(builder.Configuration);
+        var options = settings.Server;
+        var problems = settings.Validate().ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems) await Console.Error.WriteLineAsync($"Configuration error: {problem}");
@@ -145,6 +130,8 @@ internal static class ServeCommand
         }
 
         var server = host.Services.GetRequiredService<Pop3Server>();
+        using var hangup = ReloadOnHangup.Register(layers, (IConfigurationRoot)builder.Configuration, server,
+            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Restante.Hosting"));
         if (server.Certificates is { } certificates)
         {
             var current = certificates.Current.Certificate;

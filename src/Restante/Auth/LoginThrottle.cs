@@ -18,8 +18,9 @@ namespace Restante.Auth;
 /// </summary>
 public sealed partial class LoginThrottle
 {
-    private readonly LoginThrottleOptions _options;
-    private readonly Predicate<IPAddress?> _exempt;
+    // Not readonly: a configuration reload replaces both (Update); a reader takes whichever it sees whole.
+    private volatile LoginThrottleOptions _options;
+    private volatile Predicate<IPAddress?> _exempt;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<IPAddress, FailureWindow> _byAddress = new();
@@ -32,6 +33,18 @@ public sealed partial class LoginThrottle
         _exempt = exempt;
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// New thresholds and exemptions from now on (a configuration reload). Failures counted so far and
+    /// blocks in force stay; a block ends at the time it was given.
+    /// </summary>
+    public void Update(LoginThrottleOptions options, Predicate<IPAddress?> exempt)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(exempt);
+        _exempt = exempt;
+        _options = options;
     }
 
     internal int TrackedKeys => _byAddress.Count + _byUser.Count;

@@ -21,8 +21,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly List<ConnectionListener> _pop3sListeners = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly Pop3ServerContext _context;
-    /// <summary>Who may send a PROXY header; null: the listeners expect none.</summary>
-    private readonly TrustedNetworks? _proxySources;
+    /// <summary>Reads the PROXY header on the listeners that expect one; null: none does.</summary>
+    private readonly ProxyProtocolAcceptor? _proxy;
     private readonly RestanteOptions _options;
     private readonly ConnectionGate _gate;
     private readonly ConnectionGate _lmtpGate;
@@ -46,8 +46,12 @@ public sealed partial class Pop3Server : IAsyncDisposable
         lmtpConnections ??= new ListenerConnectionLimits();
         smtpConnections ??= new ListenerConnectionLimits();
         LmtpLimits = lmtpLimits ?? new LmtpLimits();
-        var problems = options.Validate().Concat(pop3Options.Validate()).Concat(limits.Validate()).Concat(throttleOptions.Validate())
-            .Concat(lmtpConnections.Validate("LmtpConnections")).Concat(smtpConnections.Validate("SmtpConnections")).Concat(LmtpLimits.Validate()).ToList();
+        _settings = new RestanteSettings
+        {
+            Server = options, Pop3 = pop3Options, Connections = limits, LoginThrottle = throttleOptions,
+            LmtpConnections = lmtpConnections, SmtpConnections = smtpConnections, LmtpLimits = LmtpLimits,
+        };
+        var problems = _settings.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException("Invalid configuration: " + string.Join(" ", problems));
 
         _options = options;
@@ -56,25 +60,16 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _ownedStore = store is null;
         Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
         Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
-        var trusted = limits.BuildTrustedNetworks();
-        _proxySources = options.ProxyProtocol
-            ? new TrustedNetworks(options.ProxyTrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback: false)
+        _trusted = limits.BuildTrustedNetworks();
+        _proxy = options.AnyProxyListener
+            ? new ProxyProtocolAcceptor(new TrustedNetworks(options.ProxyTrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback: false),
+                _loggerFactory.CreateLogger("Restante.Networking"))
             : null;
-        var shares = FitDescriptorLimit(new ConnectionShares(
-            options.EffectivePop3.Count + options.EffectivePop3s.Count > 0 ? limits.MaxConnections : 0,
-            options.EffectiveLmtp.Count > 0 ? lmtpConnections.MaxConnections : 0,
-            options.EffectiveSmtp.Count > 0 ? smtpConnections.MaxConnections : 0));
-        // Behind a balancer every connection comes from its address, and the gate counts at accept, before
-        // the PROXY header names the client: the balancers are exempt from the per-address limit (the total
-        // limit still holds); throttling and the plaintext policy see the client named in the header.
-        var pop3GateTrusted = _proxySources is null
-            ? trusted
-            : new TrustedNetworks(limits.TrustedNetworks.Concat(options.ProxyTrustedNetworks)
-                .Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), limits.TrustLoopback);
-        _gate = new ConnectionGate(shares.Pop3, limits.MaxConnectionsPerIp, pop3GateTrusted, limits.Ipv6PrefixLength);
-        _lmtpGate = new ConnectionGate(shares.Lmtp, lmtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
-        _smtpGate = new ConnectionGate(shares.Smtp, smtpConnections.MaxConnectionsPerIp, trusted, limits.Ipv6PrefixLength);
-        var throttle = new LoginThrottle(throttleOptions, trusted.Contains, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
+        var gates = GateLimitsFor(_settings, FitDescriptorLimit(Wanted(_settings)));
+        _gate = new ConnectionGate(gates.Pop3.MaxConnections, gates.Pop3.MaxPerAddress, gates.Pop3.Trusted, gates.Pop3.Ipv6PrefixLength);
+        _lmtpGate = new ConnectionGate(gates.Lmtp.MaxConnections, gates.Lmtp.MaxPerAddress, gates.Lmtp.Trusted, gates.Lmtp.Ipv6PrefixLength);
+        _smtpGate = new ConnectionGate(gates.Smtp.MaxConnections, gates.Smtp.MaxPerAddress, gates.Smtp.Trusted, gates.Smtp.Ipv6PrefixLength);
+        var throttle = new LoginThrottle(throttleOptions, IsTrusted, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
         _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates, Hooks = sessionHooks };
@@ -151,16 +146,19 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _listeners.Add(listener);
+                var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // RFC 3206 [SYS/TEMP]: the client may come back later.
-                listener.Start(RunPop3SessionAsync, _gate, "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray());
+                listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: false, proxy, stopping), _gate,
+                    "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray());
             }
             foreach (var address in _options.EffectivePop3s)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _pop3sListeners.Add(listener);
+                var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
-                listener.Start(RunPop3sSessionAsync, _gate);
+                listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: true, proxy, stopping), _gate);
             }
             foreach (var address in _options.EffectiveLmtp)
                 _lmtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Lmtp, logger));
@@ -179,72 +177,23 @@ public sealed partial class Pop3Server : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task RunPop3SessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: false, stopping);
-
-    private Task RunPop3sSessionAsync(Socket socket, CancellationToken stopping) => RunSessionAsync(socket, implicitTls: true, stopping);
-
-    private async Task RunSessionAsync(Socket socket, bool implicitTls, CancellationToken stopping)
+    /// <param name="proxy">Reads the PROXY header first; null when this listener expects none.</param>
+    private async Task RunSessionAsync(Socket socket, bool implicitTls, ProxyProtocolAcceptor? proxy, CancellationToken stopping)
     {
         TcpKeepAlive.Apply(socket, _context.Options.TcpKeepAlive);
         var stream = new NetworkStream(socket, ownsSocket: false);
         await using (stream.ConfigureAwait(false))
         {
             var peer = socket.RemoteEndPoint;
-            if (_proxySources is not null)
+            if (proxy is not null)
             {
-                peer = await ReadProxyHeaderAsync(stream, peer, _proxySources, stopping).ConfigureAwait(false);
+                peer = await proxy.ReadClientAsync(stream, peer, stopping).ConfigureAwait(false);
                 if (peer is null) return;   // closed by the listener
             }
             var session = new Pop3Session(_context, stream, peer, implicitTls);
             await session.RunAsync(stopping).ConfigureAwait(false);
         }
     }
-
-    /// <summary>
-    /// The client a trusted load balancer names in its PROXY header (or the connection's own peer for a
-    /// LOCAL/UNKNOWN header), or null when the connection is to be closed: an untrusted sender, a
-    /// malformed header, or none within <see cref="ProxyHeaderTimeout"/>. Before any greeting, as the
-    /// header precedes the client's first byte and the POP3 server speaks first (RFC 1939 §4).
-    /// </summary>
-    private async Task<EndPoint?> ReadProxyHeaderAsync(Stream stream, EndPoint? connectedFrom, TrustedNetworks proxySources, CancellationToken stopping)
-    {
-        var logger = _loggerFactory.CreateLogger("Restante.Networking");
-        if (connectedFrom is not IPEndPoint balancer || !proxySources.Contains(balancer.Address))
-        {
-            ProxyHeaderUntrusted(logger, connectedFrom);
-            return null;
-        }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        deadline.CancelAfter(ProxyHeaderTimeout);
-        ProxyHeaderResult header;
-        try
-        {
-            header = await ProxyHeaderReader.ReadAsync(stream, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-        {
-            header = ProxyHeaderResult.Invalid("no PROXY header in time");
-        }
-        catch (IOException ex)
-        {
-            header = ProxyHeaderResult.Invalid(ex.GetBaseException().Message);
-        }
-        if (!header.IsValid)
-        {
-            ProxyHeaderRejected(logger, connectedFrom, header.Error);
-            return null;
-        }
-        return header.Source ?? connectedFrom;
-    }
-
-    /// <summary>A balancer sends the header at once; this only bounds a peer that connects and says nothing.</summary>
-    private static readonly TimeSpan ProxyHeaderTimeout = TimeSpan.FromSeconds(10);
-
-    [LoggerMessage(26, LogLevel.Warning, "Closed a connection from {Peer}: PROXY protocol is on and the peer is not in ProxyTrustedNetworks", EventName = "ProxyHeaderUntrusted")]
-    private static partial void ProxyHeaderUntrusted(ILogger logger, EndPoint? peer);
-
-    [LoggerMessage(27, LogLevel.Warning, "Closed a connection from {Peer}: {Reason}", EventName = "ProxyHeaderRejected")]
-    private static partial void ProxyHeaderRejected(ILogger logger, EndPoint? peer, string? reason);
 
     /// <summary>
     /// Raises the descriptor limit as far as allowed and, when the connection limits could need
@@ -258,6 +207,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var logger = _loggerFactory.CreateLogger("Restante.Networking");
         if (FileDescriptorLimit.Raise() is not var (soft, hard) || FileDescriptorLimit.InUse() is not { } inUse) return wanted;
         var available = (long)Math.Min(soft, long.MaxValue) - inUse - FileDescriptorLimit.Headroom;
+        _descriptorBudget = available;
         var needed = FileDescriptorLimit.Needed(wanted);
         FileDescriptorLimitRaised(logger, soft, hard, inUse, needed);
         var fitted = FileDescriptorLimit.Fit(wanted, available);
@@ -273,20 +223,26 @@ public sealed partial class Pop3Server : IAsyncDisposable
         // RFC 5321 §3.8 / §4.2: 421 is "service not available, closing", the domain first; the
         // client keeps the message queued and tries again later (RFC 3463 X.3.2: not accepting messages now).
         var refusal = System.Text.Encoding.ASCII.GetBytes($"421 4.3.2 {_lmtpContext.Hostname} Too many connections, try again later\r\n");
-        listener.Start((socket, stopping) =>
-        {
-            var stream = new NetworkStream(socket, ownsSocket: false);
-            var session = new LmtpSession(_lmtpContext, dialect, stream, socket.RemoteEndPoint);
-            return RunAndDisposeAsync(session.RunAsync, stream, stopping);
-        }, dialect == DeliveryDialect.Lmtp ? _lmtpGate : _smtpGate, refusal);
+        var proxy = _options.DeliveryExpectsProxyHeader(address) ? _proxy : null;
+        listener.Start((socket, stopping) => RunDeliverySessionAsync(socket, dialect, proxy, stopping),
+            dialect == DeliveryDialect.Lmtp ? _lmtpGate : _smtpGate, refusal);
         return listener;
     }
 
-    private static async Task RunAndDisposeAsync(Func<CancellationToken, Task> run, Stream stream, CancellationToken stopping)
+    private async Task RunDeliverySessionAsync(Socket socket, DeliveryDialect dialect, ProxyProtocolAcceptor? proxy, CancellationToken stopping)
     {
+        var stream = new NetworkStream(socket, ownsSocket: false);
         await using (stream.ConfigureAwait(false))
         {
-            await run(stopping).ConfigureAwait(false);
+            var peer = socket.RemoteEndPoint;
+            if (proxy is not null)
+            {
+                // Before the 220 greeting (RFC 5321 §3.1): the balancer's header precedes anything either side says.
+                peer = await proxy.ReadClientAsync(stream, peer, stopping).ConfigureAwait(false);
+                if (peer is null) return;
+            }
+            var session = new LmtpSession(_lmtpContext, dialect, stream, peer);
+            await session.RunAsync(stopping).ConfigureAwait(false);
         }
     }
 

@@ -87,11 +87,38 @@ public sealed class RestanteOptions
     public string MaxMessageSize { get; set; } = "50M";
 
     /// <summary>
-    /// The POP3 and POP3S listeners expect a HAProxy PROXY protocol header (v1 or v2) before each
+    /// Every POP3 and POP3S listener expects a HAProxy PROXY protocol header (v1 or v2) before each
     /// connection's first byte, so limits, throttling, the plaintext policy and logs see the client
-    /// behind the load balancer. Needs <see cref="ProxyTrustedNetworks"/>.
+    /// behind the load balancer. Needs <see cref="ProxyTrustedNetworks"/>. For one listener at a time
+    /// (LMTP and SMTP too) use <see cref="ProxyProtocolListeners"/>.
     /// </summary>
     public bool ProxyProtocol { get; set; }
+
+    /// <summary>
+    /// Listen addresses, as written in <see cref="Pop3"/>, <see cref="Pop3s"/>, <see cref="Lmtp"/> or
+    /// <see cref="Smtp"/>, whose listeners expect a PROXY header — in addition to all POP3/POP3S
+    /// listeners when <see cref="ProxyProtocol"/> is on. A direct listener (webmail on loopback) and one
+    /// behind HAProxy can so run side by side.
+    /// </summary>
+    public List<string> ProxyProtocolListeners { get; set; } = [];
+
+    /// <summary>True when the POP3/POP3S listener on <paramref name="address"/> expects a PROXY header.</summary>
+    public bool Pop3ExpectsProxyHeader(string address) => ProxyProtocol || IsProxyListener(address);
+
+    /// <summary>True when the LMTP/SMTP listener on <paramref name="address"/> expects a PROXY header.</summary>
+    public bool DeliveryExpectsProxyHeader(string address) => IsProxyListener(address);
+
+    /// <summary>True when any listener expects a PROXY header.</summary>
+    public bool AnyProxyListener => (ProxyProtocol && EffectivePop3.Count + EffectivePop3s.Count > 0) || ProxyProtocolListeners.Count > 0;
+
+    private bool IsProxyListener(string address)
+        => ProxyProtocolListeners.Any(listed => SameListenAddress(listed, address));
+
+    /// <summary>Compares as endpoints, so "localhost:110" and "127.0.0.1:110" are one listener.</summary>
+    private static bool SameListenAddress(string a, string b)
+        => ListenAddress.TryParseEndPoint(a.Trim(), out var x, out _) && ListenAddress.TryParseEndPoint(b.Trim(), out var y, out _) && x.Equals(y);
+
+    private IEnumerable<string> AllListenAddresses => EffectivePop3.Concat(EffectivePop3s).Concat(EffectiveLmtp).Concat(EffectiveSmtp);
 
     /// <summary>
     /// The load balancers allowed to send a PROXY header (addresses or CIDR ranges). A connection from
@@ -158,7 +185,14 @@ public sealed class RestanteOptions
         if (ParseSize(MaxMessageSize) is null) yield return $"MaxMessageSize: '{MaxMessageSize}' is not a size (for example 50M).";
         foreach (var text in ProxyTrustedNetworks)
             if (!NetworkRange.TryParse(text, out _)) yield return $"ProxyTrustedNetworks: '{text}' is not an address or CIDR range.";
-        if (ProxyProtocol && ProxyTrustedNetworks.Count == 0)
+        foreach (var listed in ProxyProtocolListeners)
+        {
+            if (ListenAddress.TryGetSocketPath(listed.Trim(), out _))
+                yield return $"ProxyProtocolListeners: '{listed}' is a Unix-domain socket; the PROXY protocol is for TCP listeners behind a load balancer.";
+            else if (!AllListenAddresses.Any(a => SameListenAddress(a, listed)))
+                yield return $"ProxyProtocolListeners: '{listed}' is not one of the listen addresses (Pop3, Pop3s, Lmtp, Smtp).";
+        }
+        if (AnyProxyListener && ProxyTrustedNetworks.Count == 0)
             yield return "ProxyProtocol needs ProxyTrustedNetworks: the addresses of the load balancers that send the header.";
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";

@@ -19,6 +19,7 @@ public sealed partial class CertificateProvider
     private readonly TimeProvider _timeProvider;
     private readonly Lock _reloadLock = new();
     private ServerCertificate _current;
+    private volatile PemFiles _files;
     private FileStamp _failedStamp;
     private long _lastCheckTimestamp;
 
@@ -27,26 +28,25 @@ public sealed partial class CertificateProvider
     /// <exception cref="InvalidOperationException">The files cannot be read or do not hold a certificate and its key.</exception>
     public CertificateProvider(string certificatePath, string? keyPath, ILogger logger, TimeProvider? timeProvider = null)
     {
-        CertificatePath = Path.GetFullPath(certificatePath);
-        KeyPath = string.IsNullOrWhiteSpace(keyPath) ? null : Path.GetFullPath(keyPath);
+        _files = PemFiles.Of(certificatePath, keyPath);
         _logger = logger;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        var stamp = Stamp();
+        var stamp = Stamp(_files);
         try
         {
-            _current = Load(stamp);
+            _current = Load(_files, stamp);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"TlsCertificate: cannot load {Describe()}: {ex.Message}", ex);
+            throw new InvalidOperationException($"TlsCertificate: cannot load {_files}: {ex.Message}", ex);
         }
         Loaded(_logger, _current.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(_current.Certificate), _current.Certificate.NotAfter);
         _lastCheckTimestamp = _timeProvider.GetTimestamp();
     }
 
-    public string CertificatePath { get; }
+    public string CertificatePath => _files.Certificate;
 
-    public string? KeyPath { get; }
+    public string? KeyPath => _files.Key;
 
     /// <summary>How often the files are checked for a change; a handshake never waits for more than one stat.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -78,11 +78,11 @@ public sealed partial class CertificateProvider
         try
         {
             Volatile.Write(ref _lastCheckTimestamp, _timeProvider.GetTimestamp());
-            var stamp = Stamp();
+            var stamp = Stamp(_files);
             if (stamp == _current.Stamp || stamp == _failedStamp) return;
             try
             {
-                var loaded = Load(stamp);
+                var loaded = Load(_files, stamp);
                 Volatile.Write(ref _current, loaded);
                 _failedStamp = default;
                 Reloaded(_logger, loaded.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(loaded.Certificate), loaded.Certificate.NotAfter);
@@ -91,7 +91,7 @@ public sealed partial class CertificateProvider
             {
                 // Logged once per bad version of the files; the next change is tried again.
                 _failedStamp = stamp;
-                ReloadFailed(_logger, ex, Describe(), DevCertificate.Fingerprint(_current.Certificate));
+                ReloadFailed(_logger, ex, _files.ToString(), DevCertificate.Fingerprint(_current.Certificate));
             }
         }
         finally
@@ -100,9 +100,55 @@ public sealed partial class CertificateProvider
         }
     }
 
-    private ServerCertificate Load(FileStamp stamp)
+    /// <summary>
+    /// Loads <paramref name="certificatePath"/> (and <paramref name="keyPath"/>) now, changed or not, and
+    /// serves them to new handshakes from here on (a configuration reload: SIGHUP, possibly with new
+    /// paths). Sessions already in TLS keep theirs. When the files do not load, nothing changes and the
+    /// reason is returned.
+    /// </summary>
+    public bool TryReload(string certificatePath, string? keyPath, out string error)
     {
-        var certificate = X509Certificate2.CreateFromPemFile(CertificatePath, KeyPath);
+        var files = PemFiles.Of(certificatePath, keyPath);
+        _reloadLock.Enter();
+        try
+        {
+            var stamp = Stamp(files);
+            ServerCertificate loaded;
+            try
+            {
+                loaded = Load(files, stamp);
+            }
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                error = $"TlsCertificate: cannot load {files}: {ex.Message}";
+                return false;
+            }
+            _files = files;
+            Volatile.Write(ref _current, loaded);
+            _failedStamp = default;
+            Volatile.Write(ref _lastCheckTimestamp, _timeProvider.GetTimestamp());
+            Reloaded(_logger, loaded.Certificate.Subject, CertificatePath, DevCertificate.Fingerprint(loaded.Certificate), loaded.Certificate.NotAfter);
+            error = string.Empty;
+            return true;
+        }
+        finally
+        {
+            _reloadLock.Exit();
+        }
+    }
+
+    /// <summary>Full paths of the certificate file and of the key file (null: the key is in the certificate file).</summary>
+    private sealed record PemFiles(string Certificate, string? Key)
+    {
+        public static PemFiles Of(string certificate, string? key)
+            => new(Path.GetFullPath(certificate), string.IsNullOrWhiteSpace(key) ? null : Path.GetFullPath(key));
+
+        public override string ToString() => Key is null ? Certificate : $"{Certificate} with key {Key}";
+    }
+
+    private static ServerCertificate Load(PemFiles files, FileStamp stamp)
+    {
+        var certificate = X509Certificate2.CreateFromPemFile(files.Certificate, files.Key);
         if (!certificate.HasPrivateKey)
         {
             certificate.Dispose();
@@ -110,7 +156,7 @@ public sealed partial class CertificateProvider
         }
         // The rest of a fullchain.pem: intermediates the client may need to build the chain.
         var all = new X509Certificate2Collection();
-        all.ImportFromPemFile(CertificatePath);
+        all.ImportFromPemFile(files.Certificate);
         var intermediates = new X509Certificate2Collection();
         foreach (var other in all)
         {
@@ -121,9 +167,7 @@ public sealed partial class CertificateProvider
         return new ServerCertificate(certificate, context, stamp);
     }
 
-    private string Describe() => KeyPath is null ? CertificatePath : $"{CertificatePath} with key {KeyPath}";
-
-    private FileStamp Stamp() => new(FileVersion.Of(CertificatePath), KeyPath is null ? default : FileVersion.Of(KeyPath));
+    private static FileStamp Stamp(PemFiles files) => new(FileVersion.Of(files.Certificate), files.Key is null ? default : FileVersion.Of(files.Key));
 
     internal readonly record struct FileStamp(FileVersion Certificate, FileVersion Key);
 

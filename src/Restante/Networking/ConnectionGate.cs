@@ -9,10 +9,8 @@ namespace Restante.Networking;
 /// </summary>
 public sealed class ConnectionGate
 {
-    private readonly int _maxConnections;
-    private readonly int _maxPerAddress;
-    private readonly int _ipv6PrefixLength;
-    private readonly TrustedNetworks _trusted;
+    // Not readonly: a configuration reload changes them under running connections (Update).
+    private volatile Limits _limits;
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private int _total;
 
@@ -28,11 +26,17 @@ public sealed class ConnectionGate
 
     internal ConnectionGate(int maxConnections, int maxPerAddress, TrustedNetworks trusted, int ipv6PrefixLength = 64)
     {
-        _maxConnections = maxConnections;
-        _maxPerAddress = maxPerAddress;
-        _ipv6PrefixLength = ipv6PrefixLength;
-        _trusted = trusted;
+        _limits = new Limits(maxConnections, maxPerAddress, trusted, ipv6PrefixLength);
     }
+
+    /// <summary>
+    /// New limits for connections accepted from now on (a configuration reload). Connections already
+    /// admitted keep their slots even when they are now over a lowered limit: the limits only ever refuse newcomers.
+    /// </summary>
+    public void Update(int maxConnections, int maxPerAddress, TrustedNetworks trusted, int ipv6PrefixLength)
+        => _limits = new Limits(maxConnections, maxPerAddress, trusted, ipv6PrefixLength);
+
+    private sealed record Limits(int MaxConnections, int MaxPerAddress, TrustedNetworks Trusted, int Ipv6PrefixLength);
 
     public int Total => Volatile.Read(ref _total);
 
@@ -40,19 +44,20 @@ public sealed class ConnectionGate
     public bool TryEnter(IPAddress? address, out Lease lease)
     {
         lease = default;
-        if (Interlocked.Increment(ref _total) > _maxConnections)
+        var limits = _limits;
+        if (Interlocked.Increment(ref _total) > limits.MaxConnections)
         {
             Interlocked.Decrement(ref _total);
             return false;
         }
-        if (address is null || _trusted.Contains(address))
+        if (address is null || limits.Trusted.Contains(address))
         {
             lease = new Lease(this, null);
             return true;
         }
-        address = AddressBlock.Of(address, _ipv6PrefixLength);   // an IPv6 host has a /64 to pick from
+        address = AddressBlock.Of(address, limits.Ipv6PrefixLength);   // an IPv6 host has a /64 to pick from
         var count = _perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1);
-        if (count > _maxPerAddress)
+        if (count > limits.MaxPerAddress)
         {
             Release(address);
             Interlocked.Decrement(ref _total);

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Configuration.Memory;
+using Restante.Hosting;
+
+namespace Restante.Cli;
+
+/// <summary>
+/// Where `restante serve` takes its configuration from, lowest first: built-in defaults, the JSON file,
+/// RESTANTE_* environment variables, command-line options. Built once to start, again for every
+/// reload (SIGHUP), and by `restante config check` — so all three read the same layers the same way.
+/// </summary>
+internal sealed class ServeConfiguration
+{
+    public const string EnvironmentPrefix = "RESTANTE_";
+
+    /// <summary>The lowest layer. A JSON file or RESTANTE_LMTP__0 replaces the LMTP default; [""] turns LMTP off.</summary>
+    private static readonly Dictionary<string, string?> Defaults = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft"] = "Warning",
+        ["Lmtp:0"] = RestanteOptions.DefaultLmtpAddress,
+    };
+
+    public FileInfo? ConfigFile { get; init; }
+
+    /// <summary>Scalar command-line options as configuration keys (the top layer).</summary>
+    public Dictionary<string, string?> Overrides { get; init; } = [];
+
+    /// <summary>
+    /// Command-line listener lists by configuration key ("Pop3" → --pop3 values). They replace the
+    /// configured list rather than merge into it index by index, so they are applied after binding.
+    /// </summary>
+    public Dictionary<string, string[]> Lists { get; init; } = [];
+
+    /// <summary>Adds the layers to <paramref name="builder"/> (the host's own configuration at start).</summary>
+    public void AddTo(IConfigurationBuilder builder)
+    {
+        builder.AddInMemoryCollection(Defaults);
+        if (ConfigFile is not null) builder.AddJsonFile(ConfigFile.FullName, optional: false, reloadOnChange: false);
+        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        builder.AddInMemoryCollection(Overrides);
+    }
+
+    /// <summary>A fresh read of every layer.</summary>
+    /// <exception cref="InvalidDataException">The JSON file does not parse.</exception>
+    /// <exception cref="FileNotFoundException">The JSON file is gone.</exception>
+    public IConfigurationRoot Build()
+    {
+        var builder = new ConfigurationBuilder();
+        AddTo(builder);
+        return builder.Build();
+    }
+
+    /// <summary>A load failure as one line: which file ("Failed to load configuration from file …") and why (the JSON reader's position).</summary>
+    public static string Describe(Exception ex)
+        => ex.InnerException is { } inner && inner.Message != ex.Message ? $"{ex.Message} {inner.GetBaseException().Message}" : ex.Message;
+
+    public RestanteSettings Bind(IConfiguration configuration) => RestanteSettings.Bind(configuration, ApplyLists);
+
+    public void ApplyLists(RestanteOptions options)
+    {
+        if (Lists.TryGetValue(nameof(RestanteOptions.Pop3), out var pop3) && pop3.Length > 0) options.Pop3 = [.. pop3];
+        if (Lists.TryGetValue(nameof(RestanteOptions.Pop3s), out var pop3s) && pop3s.Length > 0) options.Pop3s = [.. pop3s];
+        if (Lists.TryGetValue(nameof(RestanteOptions.Lmtp), out var lmtp) && lmtp.Length > 0) options.Lmtp = [.. lmtp];
+        if (Lists.TryGetValue(nameof(RestanteOptions.Smtp), out var smtp) && smtp.Length > 0) options.Smtp = [.. smtp];
+    }
+
+    /// <summary>
+    /// Which layer <paramref name="key"/>'s value comes from: the highest one that sets it ("default" when
+    /// none does and the value is the program's own). A list counts as set by a layer with any item of it.
+    /// </summary>
+    public string SourceOf(IConfigurationRoot root, string key, bool isList)
+    {
+        if (isList && Lists.TryGetValue(key, out var listed) && listed.Length > 0) return $"command line (--{key.ToLowerInvariant()})";
+        var providers = root.Providers.ToList();
+        for (var i = providers.Count - 1; i >= 0; i--)
+        {
+            var provider = providers[i];
+            var sets = isList ? provider.GetChildKeys([], key).Any() : provider.TryGet(key, out _);
+            if (!sets) continue;
+            return provider switch
+            {
+                JsonConfigurationProvider json => $"file {ConfigFile?.FullName ?? json.Source.Path}",
+                EnvironmentVariablesConfigurationProvider => $"environment {EnvironmentPrefix}{key.Replace(":", "__", StringComparison.Ordinal)}{(isList ? "__<n>" : "")}",
+                MemoryConfigurationProvider when i == 0 => "default",
+                _ => "command line",
+            };
+        }
+        return "default";
+    }
+}
