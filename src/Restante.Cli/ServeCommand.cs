@@ -117,6 +117,8 @@ internal static class ServeCommand
         if (pop3s.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Pop3s = [.. pop3s]);
         if (lmtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Lmtp = [.. lmtp]);
         if (smtp.Length > 0) builder.Services.PostConfigure<RestanteOptions>(o => o.Smtp = [.. smtp]);
+        // Like LMTP, the control socket comes with `restante serve`: DATA/restante.ctl unless Admin:Socket says otherwise ("" = none).
+        builder.Services.PostConfigure<Restante.Admin.AdminOptions>(o => o.Socket ??= Path.Combine(builder.Configuration["DataDirectory"] ?? new RestanteOptions().DataDirectory, Restante.Admin.AdminOptions.DefaultFileName));
 
         var options = new RestanteOptions();
         builder.Configuration.Bind(options);

@@ -21,6 +21,7 @@ public sealed class Pop3ServerContext
         Capabilities = new Capabilities(options);
         Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
         LoginHistory = new LoginHistory(TimeProvider);
+        Sessions = new Admin.SessionRegistry(TimeProvider);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
@@ -29,6 +30,9 @@ public sealed class Pop3ServerContext
     public LoginThrottle Throttle { get; }
 
     internal LoginHistory LoginHistory { get; }
+
+    /// <summary>The sessions running now, for `restante sessions` and `restante kick`.</summary>
+    public Admin.SessionRegistry Sessions { get; }
 
     public Pop3Options Options { get; }
 
