@@ -29,6 +29,7 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
                 {
                     AdminLog.PeerRefused(logger, peer.Uid, peer.Pid, serverUid);
                     await WriteAsync(stream, AdminReply.Failure("Permission denied: only the server's user and root may use this socket."), stopping).ConfigureAwait(false);
+                    await LingerAsync(stopping).ConfigureAwait(false);
                     return;
                 }
                 await ServeAsync(stream, peer, stopping).ConfigureAwait(false);
@@ -66,6 +67,7 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
                     {
                         AdminLog.ConnectionClosed(logger, "no request in time");
                         await WriteAsync(stream, AdminReply.Failure("No complete request in time; closing."), stopping).ConfigureAwait(false);
+                        await LingerAsync(stopping).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -78,6 +80,7 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
                     {
                         AdminLog.ConnectionClosed(logger, "request line too long");
                         await WriteAsync(stream, AdminReply.Failure($"Request line too long (at most {AdminOptions.MaxRequestLine} octets); closing."), stopping).ConfigureAwait(false);
+                        await LingerAsync(stopping).ConfigureAwait(false);
                         return;
                     }
                     if (line.Length > 0)
@@ -94,6 +97,33 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
         finally
         {
             await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Ends a connection the server closes with a last reply: its side is shut (the client reads the reply, then end
+    /// of stream), and what the client still sends is read and dropped for a moment. Closing with unread input would
+    /// make the kernel reset the connection, and the client could lose the reply (unix(7) reports ECONNRESET).
+    /// Bounded in octets and time, so lingering costs nothing a client can stretch.
+    /// </summary>
+    private async Task LingerAsync(CancellationToken stopping)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            deadline.CancelAfter(TimeSpan.FromSeconds(2));
+            var sink = new byte[4096];
+            for (var drained = 0; drained < 64 * 1024;)
+            {
+                var read = await socket.ReceiveAsync(sink, SocketFlags.None, deadline.Token).ConfigureAwait(false);
+                if (read == 0) return;
+                drained += read;
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client is gone or still talking: closing now is all that is left.
         }
     }
 
