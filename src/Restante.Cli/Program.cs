@@ -6,7 +6,7 @@ var data = new Option<string>("--data")
     Description = "Data directory: the passwd file, the default Maildirs. Default: ./data",
     Recursive = true,
 };
-var root = new RootCommand("Restante — a POP3 server (RFC 1939) over Maildir or PostgreSQL");
+var root = CliRoot.Create("Restante — a POP3 server (RFC 1939) over Maildir or PostgreSQL");
 root.Options.Add(data);
 root.Subcommands.Add(ServeCommand.Create(data));
 root.Subcommands.Add(UserCommands.Create(data));
@@ -16,4 +16,5 @@ root.Subcommands.Add(DeliverCommand.Create(data));
 root.Subcommands.Add(DbCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create(data));
 root.Subcommands.Add(ConfigCommand.Create(data));
+foreach (var command in ControlCommands.Create(data)) root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -108,6 +108,8 @@ internal static class ServeCommand
         builder.Services.AddAllStores(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
         builder.Services.PostConfigure<RestanteOptions>(layers.ApplyLists);
+        // Like LMTP, the control socket comes with `restante serve`: DATA/restante.ctl unless Admin:Socket says otherwise ("" = none).
+        builder.Services.PostConfigure<Restante.Admin.AdminOptions>(o => o.Socket ??= Path.Combine(builder.Configuration["DataDirectory"] ?? new RestanteOptions().DataDirectory, Restante.Admin.AdminOptions.DefaultFileName));
 
         var settings = layers.Bind(builder.Configuration);
         var options = settings.Server;

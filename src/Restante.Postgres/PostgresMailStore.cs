@@ -136,6 +136,30 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         }
     }
 
+    /// <summary>The messages in uid order, read in one statement that takes no lease: a live session is not disturbed.</summary>
+    public async ValueTask<IReadOnlyList<StoredMessage>> ListAsync(string user, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        try
+        {
+            return await PostgresFailure.RetryStaleAsync<IReadOnlyList<StoredMessage>>(async () =>
+            {
+                await using var command = _dataSource.CreateCommand(
+                    "SELECT m.uidl, m.octets FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1 ORDER BY m.uid");
+                command.Parameters.AddWithValue(user);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var messages = new List<StoredMessage>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    messages.Add(new StoredMessage(reader.GetString(0), reader.GetInt64(1)));
+                return messages;
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot list the mailbox of {user}");
+        }
+    }
+
     public ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
         => DeliverCoreAsync(user, message, deliveryId: null, uidl: null, cancellationToken);
 

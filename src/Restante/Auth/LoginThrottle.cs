@@ -98,6 +98,42 @@ public sealed partial class LoginThrottle
         if (user.Length > 0 && _byUser.TryGetValue(user, out var forUser)) forUser.Forget(address.ToString());
     }
 
+    /// <summary>
+    /// Every address (an IPv6 one as its block) with failures inside the window or a block in force, for the
+    /// administrator (`restante throttle list`). A moment's picture: entries come and go as this is read.
+    /// </summary>
+    public IReadOnlyList<ThrottledAddress> List()
+    {
+        var now = _time.GetTimestamp();
+        var wallNow = _time.GetUtcNow();
+        var windowTicks = ToTimestampTicks(_options.Window);
+        var result = new List<ThrottledAddress>();
+        foreach (var address in _byAddress.Keys.Union(_blockedUntil.Keys))
+        {
+            var failures = _byAddress.TryGetValue(address, out var window) ? window.Live(now, windowTicks) : 0;
+            DateTimeOffset? blockedUntil = _blockedUntil.TryGetValue(address, out var until) && until > now
+                ? wallNow + _time.GetElapsedTime(now, until)
+                : null;
+            if (failures > 0 || blockedUntil is not null) result.Add(new ThrottledAddress(address, failures, blockedUntil));
+        }
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Address.ToString(), b.Address.ToString()));
+        return result;
+    }
+
+    /// <summary>
+    /// Forgets the address's block and failures (an IPv6 address: its whole block), also as counted against user
+    /// names, so its next failure starts from nothing. True when there was something to forget.
+    /// </summary>
+    public bool Clear(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        address = Key(address);
+        var cleared = _blockedUntil.TryRemove(address, out _) | _byAddress.TryRemove(address, out _);
+        var name = address.ToString();
+        foreach (var (_, window) in _byUser) window.Forget(name);
+        return cleared;
+    }
+
     /// <summary>Failures inside the window for <paramref name="address"/> (its block), for tests and metrics.</summary>
     internal int FailuresOf(IPAddress address)
         => _byAddress.TryGetValue(Key(address), out var window) ? window.Live(_time.GetTimestamp(), ToTimestampTicks(_options.Window)) : 0;

@@ -116,6 +116,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// <summary>Failed-login counting and blocking (per address, per user).</summary>
     public LoginThrottle LoginThrottle => _context.Throttle;
 
+    /// <summary>The POP3 sessions running now (the control socket lists and kicks them).</summary>
+    public Admin.SessionRegistry Sessions => _context.Sessions;
+
     /// <summary>The threads password hashes run on; <see cref="Auth.PasswordHashing.QueueDepth"/> is the login backlog.</summary>
     public PasswordHashing PasswordHashing { get; }
 

@@ -36,6 +36,9 @@ public static class RestanteServiceCollectionExtensions
             lmtpConnections: configuration.GetSection("LmtpConnections").Get<ListenerConnectionLimits>(),
             smtpConnections: configuration.GetSection("SmtpConnections").Get<ListenerConnectionLimits>(),
             lmtpLimits: configuration.GetSection("LmtpLimits").Get<LmtpLimits>()));
+        // The control socket first: a second server on the same data directory stops there, before binding a port.
+        services.Configure<Admin.AdminOptions>(configuration.GetSection("Admin"));
+        services.AddHostedService<Admin.AdminService>();
         services.AddHostedService<RestanteHostedService>();
         return services;
     }

@@ -22,13 +22,19 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     private readonly string? _socketPath;
     private int _socketRemoved;
 
-    private ConnectionListener(Socket socket, ILogger logger, string? socketPath = null)
+    private ConnectionListener(Socket socket, ILogger logger, string? socketPath = null, EndPoint? endPoint = null)
     {
         _socket = socket;
         _logger = logger;
         _socketPath = socketPath;
-        EndPoint = socket.LocalEndPoint!;
+        EndPoint = endPoint ?? socket.LocalEndPoint!;
     }
+
+    /// <summary>
+    /// Accepts on a socket someone else bound and listens on (the control socket, which is bound elsewhere and
+    /// renamed into place, so <paramref name="endPoint"/> says where it is now). Its file is the caller's to remove.
+    /// </summary>
+    internal static ConnectionListener Adopt(Socket listening, EndPoint endPoint, ILogger logger) => new(listening, logger, socketPath: null, endPoint);
 
     /// <summary>The bound address: an <see cref="IPEndPoint"/> (with port 0 requested, the port the
     /// system chose) or a <see cref="UnixDomainSocketEndPoint"/>.</summary>

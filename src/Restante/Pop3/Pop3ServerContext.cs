@@ -22,6 +22,7 @@ public sealed class Pop3ServerContext
         Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
         LoginHistory = new LoginHistory(TimeProvider);
         Takeover = new Takeover.MailboxTakeover(options, Logger);
+        Sessions = new Admin.SessionRegistry(TimeProvider);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
@@ -32,6 +33,8 @@ public sealed class Pop3ServerContext
     internal LoginHistory LoginHistory { get; }
 
     internal Takeover.MailboxTakeover Takeover { get; }
+    /// <summary>The sessions running now, for `restante sessions` and `restante kick`.</summary>
+    public Admin.SessionRegistry Sessions { get; }
 
     public Pop3Options Options { get; }
 

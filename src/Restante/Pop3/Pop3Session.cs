@@ -49,6 +49,8 @@ public sealed class Pop3Session
     private long _lastCommandAt;
     private long _attemptStartedAt;
     private readonly TaskCompletionSource _maildropReleasedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Set by an administrator's kick (LiveSession.Kick); ends the session like a shutdown, with its own goodbye.
+    private readonly CancellationTokenSource _kick = new();
 
     /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
@@ -167,6 +169,10 @@ public sealed class Pop3Session
     {
         Pop3Log.Connected(Logger, Id, RemoteEndPoint);
         using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
+        // Left after EndAsync has released the mailbox, so a kick's caller can count on the lock being free.
+        using var registration = _server.Sessions.Register(this);
+        using var kickOrStop = CancellationTokenSource.CreateLinkedTokenSource(stopping, _kick.Token);
+        stopping = kickOrStop.Token;
         var stoppingRegistration = _ioTimeout.CancelWhen(stopping);
         try
         {
@@ -174,6 +180,11 @@ public sealed class Pop3Session
             Pop3Reply.Ok(_output, Timestamp is null ? "Restante POP3 server ready." : $"Restante POP3 server ready. {Timestamp}");
             if (!await FlushAsync().ConfigureAwait(false)) return;
             await ProcessCommandsAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_kick.IsCancellationRequested)
+        {
+            _endReason = "kicked by the administrator";
+            if (!_handshaking) await TrySayGoodbyeAsync("-ERR Disconnected by the administrator.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -208,6 +219,9 @@ public sealed class Pop3Session
             _ioTimeout.Dispose();
         }
     }
+
+    /// <summary>Ends the session from outside, as a shutdown does: no UPDATE, so nothing is deleted.</summary>
+    internal void Kick() => _kick.Cancel();
 
     private async Task ProcessCommandsAsync(CancellationToken stopping)
     {

@@ -9,4 +9,12 @@ public interface IMailStore
     /// <see cref="MailStoreErrorKind.InUse"/> when another session holds the lock.
     /// </summary>
     ValueTask<IMaildrop> OpenAsync(string user, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The messages a session opening the maildrop now would see (unique-ids and sizes, in
+    /// message-number order), read without the session lock: for administration while a client
+    /// may be logged in. Changes nothing, creates nothing (no mailbox yet: empty), and does not
+    /// disturb a session holding the lock.
+    /// </summary>
+    ValueTask<IReadOnlyList<StoredMessage>> ListAsync(string user, CancellationToken cancellationToken);
 }

@@ -42,6 +42,9 @@ public sealed class ToolInstallTests
         Assert.True(help.ExitCode == 0, help.ToString());
         Assert.Contains("Usage:", help.Output);
         Assert.Contains("serve", help.Output);
+        // The shim runs Restante.Cli.dll; the help still names the command the README uses.
+        Assert.Contains("  restante [command] [options]", help.Output);
+        Assert.DoesNotContain("Restante.Cli", help.Output);
 
         var pw = await ExternalCommand.RunAsync(restante, ["pw", "--scheme", "SHA512-CRYPT"], standardInput: "correct horse\n");
         Assert.True(pw.ExitCode == 0, pw.ToString());

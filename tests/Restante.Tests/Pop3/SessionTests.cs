@@ -460,6 +460,9 @@ public class SessionTests
         public async ValueTask<Restante.Storage.IMaildrop> OpenAsync(string user, CancellationToken cancellationToken)
             => new SlowRelease(await inner.OpenAsync(user, cancellationToken), delay);
 
+        public ValueTask<IReadOnlyList<Restante.Storage.StoredMessage>> ListAsync(string user, CancellationToken cancellationToken)
+            => inner.ListAsync(user, cancellationToken);
+
         public ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
             => inner.DeliverAsync(user, message, cancellationToken);
 

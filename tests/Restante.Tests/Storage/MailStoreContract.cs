@@ -123,6 +123,25 @@ public abstract class MailStoreContract : IAsyncLifetime
     }
 
     [ContractFact]
+    public async Task A_listing_sees_what_a_login_sees_without_taking_the_lock()
+    {
+        Assert.Empty(await Store.ListAsync("nobody", CancellationToken.None));
+        await DeliverAsync("alice", "Subject: 1\n\none\n");
+        await DeliverAsync("alice", "Subject: 2\r\n\r\ntwo\r\n");
+        await using var drop = await Store.OpenAsync("alice", CancellationToken.None);
+
+        // While a session holds the lock: the same unique-ids and sizes, in message-number order.
+        Assert.Equal(drop.Messages, await Store.ListAsync("alice", CancellationToken.None));
+        // The session is undisturbed: it still reads, and it still holds the lock.
+        Assert.Equal("Subject: 1\n\none\n", Encoding.Latin1.GetString(await ReadAllAsync(drop, 0)));
+        var error = await Assert.ThrowsAsync<MailStoreException>(async () => await Store.OpenAsync("alice", CancellationToken.None));
+        Assert.Equal(MailStoreErrorKind.InUse, error.Kind);
+        // What the session expunges is gone from the next listing.
+        await drop.ExpungeAsync([0], CancellationToken.None);
+        Assert.Equal([drop.Messages[1]], await Store.ListAsync("alice", CancellationToken.None));
+    }
+
+    [ContractFact]
     public async Task A_session_released_without_commit_deletes_nothing()
     {
         await DeliverAsync("alice", "Subject: 1\n\n1\n");

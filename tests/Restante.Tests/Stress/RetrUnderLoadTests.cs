@@ -15,6 +15,9 @@ namespace Restante.Tests.Stress;
 /// asserts every RETR arrives whole, in time, without a long pause. The bounds are generous on
 /// purpose (a loaded 2-core machine); the symptom was a 20 s silence.
 /// </summary>
+// It measures the longest pause of a RETR: with the rest of the suite (server processes, CLI runs) beside it on two
+// cores, logins behind its Argon2id guessers timed out; the timing collection runs it alone.
+[Collection(nameof(TimingCollection))]
 public class RetrUnderLoadTests(ITestOutputHelper output)
 {
     private const int MessageSize = 5 * 1024 * 1024;

@@ -21,6 +21,13 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
         return ValueTask.FromResult<IMaildrop>(new Maildrop(mailbox, snapshot));
     }
 
+    public ValueTask<IReadOnlyList<StoredMessage>> ListAsync(string user, CancellationToken cancellationToken)
+    {
+        if (!_mailboxes.TryGetValue(user, out var mailbox)) return ValueTask.FromResult<IReadOnlyList<StoredMessage>>([]);
+        lock (mailbox.Messages)
+            return ValueTask.FromResult<IReadOnlyList<StoredMessage>>(mailbox.Messages.Select(m => new StoredMessage(m.Uid, m.Size)).ToArray());
+    }
+
     public async ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
     {
         using var copy = new MemoryStream();

@@ -121,6 +121,36 @@ public sealed class MaildirStore : IMailBackend
         }
     }
 
+    /// <summary>
+    /// Lists the Maildir as a login would, without its lock and without writing anything: not the
+    /// size index, not tmp/ cleanup, not even the Maildir when it does not exist yet. Files a live
+    /// session expunges meanwhile are simply left out.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<StoredMessage>> ListAsync(string user, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var path = GetMaildirPath(user);
+        try
+        {
+            using var maildir = VerifiedMaildir.Open(path, _trustedLength, create: false);
+            var entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken, writeIndex: false).ConfigureAwait(false);
+            return MaildirMaildrop.MessagesOf(entries);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+        catch (RefusedMaildirException ex)
+        {
+            MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot list {path}: {ex.Message}", ex);
+        }
+    }
+
     public async ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

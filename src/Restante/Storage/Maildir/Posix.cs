@@ -66,6 +66,8 @@ internal static class Posix
         Regular,
         Directory,
         SymbolicLink,
+        /// <summary>A Unix-domain socket (the control socket checks that what it replaces is one).</summary>
+        Socket,
         Other,
     }
 
@@ -166,6 +168,7 @@ internal static class Posix
             0x8000 => FileKind.Regular,
             0x4000 => FileKind.Directory,
             0xA000 => FileKind.SymbolicLink,
+            0xC000 => FileKind.Socket,
             _ => FileKind.Other,
         };
         var time = DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100);

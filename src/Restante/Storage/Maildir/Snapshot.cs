@@ -17,7 +17,10 @@ internal static class Snapshot
     /// messages to size them: what is not sized by then is left out of this session (and sized at
     /// a later login), so no file the user planted can hold a login, or its lock, for long.
     /// </summary>
-    public static async Task<MaildirEntry[]> TakeAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken)
+    /// <param name="writeIndex">False for a look without the session lock (<see cref="MaildirStore.ListAsync"/>): the
+    /// size index belongs to the session holding the lock, so an outside look never rewrites it.</param>
+    public static async Task<MaildirEntry[]> TakeAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time,
+        CancellationToken cancellationToken, bool writeIndex = true)
     {
         // new/ before cur/: a message another client moves from new/ to cur/ meanwhile is then
         // seen twice (and merged below) rather than missed.
@@ -28,7 +31,7 @@ internal static class Snapshot
         var entries = Sort(list);
         var unique = RemoveDuplicates(entries);
         if (unique < entries.Length) entries = entries[..unique];
-        var counted = await FillSizesAsync(maildir, entries, logger, fsync, sizingBudget, time, refused, cancellationToken).ConfigureAwait(false);
+        var counted = await FillSizesAsync(maildir, entries, logger, fsync, sizingBudget, time, refused, writeIndex, cancellationToken).ConfigureAwait(false);
         // Vanished files and what is not a regular file were given no size: leave them out (rare, so copy only then).
         if (Array.Exists(entries, static e => e.Size < 0)) entries = Array.FindAll(entries, static e => e.Size >= 0);
         MaildirLog.Opened(logger, maildir.Path, entries.Length, counted);
@@ -178,7 +181,7 @@ internal static class Snapshot
     /// Size -1. Returns how many were read.
     /// </summary>
     private static async Task<int> FillSizesAsync(VerifiedMaildir maildir, MaildirEntry[] sorted, ILogger logger, bool fsync,
-        TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, CancellationToken cancellationToken)
+        TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, bool writeIndex, CancellationToken cancellationToken)
     {
         if (!Array.Exists(sorted, static e => e.Size < 0))
         {
@@ -216,7 +219,7 @@ internal static class Snapshot
         if (unsized > 0) MaildirLog.SizingBudgetSpent(logger, maildir.Path, sizingBudget, unsized);
 
         // Rewrite only when something changed: new sizes, damage, or lines of removed messages.
-        if (counted == 0 && !index.Stale) return counted;
+        if (!writeIndex || (counted == 0 && !index.Stale)) return counted;
         try
         {
             SizeIndex.Write(maildir, sorted, fsync);
