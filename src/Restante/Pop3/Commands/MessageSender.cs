@@ -24,6 +24,8 @@ internal static class MessageSender
             return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
         }
 
+        var metrics = session.Server.Metrics;
+        var startedAt = bodyLineLimit is null && metrics.TimesRetrieval ? session.Server.TimeProvider.GetTimestamp() : 0;
         var output = session.Output;
         Pop3Reply.Ok(output, okText);
         var writer = new MessageWriter(bodyLineLimit);
@@ -54,6 +56,7 @@ internal static class MessageSender
                     if (read == 0) break;
                     writer.Write(buffer.AsSpan(0, read), output);
                     session.BytesSent += read;
+                    metrics.Sent(read);
                     if (!await session.FlushAsync().ConfigureAwait(false)) return CommandOutcome.Close;
                 }
             }
@@ -64,6 +67,7 @@ internal static class MessageSender
         }
         writer.Complete(output);
         if (bodyLineLimit is null) session.RetrievedCount++;
+        if (startedAt != 0) metrics.Retrieved(session.Server.TimeProvider.GetElapsedTime(startedAt));
         return CommandOutcome.Continue;
     }
 }
