@@ -22,7 +22,7 @@ internal static partial class ConsoleLogFormat
 
     public static bool IsJson(string? format) => format == Json;
 
-    /// <summary>Adds the console logger in the chosen format. Call after AddSystemd, whose formatter it overrides for JSON.</summary>
+    /// <summary>Adds the console logger in the chosen format. Call before AddSystemd, which picks journald's format for "simple".</summary>
     public static void Add(ILoggingBuilder logging, IServiceCollection services, string? format)
     {
         if (!IsJson(format))
@@ -42,8 +42,9 @@ internal static partial class ConsoleLogFormat
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
         });
-        // Under systemd AddSystemd picks its own formatter; a shipper that asked for JSON still gets JSON.
-        services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Json);
+        // Under systemd AddSystemd picks its own formatter; a shipper that asked for JSON still gets JSON
+        // (PostConfigure runs after every Configure, whatever the order of registration).
+        services.PostConfigure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Json);
     }
 
     /// <summary>

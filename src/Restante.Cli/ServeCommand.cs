@@ -110,11 +110,11 @@ internal static class ServeCommand
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         var logFormat = builder.Configuration["Logging:Format"];
+        ConsoleLogFormat.Add(builder.Logging, builder.Services, logFormat);
         // Under systemd (parent process is systemd): Type=notify readiness (READY=1 once the listeners are up,
         // STOPPING=1 on shutdown) and console lines with <N> syslog priorities for journald. Elsewhere it
-        // changes nothing. Before the console format, which keeps JSON when JSON was asked for.
+        // changes nothing. After the simple console so its formatter choice wins there (JSON stays JSON).
         builder.Services.AddSystemd();
-        ConsoleLogFormat.Add(builder.Logging, builder.Services, logFormat);
         var metricsOptions = new MetricsOptions();
         builder.Configuration.GetSection("Metrics").Bind(metricsOptions);
         builder.Services.AddMetricsExport(metricsOptions);

@@ -47,7 +47,7 @@ public sealed class RestanteMetrics : IDisposable
         _loginDuration = Meter.CreateHistogram("restante.pop3.login.duration", "s",
             "From PASS/APOP/AUTH (or the last SASL response) to the answer; failures include the fixed failure delay.", tags: null, latency);
         _retrDuration = Meter.CreateHistogram("restante.pop3.retr.duration", "s",
-            "RETR from the command to the last octet handed to the socket.", tags: null, latency);
+            "RETR from the command to the message's last chunk flushed to the client.", tags: null, latency);
         _bytesSent = Meter.CreateCounter<long>("restante.pop3.message.sent", "By",
             "Message octets sent by RETR and TOP (as stored, before byte-stuffing).");
         _lockRefusals = Meter.CreateCounter<long>("restante.pop3.lock_refusals", "{login}",
