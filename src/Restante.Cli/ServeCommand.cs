@@ -28,6 +28,9 @@ internal static class ServeCommand
         var postgres = PostgresOption();
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
+        var logFormat = new Option<string?>("--log-format") { Description = "Console log format: simple (default) or json (one object per line, for log shippers)" };
+        var metrics = new Option<string?>("--metrics") { Description = "Prometheus scrape endpoint address, e.g. 127.0.0.1:9110 (path /metrics). Default: off" };
+        var metricsAllowRemote = new Option<bool>("--metrics-allow-remote") { Description = "Allow --metrics on a non-loopback address (the endpoint has no authentication)" };
 
         var command = new Command("serve", "Run the POP3 server");
         command.Options.Add(pop3);
@@ -42,6 +45,9 @@ internal static class ServeCommand
         command.Options.Add(postgres);
         command.Options.Add(config);
         command.Options.Add(logLevel);
+        command.Options.Add(logFormat);
+        command.Options.Add(metrics);
+        command.Options.Add(metricsAllowRemote);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -54,6 +60,9 @@ internal static class ServeCommand
             if (parse.GetValue(allowPlaintext)) overrides["AllowPlaintext"] = "true";
             var tlsAddresses = parse.GetValue(pop3s) ?? [];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
+            if (parse.GetValue(logFormat) is { } format) overrides["Logging:Format"] = format;
+            if (parse.GetValue(metrics) is { } metricsAddress) overrides["Metrics:Listen"] = metricsAddress;
+            if (parse.GetValue(metricsAllowRemote)) overrides["Metrics:AllowRemote"] = "true";
             return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? [], cancellationToken);
         });
         return command;
@@ -94,16 +103,15 @@ internal static class ServeCommand
         layers.AddTo(builder.Configuration);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.IncludeScopes = true;
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-        });
+        var logFormat = builder.Configuration["Logging:Format"];
+        ConsoleLogFormat.Add(builder.Logging, builder.Services, logFormat);
         // Under systemd (parent process is systemd): Type=notify readiness (READY=1 once the listeners are up,
         // STOPPING=1 on shutdown) and console lines with <N> syslog priorities for journald. Elsewhere it
-        // changes nothing. After AddSimpleConsole so its formatter choice wins there.
+        // changes nothing. After the simple console so its formatter choice wins there (JSON stays JSON).
         builder.Services.AddSystemd();
+        var metricsOptions = new MetricsOptions();
+        builder.Configuration.GetSection("Metrics").Bind(metricsOptions);
+        builder.Services.AddMetricsExport(metricsOptions);
         builder.Services.AddRestante(builder.Configuration);
         builder.Services.AddAllStores(builder.Configuration);
         // --pop3 replaces the configured list rather than merging into it index by index.
@@ -113,7 +121,7 @@ internal static class ServeCommand
 
         var settings = layers.Bind(builder.Configuration);
         var options = settings.Server;
-        var problems = settings.Validate().ToList();
+        var problems = settings.Validate().Concat(metricsOptions.Validate()).Concat(ConsoleLogFormat.Validate(logFormat)).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems) await Console.Error.WriteLineAsync($"Configuration error: {problem}");
@@ -134,18 +142,20 @@ internal static class ServeCommand
         var server = host.Services.GetRequiredService<Pop3Server>();
         using var hangup = ReloadOnHangup.Register(layers, (IConfigurationRoot)builder.Configuration, server,
             host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Restante.Hosting"));
+        var announce = ConsoleLogFormat.Announcer(host.Services.GetRequiredService<ILoggerFactory>(), logFormat);
         if (server.Certificates is { } certificates)
         {
             var current = certificates.Current.Certificate;
-            Console.WriteLine($"TLS certificate {current.Subject} from {certificates.CertificatePath}, SHA-256 {Restante.Networking.DevCertificate.Fingerprint(current)}");
+            announce($"TLS certificate {current.Subject} from {certificates.CertificatePath}, SHA-256 {Restante.Networking.DevCertificate.Fingerprint(current)}");
         }
-        foreach (var endPoint in server.Pop3sEndPoints) Console.WriteLine($"POP3S listening on {endPoint}");
-        foreach (var endPoint in server.Pop3EndPoints) Console.WriteLine($"POP3 listening on {endPoint}");
-        foreach (var endPoint in server.LmtpEndPoints) Console.WriteLine($"LMTP listening on {endPoint}");
-        foreach (var endPoint in server.SmtpEndPoints) Console.WriteLine($"SMTP listening on {endPoint}");
+        foreach (var endPoint in server.Pop3sEndPoints) announce($"POP3S listening on {endPoint}");
+        foreach (var endPoint in server.Pop3EndPoints) announce($"POP3 listening on {endPoint}");
+        foreach (var endPoint in server.LmtpEndPoints) announce($"LMTP listening on {endPoint}");
+        foreach (var endPoint in server.SmtpEndPoints) announce($"SMTP listening on {endPoint}");
+        if (!string.IsNullOrWhiteSpace(metricsOptions.Listen)) announce($"Metrics on {metricsOptions.ScrapePrefix()}");
         if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
         {
-            Console.WriteLine($"No users yet. Add one with: restante user add NAME --data {options.DataDirectory}");
+            announce($"No users yet. Add one with: restante user add NAME --data {options.DataDirectory}");
         }
         await host.WaitForShutdownAsync(cancellationToken);
         return 0;

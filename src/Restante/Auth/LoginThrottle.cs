@@ -134,6 +134,19 @@ public sealed partial class LoginThrottle
         return cleared;
     }
 
+    /// <summary>Addresses (IPv6: blocks) blocked right now, for metrics; expired entries are not counted.</summary>
+    public int BlockedCount
+    {
+        get
+        {
+            var now = _time.GetTimestamp();
+            var count = 0;
+            foreach (var (_, until) in _blockedUntil)
+                if (now < until) count++;
+            return count;
+        }
+    }
+
     /// <summary>Failures inside the window for <paramref name="address"/> (its block), for tests and metrics.</summary>
     internal int FailuresOf(IPAddress address)
         => _byAddress.TryGetValue(Key(address), out var window) ? window.Live(_time.GetTimestamp(), ToTimestampTicks(_options.Window)) : 0;

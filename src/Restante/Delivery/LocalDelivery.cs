@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Auth;
+using Restante.Diagnostics;
 using Restante.Protocol;
 using Restante.Storage;
 
@@ -31,6 +32,9 @@ public sealed class LocalDelivery
     }
 
     public LocalDeliveryOptions Options { get; }
+
+    /// <summary>Counts each recipient's outcome as <c>restante.deliveries</c>; null counts nothing.</summary>
+    public RestanteMetrics? Metrics { get; init; }
 
     /// <summary>
     /// Finds the local user for an address: <c>user</c> or <c>user@domain</c> with a local domain.
@@ -93,6 +97,7 @@ public sealed class LocalDelivery
         var prefix = TraceHeaders.Build(envelope, recipient, Options.Hostname, _time.GetLocalNow());
         var size = prefix.Length + message.Length;
         var result = await StoreAsync(recipient, prefix, size, message, cancellationToken).ConfigureAwait(false);
+        Metrics?.Delivered(MetricTags.ProtocolOf(envelope), MetricTags.OutcomeOf(result.Status));
         // Sender, recipient and Message-ID are what the client sent: escaped (LogText).
         DeliveryLog.Delivery(_logger, envelope.QueueId, LogText.Address(envelope.Sender), LogText.Address(recipient.Address), LogText.Of(recipient.User), size,
             envelope.MessageId is { } messageId ? LogText.Of(messageId, LogText.AddressLimit) : "-", result.Status, result.Uid ?? "-");

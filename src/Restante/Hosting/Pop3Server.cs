@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Auth;
 using Restante.Delivery;
+using Restante.Diagnostics;
 using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
@@ -31,7 +32,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly List<ConnectionListener> _smtpListeners = [];
     private readonly LmtpServerContext _lmtpContext;
     private readonly bool _ownedStore;
+    private readonly bool _ownedMetrics;
 
+    /// <param name="metrics">Where the server records its metrics; null: a meter of its own, disposed with the server.</param>
     /// <param name="sessionHooks">Observers of every POP3 session (the test kit's transcripts and faults); null for none.</param>
     /// <param name="store">The one store of this server; null: the one <see cref="RestanteOptions.Store"/> names among the
     /// library's own (maildir, memory), owned and disposed by this server.</param>
@@ -39,7 +42,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         IMailBackend? store = null, IUserDirectory? users = null, TimeProvider? timeProvider = null,
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttleOptions = null,
         ListenerConnectionLimits? lmtpConnections = null, ListenerConnectionLimits? smtpConnections = null, LmtpLimits? lmtpLimits = null,
-        IPop3SessionHooks? sessionHooks = null)
+        IPop3SessionHooks? sessionHooks = null, RestanteMetrics? metrics = null)
     {
         limits ??= new ConnectionLimitOptions();
         throttleOptions ??= new LoginThrottleOptions();
@@ -72,7 +75,14 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var throttle = new LoginThrottle(throttleOptions, IsTrusted, timeProvider, _loggerFactory.CreateLogger("Restante.Auth.LoginThrottle"));
         Certificates = options.Tls ? LoadCertificates(options, _loggerFactory.CreateLogger("Restante.Tls"), timeProvider) : null;
         PasswordHashing = new PasswordHashing(pop3Options.PasswordHashWorkers, pop3Options.PasswordHashQueue);
-        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle) { Certificates = Certificates, Hooks = sessionHooks };
+        _ownedMetrics = metrics is null;
+        Metrics = metrics ?? new RestanteMetrics();
+        Metrics.ObserveThrottledAddresses(() => throttle.BlockedCount);
+        Metrics.ObserveHashingQueue(() => PasswordHashing.QueueDepth);
+        _context = new Pop3ServerContext(pop3Options, Store, new Authenticator(Users, PasswordHashing), _loggerFactory, timeProvider, throttle)
+        {
+            Certificates = Certificates, Hooks = sessionHooks, Metrics = Metrics,
+        };
         LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
@@ -80,7 +90,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
             MaxMessageSize = options.EffectiveMaxMessageSize,
             SpoolDirectory = options.EffectiveSpoolDirectory,
             Hostname = _context.Hostname,
-        }, _loggerFactory.CreateLogger("Restante.Delivery"), timeProvider);
+        }, _loggerFactory.CreateLogger("Restante.Delivery"), timeProvider) { Metrics = Metrics };
         _lmtpContext = new LmtpServerContext(LocalDelivery, LmtpLimits, _loggerFactory, timeProvider);
     }
 
@@ -112,6 +122,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     /// <summary>The one store: POP3 opens maildrops from it, LMTP/SMTP deliver into it, quota measures it.</summary>
     public IMailBackend Store { get; }
+
+    /// <summary>The instruments of this server's meter (sessions, logins, bytes, deliveries, refusals).</summary>
+    public RestanteMetrics Metrics { get; }
 
     /// <summary>Failed-login counting and blocking (per address, per user).</summary>
     public LoginThrottle LoginThrottle => _context.Throttle;
@@ -152,7 +165,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // RFC 3206 [SYS/TEMP]: the client may come back later.
                 listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: false, proxy, stopping), _gate,
-                    "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray());
+                    "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"u8.ToArray(), () => Metrics.ConnectionRefused("pop3"));
             }
             foreach (var address in _options.EffectivePop3s)
             {
@@ -161,7 +174,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 _pop3sListeners.Add(listener);
                 var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
-                listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: true, proxy, stopping), _gate);
+                listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: true, proxy, stopping), _gate,
+                    refused: () => Metrics.ConnectionRefused("pop3s"));
             }
             foreach (var address in _options.EffectiveLmtp)
                 _lmtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Lmtp, logger));
@@ -228,7 +242,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
         var refusal = System.Text.Encoding.ASCII.GetBytes($"421 4.3.2 {_lmtpContext.Hostname} Too many connections, try again later\r\n");
         var proxy = _options.DeliveryExpectsProxyHeader(address) ? _proxy : null;
         listener.Start((socket, stopping) => RunDeliverySessionAsync(socket, dialect, proxy, stopping),
-            dialect == DeliveryDialect.Lmtp ? _lmtpGate : _smtpGate, refusal);
+            dialect == DeliveryDialect.Lmtp ? _lmtpGate : _smtpGate, refusal,
+            () => Metrics.ConnectionRefused(dialect == DeliveryDialect.Lmtp ? "lmtp" : "smtp"));
         return listener;
     }
 
@@ -264,6 +279,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _smtpListeners.Clear();
         PasswordHashing.Dispose();
         if (_ownedStore && Store is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
+        if (_ownedMetrics) Metrics.Dispose();
     }
 
     [LoggerMessage(24, LogLevel.Information, "File descriptor limit {Soft} (hard {Hard}), {InUse} in use; the connection limits may need {Needed}", EventName = "FileDescriptorLimit")]

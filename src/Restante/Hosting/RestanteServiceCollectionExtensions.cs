@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Restante.Auth;
+using Restante.Diagnostics;
 using Restante.Lmtp;
 using Restante.Networking;
 using Restante.Pop3;
@@ -35,7 +37,10 @@ public static class RestanteServiceCollectionExtensions
             throttleOptions: sp.GetRequiredService<IOptions<LoginThrottleOptions>>().Value,
             lmtpConnections: configuration.GetSection("LmtpConnections").Get<ListenerConnectionLimits>(),
             smtpConnections: configuration.GetSection("SmtpConnections").Get<ListenerConnectionLimits>(),
-            lmtpLimits: configuration.GetSection("LmtpLimits").Get<LmtpLimits>()));
+            lmtpLimits: configuration.GetSection("LmtpLimits").Get<LmtpLimits>(),
+            metrics: sp.GetRequiredService<RestanteMetrics>()));
+        // Through the host's meter factory when it has one (OpenTelemetry's hosting adds it); disposed with the container.
+        services.TryAddSingleton(sp => new RestanteMetrics(sp.GetService<IMeterFactory>()));
         // The control socket first: a second server on the same data directory stops there, before binding a port.
         services.Configure<Admin.AdminOptions>(configuration.GetSection("Admin"));
         services.AddHostedService<Admin.AdminService>();

@@ -116,10 +116,11 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     /// <paramref name="refusal"/> (nothing when empty) and closed at once, in the accept loop; an
     /// admitted connection holds its slot until the handler returns.
     /// </summary>
-    public void Start(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate = null, byte[]? refusal = null)
-        => _acceptLoop = AcceptLoopAsync(handler, gate, refusal ?? []);
+    /// <param name="refused">Told of each refusal (the metrics' count); null for none.</param>
+    public void Start(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate = null, byte[]? refusal = null, Action? refused = null)
+        => _acceptLoop = AcceptLoopAsync(handler, gate, refusal ?? [], refused);
 
-    private async Task AcceptLoopAsync(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate, byte[] refusal)
+    private async Task AcceptLoopAsync(Func<Socket, CancellationToken, Task> handler, ConnectionGate? gate, byte[] refusal, Action? refused)
     {
         Listening(_logger, EndPoint);
         var backoff = TimeSpan.Zero;
@@ -173,6 +174,7 @@ public sealed partial class ConnectionListener : IAsyncDisposable
                 // Refused here, in the loop, so a flood can never hold more descriptors than the
                 // limits allow plus one. Established sessions are untouched.
                 Refuse(client, refusal);
+                refused?.Invoke();
                 continue;
             }
 

@@ -23,8 +23,11 @@ internal static partial class Pop3Log
     [LoggerMessage(104, LogLevel.Information, "Mailbox of {User} is in use by another session", EventName = "InUse")]
     public static partial void InUse(ILogger logger, string user);
 
-    [LoggerMessage(105, LogLevel.Information, "Session {SessionId} ended: {Reason}; user {User}, {Retrieved} retrieved, {Deleted} deleted, {BytesOut} octets sent", EventName = "Ended")]
-    public static partial void Ended(ILogger logger, long sessionId, string reason, string user, int retrieved, int deleted, long bytesOut);
+    // The one summary line per session. {End} is one of SessionEndReason's few words, {Reason} the detail;
+    // {Tls} is "no" or the protocol ("TLSv1.3"); the caller escapes the user name (LogText).
+    [LoggerMessage(105, LogLevel.Information, "Session {SessionId} ended: {Reason}; user {User} from {Peer} with {Mechanism}, TLS {Tls}, {Retrieved} retrieved, {Deleted} deleted, {BytesOut} octets sent, {DurationMs} ms, end {End}", EventName = "Ended")]
+    public static partial void Ended(ILogger logger, long sessionId, string reason, string user, EndPoint? peer, string mechanism, string tls,
+        int retrieved, int deleted, long bytesOut, long durationMs, string end);
 
     [LoggerMessage(106, LogLevel.Error, "Mail store failure for {User}", EventName = "StoreFailure")]
     public static partial void StoreFailure(ILogger logger, Exception exception, string user);

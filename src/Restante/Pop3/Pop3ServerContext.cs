@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Auth.Sasl;
+using Restante.Diagnostics;
 using Restante.Networking;
 using Restante.Storage;
 
@@ -53,6 +54,20 @@ public sealed class Pop3ServerContext
 
     /// <summary>Observers of every session (the test kit's transcripts and faults); null in a production server.</summary>
     public IPop3SessionHooks? Hooks { get; init; }
+
+    /// <summary>
+    /// Where sessions count logins, bytes and ends: the server's. A context made without one shares a process-wide
+    /// instance, made only then, so a host that gives its own never has a second meter of the same name beside it.
+    /// </summary>
+    public RestanteMetrics Metrics
+    {
+        get => _metrics ?? s_shared.Value;
+        init => _metrics = value;
+    }
+
+    private readonly RestanteMetrics? _metrics;
+
+    private static readonly Lazy<RestanteMetrics> s_shared = new(() => new RestanteMetrics());
 
     /// <summary>The enabled SASL mechanisms and what they need.</summary>
     public SaslServices Sasl { get; }

@@ -7,6 +7,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Restante.Auth.Sasl;
+using Restante.Diagnostics;
 using Restante.Networking;
 using Restante.Pop3.Language;
 using Restante.Pop3.Quirks;
@@ -51,6 +52,8 @@ public sealed class Pop3Session
     private readonly TaskCompletionSource _maildropReleasedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Set by an administrator's kick (LiveSession.Kick); ends the session like a shutdown, with its own goodbye.
     private readonly CancellationTokenSource _kick = new();
+    private string? _mechanism;
+    private SslProtocols _tlsProtocol;
 
     /// <param name="implicitTls">A POP3S connection (RFC 8314): the TLS handshake comes before the greeting.</param>
     public Pop3Session(Pop3ServerContext server, Stream transport, EndPoint? remoteEndPoint, bool implicitTls = false)
@@ -168,6 +171,7 @@ public sealed class Pop3Session
     public async Task RunAsync(CancellationToken stopping)
     {
         Pop3Log.Connected(Logger, Id, RemoteEndPoint);
+        _server.Metrics.SessionStarted();
         using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
         // Left after EndAsync has released the mailbox, so a kick's caller can count on the lock being free.
         using var registration = _server.Sessions.Register(this);
@@ -383,6 +387,7 @@ public sealed class Pop3Session
         _handshaking = false;
 
         IsSecure = true;
+        _tlsProtocol = tls.SslProtocol;
         TlsCertificate = certificate.Certificate;
         _transport = _server.Hooks is { } hooks ? hooks.OnTransport(this, tls) : tls;
         ReplaceTransport(
@@ -391,6 +396,14 @@ public sealed class Pop3Session
         Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
         return true;
     }
+
+    /// <summary>"no", or the protocol TLS was established with, for the end-of-session line.</summary>
+    private static string TlsText(SslProtocols protocol, bool secure) => !secure ? "no" : protocol switch
+    {
+        SslProtocols.Tls13 => "TLSv1.3",
+        SslProtocols.Tls12 => "TLSv1.2",
+        _ => protocol.ToString(),
+    };
 
     /// <summary>127.0.0.0/8, ::1, and IPv4-mapped loopback; a Unix socket is local too. Unknown: not loopback.</summary>
     private static bool IsLoopback(EndPoint? endPoint) => endPoint switch
@@ -446,6 +459,7 @@ public sealed class Pop3Session
         {
             // Refused before any password is looked at: a blocked guesser costs the server nothing.
             LogCommand(verb, default, "-ERR");
+            _server.Metrics.Login(MetricTags.MechanismOf(verb), MetricTags.Throttled);
             PendingUser = null;
             return Reject("Too many failed logins from your address, try again later.", ResponseCode.SysTemp);
         }
@@ -469,6 +483,7 @@ public sealed class Pop3Session
         {
             // Nothing was checked, so nothing is counted; answered at once (a temporary condition, RFC 3206 §4).
             Pop3Log.HashingSaturated(Logger, _server.Authenticator.Hashing.QueueDepth, verb.ToString().ToUpperInvariant(), RemoteEndPoint);
+            _server.Metrics.Login(MetricTags.MechanismOf(verb), MetricTags.Busy);
             PendingUser = null;
             outcome = Reject("Server busy, please try again later.", ResponseCode.SysTemp);
         }
@@ -543,6 +558,7 @@ public sealed class Pop3Session
             else
                 Pop3Log.FailureDelayExceeded(Logger, mechanism, elapsed, delay);
         }
+        _server.Metrics.Login(mechanism, MetricTags.Failure, _server.TimeProvider.GetElapsedTime(_attemptStartedAt));
         return Reject("Authentication failed.", ResponseCode.Auth);
     }
 
@@ -553,12 +569,19 @@ public sealed class Pop3Session
     internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
     {
         PendingUser = null;
-        if (_server.Hooks?.OnLogin(this, user) is { } refusal) return Reject(RefusalText(refusal), refusal);
+        if (_server.Hooks?.OnLogin(this, user) is { } refusal)
+        {
+            _server.Metrics.Login(mechanism, MetricTags.Refused);
+            return Reject(RefusalText(refusal), refusal);
+        }
         // The credentials were right: this address's earlier failures for this user were the owner's own (a client
         // trying APOP first, a mistyped password), not guessing; Dovecot's auth penalty is cleared the same way.
         _server.Throttle.RecordSuccess(RemoteAddress, user);
         if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
+        {
+            _server.Metrics.Login(mechanism, MetricTags.LoginDelay);
             return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
+        }
 
         IMaildrop maildrop;
         try
@@ -568,11 +591,14 @@ public sealed class Pop3Session
         catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.InUse)
         {
             Pop3Log.InUse(Logger, user);
+            _server.Metrics.LockRefused();
+            _server.Metrics.Login(mechanism, MetricTags.InUse);
             return Reject("Mailbox is locked by another POP3 session.", ResponseCode.InUse);
         }
         catch (MailStoreException ex)
         {
             Pop3Log.StoreFailure(Logger, ex, user);
+            _server.Metrics.Login(mechanism, MetricTags.Unavailable);
             return ex.Kind == MailStoreErrorKind.Transient
                 ? Reject("Mailbox is temporarily unavailable, please try again later.", ResponseCode.SysTemp)
                 : Reject("Mailbox cannot be opened.", ResponseCode.SysPerm);
@@ -583,6 +609,8 @@ public sealed class Pop3Session
         State = Pop3State.Transaction;
         _server.Takeover.Holding(user, this);
         Quirks = ClientQuirks.Resolve(_server.Options.Quirks, RemoteAddress, user);
+        _mechanism = mechanism;
+        _server.Metrics.Login(mechanism, MetricTags.Success, _server.TimeProvider.GetElapsedTime(_attemptStartedAt));
         Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
         WriteOk($"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
@@ -682,7 +710,11 @@ public sealed class Pop3Session
             if (State == Pop3State.Update && _endReason == "quit") deleted = transaction.DeletedCount;
             await ReleaseMaildropAsync().ConfigureAwait(false);
         }
-        Pop3Log.Ended(Logger, Id, _endReason, User ?? "-", RetrievedCount, deleted, BytesSent);
+        var end = SessionEndReason.Classify(_endReason);
+        _server.Metrics.SessionEnded(end);
+        // One summary line per session; the user and mechanism are escaped like any client text (LogText).
+        Pop3Log.Ended(Logger, Id, _endReason, User is null ? "-" : LogText.Of(User), RemoteEndPoint, _mechanism ?? "-", TlsText(_tlsProtocol, IsSecure),
+            RetrievedCount, deleted, BytesSent, (long)_server.TimeProvider.GetElapsedTime(_connectedAt).TotalMilliseconds, end);
         _server.Hooks?.OnEnded(this, _endReason);
         await _input.CompleteAsync().ConfigureAwait(false);
         try

@@ -24,6 +24,8 @@ internal static class MessageSender
             return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
         }
 
+        var metrics = session.Server.Metrics;
+        var startedAt = bodyLineLimit is null && metrics.TimesRetrieval ? session.Server.TimeProvider.GetTimestamp() : 0;
         if (!session.Utf8Mode)
         {
             // RFC 6856 §2.1: no raw UTF-8 header for a client that did not send UTF8 (see DowngradedMessage).
@@ -80,6 +82,7 @@ internal static class MessageSender
                     if (read == 0) break;
                     writer.Write(buffer.AsSpan(0, read), output);
                     session.BytesSent += read;
+                    metrics.Sent(read);
                     if (!await session.FlushAsync().ConfigureAwait(false)) return CommandOutcome.Close;
                 }
             }
@@ -94,6 +97,7 @@ internal static class MessageSender
             session.RetrievedCount++;
             drop.MarkRetrieved(index);
         }
+        if (startedAt != 0) metrics.Retrieved(session.Server.TimeProvider.GetElapsedTime(startedAt));
         return CommandOutcome.Continue;
     }
 }
