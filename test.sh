@@ -12,6 +12,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
+# The mbox store's locking tests deliver with real procmail and hold dotlocks with lockfile/dotlockfile.
+command -v procmail >/dev/null 2>&1 || need+=(procmail)
+command -v dotlockfile >/dev/null 2>&1 || need+=(liblockfile-bin)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
 # systemd-analyze verifies packaging/restante.service (the package is not started inside a container).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)

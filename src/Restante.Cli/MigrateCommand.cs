@@ -60,6 +60,7 @@ internal static class MigrateCommand
             return 0;
         });
         migrate.Subcommands.Add(command);
+        migrate.Subcommands.Add(MboxMigrateCommand.Create(data));
         return migrate;
     }
 }

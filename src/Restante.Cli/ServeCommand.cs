@@ -70,7 +70,7 @@ internal static class ServeCommand
 
     internal static Option<string?> StoreOption() => new("--store")
     {
-        Description = "Where mail is kept: maildir, postgres or memory (lost at exit). Default: maildir",
+        Description = "Where mail is kept: maildir, mbox (Mbox:Spool, e.g. /var/mail/%u), postgres or memory (lost at exit). Default: maildir",
     };
 
     internal static Option<string?> PostgresOption() => new("--postgres")

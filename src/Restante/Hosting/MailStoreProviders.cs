@@ -12,7 +12,9 @@ public static class MailStoreProviders
 
     public static IMailStoreProvider Memory { get; } = new MemoryProvider();
 
-    public static IReadOnlyList<IMailStoreProvider> BuiltIn { get; } = [Maildir, Memory];
+    public static IMailStoreProvider Mbox { get; } = new MboxStoreProvider();
+
+    public static IReadOnlyList<IMailStoreProvider> BuiltIn { get; } = [Maildir, Memory, Mbox];
 
     /// <summary>The store <paramref name="options"/> names, made by the matching provider.</summary>
     /// <exception cref="InvalidOperationException">No provider has that name (the message lists the known ones).</exception>

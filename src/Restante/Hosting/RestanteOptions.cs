@@ -55,6 +55,9 @@ public sealed class RestanteOptions
 
     public string EffectiveUsers => string.IsNullOrWhiteSpace(Users) ? DefaultUsers : Users.Trim().ToLowerInvariant();
 
+    /// <summary>The mbox store (Store: mbox): spool template, UIDL source, quoting variant.</summary>
+    public Restante.Storage.Mbox.MboxOptions Mbox { get; set; } = new();
+
     /// <summary>Maildir path template, %u is the user name. Empty: DATA/mail/%u.</summary>
     public string Maildir { get; set; } = string.Empty;
 
@@ -196,5 +199,7 @@ public sealed class RestanteOptions
             yield return "ProxyProtocol needs ProxyTrustedNetworks: the addresses of the load balancers that send the header.";
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
+        if (EffectiveStore == "mbox")
+            foreach (var error in Mbox.Validate()) yield return error;
     }
 }
