@@ -11,7 +11,7 @@ internal sealed class TransactionMaildrop
     private readonly bool[] _deleted;
     private readonly long _totalSize;
 
-    public TransactionMaildrop(IMaildrop maildrop)
+    public TransactionMaildrop(PolicyMaildrop maildrop)
     {
         Store = maildrop;
         Messages = maildrop.Messages;
@@ -21,7 +21,8 @@ internal sealed class TransactionMaildrop
         _totalSize = total;
     }
 
-    public IMaildrop Store { get; }
+    /// <summary>The maildrop under the user's policies: RETR notes retrievals on it, QUIT asks it what to remove.</summary>
+    public PolicyMaildrop Store { get; }
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 

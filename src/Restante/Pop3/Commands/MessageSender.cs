@@ -63,7 +63,11 @@ internal static class MessageSender
             ArrayPool<byte>.Shared.Return(buffer);
         }
         writer.Complete(output);
-        if (bodyLineLimit is null) session.RetrievedCount++;
+        if (bodyLineLimit is null)
+        {
+            session.RetrievedCount++;
+            drop.Store.MarkRetrieved(index);
+        }
         return CommandOutcome.Continue;
     }
 }
