@@ -15,4 +15,6 @@ root.Subcommands.Add(CertCommand.Create(data));
 root.Subcommands.Add(DeliverCommand.Create(data));
 root.Subcommands.Add(DbCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create(data));
+root.Subcommands.Add(RetentionCommands.CreateRestore(data));
+root.Subcommands.Add(RetentionCommands.CreatePurge(data));
 return await root.Parse(args).InvokeAsync();

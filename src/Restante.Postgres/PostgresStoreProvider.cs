@@ -14,6 +14,6 @@ internal sealed class PostgresStoreProvider(IOptions<PostgresStoreOptions> optio
     {
         var problems = options.Value.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
-        return new PostgresMailStore(options.Value, loggerFactory);
+        return new PostgresMailStore(options.Value, loggerFactory, null, restanteOptions.Retention.Days);
     }
 }

@@ -30,9 +30,6 @@ internal sealed partial class RetentionPurger : IAsyncDisposable
         _timer = time.CreateTimer(_ => Run(), null, FirstRunDelay, options.PurgeInterval);
     }
 
-    /// <summary>Everything deleted before this is purged now.</summary>
-    public static DateTimeOffset Cutoff(RetentionOptions options, TimeProvider time) => time.GetUtcNow() - TimeSpan.FromDays(options.Days);
-
     private void Run()
     {
         if (Interlocked.Exchange(ref _busy, 1) == 1) return;
@@ -43,7 +40,7 @@ internal sealed partial class RetentionPurger : IAsyncDisposable
     {
         try
         {
-            var purged = await _store.PurgeAsync(Cutoff(_options, _time), _stopping.Token).ConfigureAwait(false);
+            var purged = await _store.PurgeAsync(_options.PurgeCutoff(_time.GetUtcNow()), _stopping.Token).ConfigureAwait(false);
             Purged(_logger, purged, _options.Days);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

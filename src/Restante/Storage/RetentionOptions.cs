@@ -14,6 +14,9 @@ public sealed class RetentionOptions
 
     public bool Enabled => Days > 0;
 
+    /// <summary>A purge at <paramref name="now"/> removes what was deleted before this.</summary>
+    public DateTimeOffset PurgeCutoff(DateTimeOffset now) => now - TimeSpan.FromDays(Days);
+
     public IEnumerable<string> Validate()
     {
         if (Days is < 0 or > 36500) yield return "Retention:Days must be between 0 and 36500.";
