@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Restante.Pop3;
 using Restante.Storage;
 using Restante.Tests.Infrastructure;
+using Restante.Tests.Storage;
 
 namespace Restante.Tests.Policies;
 
@@ -20,8 +21,14 @@ public abstract class MailboxPolicyContract : IDisposable
 
     public void Dispose()
     {
+        DisposeStore();
         Data.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what the derived suite made beside the data directory.</summary>
+    protected virtual void DisposeStore()
+    {
     }
 
     /// <summary>A server over the store of this test (the same one each time: a restart keeps the mail and the state).</summary>
@@ -62,7 +69,7 @@ public abstract class MailboxPolicyContract : IDisposable
     protected static Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
         => Restante.Tests.Tls.Processes.RunAsync("dotnet", null, [ServerProcess.CliPath, .. arguments]);
 
-    [Fact]
+    [ContractFact]
     public async Task A_login_inside_login_delay_is_refused_after_the_password_even_after_a_restart()
     {
         AddUser("alice");
@@ -99,7 +106,7 @@ public abstract class MailboxPolicyContract : IDisposable
         }
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Expire_0_removes_at_quit_what_retr_sent_and_keeps_what_it_did_not()
     {
         AddUser("alice", "userdb_pop3_expire=0");
@@ -117,7 +124,7 @@ public abstract class MailboxPolicyContract : IDisposable
         Assert.Equal(["two", "three"], await SubjectsAsync(server, "alice"));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Expire_0_keeps_everything_when_the_session_ends_without_quit_until_the_next_login()
     {
         AddUser("alice", "userdb_pop3_expire=0");
@@ -133,7 +140,7 @@ public abstract class MailboxPolicyContract : IDisposable
         Assert.Equal(["one"], await SubjectsAsync(server, "alice"));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Expire_n_removes_a_retrieved_message_n_days_after_its_first_retrieval_across_a_restart()
     {
         AddUser("alice");
@@ -168,7 +175,7 @@ public abstract class MailboxPolicyContract : IDisposable
         }
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Deleted_messages_are_retained_out_of_sight_and_restore_brings_them_back_with_their_uidls()
     {
         AddUser("alice");
@@ -200,7 +207,7 @@ public abstract class MailboxPolicyContract : IDisposable
         }
     }
 
-    [Fact]
+    [ContractFact]
     public async Task The_server_purges_retained_messages_once_they_are_older_than_the_retention_period()
     {
         AddUser("alice");
