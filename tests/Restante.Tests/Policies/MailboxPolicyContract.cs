@@ -40,6 +40,8 @@ public abstract class MailboxPolicyContract : IDisposable
     protected void AddUser(string name, string fields = "")
         => File.AppendAllText(Path.Combine(Data.Path, "passwd"), $"{name}:{{PLAIN}}pw::::::{fields}\n");
 
+    private static long Size(string subject) => Encoding.ASCII.GetByteCount($"Subject: {subject}\n\nBody of {subject}\n");
+
     /// <summary>Delivers through the server's store, a second apart, so arrival order is delivery order in every store.</summary>
     private protected async Task<string> DeliverAsync(TestServer server, string user, string subject)
     {
@@ -121,6 +123,8 @@ public abstract class MailboxPolicyContract : IDisposable
             await client.GetMessageHeadersAsync(1);   // TOP: only looked at
             await client.DisconnectAsync(quit: true);
         }
+        // Gone at that QUIT, not merely at the next login: the store holds exactly the other two.
+        Assert.Equal(Size("two") + Size("three"), await server.Server.Store.GetUsageAsync("alice", CancellationToken.None));
         Assert.Equal(["two", "three"], await SubjectsAsync(server, "alice"));
     }
 
