@@ -17,4 +17,6 @@ root.Subcommands.Add(DbCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create(data));
 root.Subcommands.Add(ConfigCommand.Create(data));
 foreach (var command in ControlCommands.Create(data)) root.Subcommands.Add(command);
+root.Subcommands.Add(RetentionCommands.CreateRestore(data));
+root.Subcommands.Add(RetentionCommands.CreatePurge(data));
 return await root.Parse(args).InvokeAsync();

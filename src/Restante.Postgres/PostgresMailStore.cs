@@ -15,7 +15,7 @@ namespace Restante.Postgres;
 /// token is still the lease's. Every statement is short; no transaction stays open while a client
 /// reads, and no session-level advisory lock pins a pooled connection.
 /// </summary>
-public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyncDisposable
+public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMessageRetention, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _unflushedSource;
@@ -24,8 +24,20 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
     private readonly LeaseKeeper _leases;
     private readonly string _node;
 
+    private readonly TimeProvider _time;
+    private readonly bool _retain;
+
     public PostgresMailStore(PostgresStoreOptions options, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, null, 0)
     {
+    }
+
+    /// <param name="time">The clock that dates deletions for retention (the server's, so every node agrees with its sessions).</param>
+    /// <param name="retentionDays">Retention:Days: above 0, QUIT marks messages deleted (deleted_at) instead of deleting them.</param>
+    public PostgresMailStore(PostgresStoreOptions options, ILoggerFactory? loggerFactory, TimeProvider? time, int retentionDays)
+    {
+        _time = time ?? TimeProvider.System;
+        _retain = retentionDays > 0;
         ArgumentNullException.ThrowIfNull(options);
         var problems = options.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
@@ -108,10 +120,11 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
                         WHERE l.expires_at <= now()
                     RETURNING l.mailbox_id, l.token
                     """, user, _node, _options.LeaseTtl.TotalSeconds),
+                Command("SELECT last_login_at FROM mailbox WHERE name = $1", user),
                 Command("""
-                    SELECT m.uid, m.uidl, m.octets, m.length, m.body_id
+                    SELECT m.uid, m.uidl, m.octets, m.length, m.body_id, m.first_retrieved_at
                     FROM message m JOIN mailbox b ON b.id = m.mailbox_id
-                    WHERE b.name = $1 ORDER BY m.uid
+                    WHERE b.name = $1 AND m.deleted_at IS NULL ORDER BY m.uid
                     """, user),
             },
         };
@@ -123,10 +136,14 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         try
         {
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            DateTimeOffset? lastLogin = null;
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0)) lastLogin = reader.GetFieldValue<DateTimeOffset>(0);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             var messages = new List<PostgresMessage>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
-            return new PostgresMaildrop(this, mailboxId, token, messages);
+                messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                    reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+            return new PostgresMaildrop(this, mailboxId, token, messages, lastLogin);
         }
         catch
         {
@@ -300,7 +317,8 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
             return await PostgresFailure.RetryStaleAsync(async () =>
             {
                 await using var command = _dataSource.CreateCommand(
-                    "SELECT coalesce(sum(m.length), 0)::bigint FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1");
+                    // Retained messages do not count: the user can neither see nor remove them (README, Retention).
+                    "SELECT coalesce(sum(m.length), 0)::bigint FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1 AND m.deleted_at IS NULL");
                 command.Parameters.AddWithValue(user);
                 return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             }).ConfigureAwait(false);
@@ -334,10 +352,13 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
                     throw new MailStoreException(MailStoreErrorKind.Transient, $"The lease of mailbox {mailboxId} (token {token}) was lost; nothing was deleted.");
                 }
             }
-            await using (var delete = new NpgsqlCommand("DELETE FROM message WHERE mailbox_id = $1 AND uid = ANY($2)", connection, transaction))
+            await using (var delete = new NpgsqlCommand(_retain
+                ? "UPDATE message SET deleted_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND deleted_at IS NULL"
+                : "DELETE FROM message WHERE mailbox_id = $1 AND uid = ANY($2)", connection, transaction))
             {
                 delete.Parameters.AddWithValue(mailboxId);
                 delete.Parameters.AddWithValue(uids);
+                if (_retain) delete.Parameters.AddWithValue(_time.GetUtcNow());
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -348,6 +369,75 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IAsyn
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
             throw PostgresFailure.From(ex, $"Cannot apply the deletions of mailbox {mailboxId}");
+        }
+    }
+
+    /// <summary>
+    /// The session's login time and its first retrievals (only where none is recorded), in one transaction.
+    /// Not fenced by the lease: it deletes nothing, and a time recorded by a session that lost its lease is still true.
+    /// </summary>
+    internal async ValueTask SavePolicyStateAsync(long mailboxId, DateTimeOffset? loginAt, long[] retrievedUids, DateTimeOffset retrievedAt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            if (loginAt is { } login)
+            {
+                var command = new NpgsqlBatchCommand("UPDATE mailbox SET last_login_at = $2 WHERE id = $1");
+                command.Parameters.AddWithValue(mailboxId);
+                command.Parameters.AddWithValue(login);
+                batch.BatchCommands.Add(command);
+            }
+            if (retrievedUids.Length > 0)
+            {
+                var command = new NpgsqlBatchCommand("UPDATE message SET first_retrieved_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND first_retrieved_at IS NULL");
+                command.Parameters.AddWithValue(mailboxId);
+                command.Parameters.AddWithValue(retrievedUids);
+                command.Parameters.AddWithValue(retrievedAt);
+                batch.BatchCommands.Add(command);
+            }
+            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot record the policy state of mailbox {mailboxId}");
+        }
+    }
+
+    /// <summary>Clears deleted_at (and first_retrieved_at: back as never retrieved) of the user's retained messages deleted since <paramref name="since"/>.</summary>
+    public async ValueTask<int> RestoreAsync(string user, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        try
+        {
+            await using var command = _dataSource.CreateCommand("""
+                UPDATE message m SET deleted_at = NULL, first_retrieved_at = NULL
+                FROM mailbox b
+                WHERE b.id = m.mailbox_id AND b.name = $1 AND m.deleted_at IS NOT NULL AND ($2::timestamptz IS NULL OR m.deleted_at >= $2)
+                """);
+            command.Parameters.AddWithValue(user);
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)since ?? DBNull.Value });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot restore the messages of {user}");
+        }
+    }
+
+    /// <summary>Deletes the retained rows; their bodies go with the next body collection.</summary>
+    public async ValueTask<int> PurgeAsync(DateTimeOffset deletedBefore, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand("DELETE FROM message WHERE deleted_at IS NOT NULL AND deleted_at < $1");
+            command.Parameters.AddWithValue(deletedBefore);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, "Cannot purge retained messages");
         }
     }
 

@@ -3,7 +3,7 @@ using Restante.Storage;
 namespace Restante.Postgres;
 
 /// <summary>A session's leased mailbox: the snapshot read when the lease was taken, and its fencing token.</summary>
-internal sealed class PostgresMaildrop : IMaildrop
+internal sealed class PostgresMaildrop : IPolicyMaildrop
 {
     private readonly PostgresMailStore _store;
     private readonly long _mailboxId;
@@ -11,8 +11,9 @@ internal sealed class PostgresMaildrop : IMaildrop
     private readonly IReadOnlyList<PostgresMessage> _rows;
     private int _disposed;
 
-    public PostgresMaildrop(PostgresMailStore store, long mailboxId, long token, IReadOnlyList<PostgresMessage> rows)
+    public PostgresMaildrop(PostgresMailStore store, long mailboxId, long token, IReadOnlyList<PostgresMessage> rows, DateTimeOffset? lastLogin)
     {
+        LastLogin = lastLogin;
         _store = store;
         _mailboxId = mailboxId;
         _token = token;
@@ -37,6 +38,16 @@ internal sealed class PostgresMaildrop : IMaildrop
         var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
         var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken).ConfigureAwait(false);
         return new ExpungeResult(removed, 0);
+    }
+
+    public DateTimeOffset? LastLogin { get; }
+
+    public DateTimeOffset? FirstRetrieved(int index) => _rows[index].FirstRetrieved;
+
+    public ValueTask SavePolicyStateAsync(PolicyStateUpdate update, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return _store.SavePolicyStateAsync(_mailboxId, update.LoginAt, update.Retrieved.Select(i => _rows[i].Uid).ToArray(), update.RetrievedAt, cancellationToken);
     }
 
     public ValueTask DisposeAsync()

@@ -78,6 +78,14 @@ public static class PostgresSchema
                 created_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+        (3, """
+            -- Mailbox policies (RFC 2449 LOGIN-DELAY, EXPIRE) and retention. Times come from the server's clock.
+            ALTER TABLE mailbox ADD COLUMN last_login_at timestamptz;
+            ALTER TABLE message ADD COLUMN first_retrieved_at timestamptz;
+            -- Set: deleted through POP3 and retained (Retention:Days), invisible to POP3 until restored or purged.
+            ALTER TABLE message ADD COLUMN deleted_at timestamptz;
+            CREATE INDEX message_retained ON message (deleted_at) WHERE deleted_at IS NOT NULL;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

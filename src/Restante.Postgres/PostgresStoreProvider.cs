@@ -14,7 +14,7 @@ internal sealed class PostgresStoreProvider(IOptions<PostgresStoreOptions> optio
     {
         var problems = options.Value.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(" ", problems));
-        var store = new PostgresMailStore(options.Value, loggerFactory);
+        var store = new PostgresMailStore(options.Value, loggerFactory, null, restanteOptions.Retention.Days);
         try
         {
             PostgresSchemaCheck.RequireCurrent(store.DataSource, loggerFactory.CreateLogger<PostgresMailStore>());

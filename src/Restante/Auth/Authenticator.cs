@@ -148,6 +148,9 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
         return new ScramLookup(null, dummy);
     }
 
+    /// <summary>The user's record (with its extra fields), null when there is no such user.</summary>
+    public ValueTask<UserRecord?> FindRecordAsync(string user, CancellationToken ct) => users.FindAsync(user, ct);
+
     /// <summary>The user's name as stored if the user exists (for token logins, which bring no password), else null.</summary>
     public async ValueTask<string?> FindUserAsync(string user, CancellationToken ct)
     {

@@ -19,6 +19,10 @@ public static class MailStoreProviders
     /// <summary>The store <paramref name="options"/> names, made by the matching provider.</summary>
     /// <exception cref="InvalidOperationException">No provider has that name (the message lists the known ones).</exception>
     public static IMailBackend Create(IEnumerable<IMailStoreProvider> providers, RestanteOptions options, ILoggerFactory loggerFactory)
+        => Create(providers, options, loggerFactory, null);
+
+    /// <param name="time">The clock the library's own stores date things by (retention); null: the system clock.</param>
+    public static IMailBackend Create(IEnumerable<IMailStoreProvider> providers, RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time)
     {
         ArgumentNullException.ThrowIfNull(options);
         var known = providers.ToList();
@@ -26,7 +30,12 @@ public static class MailStoreProviders
         var provider = known.LastOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
             ?? throw new InvalidOperationException(
                 $"Store: '{options.Store}' is not a known store; this program knows {string.Join(", ", known.Select(p => p.Name).Distinct())}.");
-        return provider.Create(options, loggerFactory);
+        return provider switch
+        {
+            MaildirProvider => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync, time, options.Retention.Days),
+            MemoryProvider => new InMemoryMailStore(options.Retention.Days, time),
+            _ => provider.Create(options, loggerFactory),
+        };
     }
 
     private sealed class MaildirProvider : IMailStoreProvider
@@ -34,13 +43,13 @@ public static class MailStoreProviders
         public string Name => "maildir";
 
         public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory)
-            => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
+            => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync, null, options.Retention.Days);
     }
 
     private sealed class MemoryProvider : IMailStoreProvider
     {
         public string Name => "memory";
 
-        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => new InMemoryMailStore();
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => new InMemoryMailStore(options.Retention.Days, null);
     }
 }

@@ -33,6 +33,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private readonly LmtpServerContext _lmtpContext;
     private readonly bool _ownedStore;
     private readonly bool _ownedMetrics;
+    private readonly TimeProvider _time;
+    private RetentionPurger? _purger;
 
     /// <param name="metrics">Where the server records its metrics; null: a meter of its own, disposed with the server.</param>
     /// <param name="sessionHooks">Observers of every POP3 session (the test kit's transcripts and faults); null for none.</param>
@@ -58,10 +60,11 @@ public sealed partial class Pop3Server : IAsyncDisposable
         if (problems.Count > 0) throw new InvalidOperationException("Invalid configuration: " + string.Join(" ", problems));
 
         _options = options;
+        _time = timeProvider ?? TimeProvider.System;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Directory.CreateDirectory(options.DataDirectory);
         _ownedStore = store is null;
-        Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory);
+        Store = store ?? MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, _loggerFactory, timeProvider);
         Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
         _trusted = limits.BuildTrustedNetworks();
         _proxy = options.AnyProxyListener
@@ -179,6 +182,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
             }
             foreach (var address in _options.EffectiveLmtp)
                 _lmtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Lmtp, logger));
+            if (_options.Retention.Enabled && Store is IMessageRetention retention && _purger is null)
+                _purger = new RetentionPurger(retention, _options.Retention, _time, _loggerFactory.CreateLogger("Restante.Retention"));
             foreach (var address in _options.EffectiveSmtp)
                 _smtpListeners.Add(StartDeliveryListener(address, DeliveryDialect.Smtp, logger));
         }
@@ -277,6 +282,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
         _pop3sListeners.Clear();
         _lmtpListeners.Clear();
         _smtpListeners.Clear();
+        if (_purger is not null) await _purger.DisposeAsync().ConfigureAwait(false);
         PasswordHashing.Dispose();
         if (_ownedStore && Store is IAsyncDisposable disposable) await disposable.DisposeAsync().ConfigureAwait(false);
         if (_ownedMetrics) Metrics.Dispose();

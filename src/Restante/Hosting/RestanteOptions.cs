@@ -129,6 +129,9 @@ public sealed class RestanteOptions
     /// </summary>
     public List<string> ProxyTrustedNetworks { get; set; } = [];
 
+    /// <summary>Soft deletion (section <c>Retention</c>): keep deleted messages <c>Days</c> days for <c>restante restore</c>. Off by default.</summary>
+    public Storage.RetentionOptions Retention { get; set; } = new();
+
     public const string DefaultPop3Address = "127.0.0.1:1110";
 
     public const string DefaultPop3sAddress = "127.0.0.1:1995";
@@ -197,6 +200,7 @@ public sealed class RestanteOptions
         }
         if (AnyProxyListener && ProxyTrustedNetworks.Count == 0)
             yield return "ProxyProtocol needs ProxyTrustedNetworks: the addresses of the load balancers that send the header.";
+        foreach (var problem in Retention.Validate()) yield return problem;
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
         if (EffectiveStore == "mbox")

@@ -11,7 +11,7 @@ namespace Restante.Pop3;
 /// USER follows <see cref="Pop3Session.PlaintextAllowed"/>, which cannot change after login (STLS is
 /// refused then), so it too is the same in both states.
 /// </summary>
-internal sealed class Capabilities(Pop3Options options)
+internal sealed class Capabilities
 {
     private static readonly string Implementation = "IMPLEMENTATION Restante " +
         (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
@@ -28,8 +28,7 @@ internal sealed class Capabilities(Pop3Options options)
         // RFC 6856 §2 (USER: UTF-8 names and passwords are accepted, prepared with PRECIS) and §3.
         Pop3Reply.Line(output, "UTF8 USER");
         Pop3Reply.Line(output, "LANG");
-        if (options.LoginDelay > TimeSpan.Zero)
-            Pop3Reply.Line(output, $"LOGIN-DELAY {(long)Math.Ceiling(options.LoginDelay.TotalSeconds)}");
+        WritePolicies(output, session);
         if (session.CanStartTls) Pop3Reply.Line(output, "STLS");
         // RFC 2449 §6.3 / RFC 5034 §6: what AUTH accepts on this connection, nothing more.
         var context = session.CreateSaslContext();
@@ -38,4 +37,24 @@ internal sealed class Capabilities(Pop3Options options)
         Pop3Reply.Line(output, Implementation);
         Pop3Reply.End(output);
     }
+
+    /// <summary>
+    /// RFC 2449 §6.5 and §6.7, "Announced states / possible differences: both / yes". Before login: the largest
+    /// LOGIN-DELAY and the smallest EXPIRE any user can have, with "USER" when a user's own may differ (the client
+    /// then asks again after login). After login: the user's own values, without "USER".
+    /// </summary>
+    private static void WritePolicies(IBufferWriter<byte> output, Pop3Session session)
+    {
+        var policies = session.Server.Policies;
+        if (session.Transaction?.Store.Policy is { } own)
+        {
+            if (policies.LoginDelayVaries) Pop3Reply.Line(output, $"LOGIN-DELAY {Seconds(own.LoginDelay)}");
+            Pop3Reply.Line(output, $"EXPIRE {own.Expire}");
+            return;
+        }
+        if (policies.LoginDelayVaries) Pop3Reply.Line(output, $"LOGIN-DELAY {Seconds(policies.MaxLoginDelay)} USER");
+        Pop3Reply.Line(output, policies.ExpireVaries ? $"EXPIRE {policies.MinExpire} USER" : "EXPIRE NEVER");
+    }
+
+    private static long Seconds(TimeSpan delay) => (long)Math.Ceiling(delay.TotalSeconds);
 }

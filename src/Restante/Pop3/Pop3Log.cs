@@ -60,4 +60,14 @@ internal static partial class Pop3Log
 
     [LoggerMessage(121, LogLevel.Warning, "Password hashing is saturated ({Queued} waiting); a {Verb} login from {Peer} was refused without a check", EventName = "HashingSaturated")]
     public static partial void HashingSaturated(ILogger logger, int queued, string verb, EndPoint? peer);
+
+    // 150-159: mailbox policies (RFC 2449 LOGIN-DELAY, EXPIRE).
+    [LoggerMessage(150, LogLevel.Information, "Expired {Count} retrieved messages of {User} (EXPIRE {Expire})", EventName = "MessagesExpired")]
+    public static partial void Expired(ILogger logger, string user, int count, string expire);
+
+    [LoggerMessage(151, LogLevel.Information, "Refused a login of {User}: LOGIN-DELAY {Delay} not over since the last login", EventName = "LoginDelayed")]
+    public static partial void LoginDelayed(ILogger logger, string user, TimeSpan delay);
+
+    [LoggerMessage(152, LogLevel.Warning, "Policy field of {User} ignored: {Problem}", EventName = "PolicyFieldIgnored")]
+    public static partial void PolicyFieldIgnored(ILogger logger, string user, string problem);
 }

@@ -66,6 +66,15 @@ public sealed class Pop3Options
     /// <summary>Client quirk profiles chosen by address or user (section <c>Quirks</c>).</summary>
     public Restante.Pop3.Quirks.QuirkOptions Quirks { get; set; } = new();
 
+    /// <summary>
+    /// RFC 2449 §6.7 EXPIRE, server-wide: days a retrieved message stays before it is removed at a later login
+    /// ("0": removed at the QUIT of the session that retrieved it; "NEVER": kept). Per domain and per user: <see cref="Policies"/>.
+    /// </summary>
+    public string Expire { get; set; } = "NEVER";
+
+    /// <summary>Per-domain LOGIN-DELAY and EXPIRE, and the bounds of users' own values (section <c>Policies</c>).</summary>
+    public Policies.MailboxPolicyOptions Policies { get; set; } = new();
+
     /// <summary>Whether the greeting carries an APOP timestamp; see <see cref="ApopMode"/>.</summary>
     public ApopMode Apop { get; set; } = ApopMode.Auto;
 
@@ -96,6 +105,8 @@ public sealed class Pop3Options
         if (MaxAuthLine < MaxCommandLine) yield return "MaxAuthLine must be at least MaxCommandLine.";
         if (MaxBadCommands < 1) yield return "MaxBadCommands must be at least 1.";
         if (LoginDelay < TimeSpan.Zero) yield return "LoginDelay must not be negative.";
+        if (!Restante.Policies.ExpirePeriod.TryParse(Expire, out _)) yield return $"Expire: '{Expire}' is not a number of days or NEVER.";
+        foreach (var problem in Policies.Validate()) yield return problem;
         if (PasswordHashWorkers < 1) yield return "PasswordHashWorkers must be at least 1.";
         if (PasswordHashQueue < 1) yield return "PasswordHashQueue must be at least 1.";
         if (TakeoverIdle < TimeSpan.Zero) yield return "TakeoverIdle must not be negative (zero turns takeover off).";

@@ -3,6 +3,7 @@ using Restante.Auth;
 using Restante.Auth.Sasl;
 using Restante.Diagnostics;
 using Restante.Networking;
+using Restante.Policies;
 using Restante.Storage;
 
 namespace Restante.Pop3;
@@ -19,11 +20,12 @@ public sealed class Pop3ServerContext
         Logger = loggerFactory.CreateLogger("Restante.Pop3");
         TimeProvider = timeProvider ?? TimeProvider.System;
         Hostname = string.IsNullOrWhiteSpace(options.Hostname) ? System.Net.Dns.GetHostName() : options.Hostname;
-        Capabilities = new Capabilities(options);
+        Capabilities = new Capabilities();
         Throttle = throttle ?? new LoginThrottle(new LoginThrottleOptions(), static _ => true, TimeProvider);
         LoginHistory = new LoginHistory(TimeProvider);
         Takeover = new Takeover.MailboxTakeover(options, Logger);
         Sessions = new Admin.SessionRegistry(TimeProvider);
+        Policies = new MailboxPolicies(options.LoginDelay, options.Expire, options.Policies);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
@@ -36,6 +38,22 @@ public sealed class Pop3ServerContext
     internal Takeover.MailboxTakeover Takeover { get; }
     /// <summary>The sessions running now, for `restante sessions` and `restante kick`.</summary>
     public Admin.SessionRegistry Sessions { get; }
+
+    /// <summary>Each user's LOGIN-DELAY and EXPIRE, and what CAPA says before login.</summary>
+    public MailboxPolicies Policies { get; }
+
+    /// <summary>
+    /// The user's policy. The user's record is looked up only when a field could change anything (the bounds leave
+    /// room), so a server without policies costs no second lookup per login.
+    /// </summary>
+    internal async ValueTask<MailboxPolicy> PolicyForAsync(string user, CancellationToken cancellationToken)
+    {
+        if (!Policies.LoginDelayVaries && !Policies.ExpireVaries) return Policies.For(user, null, out _);
+        var record = await Authenticator.FindRecordAsync(user, cancellationToken).ConfigureAwait(false);
+        var policy = Policies.For(user, record, out var problem);
+        if (problem is not null) Pop3Log.PolicyFieldIgnored(Logger, Protocol.LogText.Of(user), problem);
+        return policy;
+    }
 
     public Pop3Options Options { get; }
 

@@ -577,11 +577,7 @@ public sealed class Pop3Session
         // The credentials were right: this address's earlier failures for this user were the owner's own (a client
         // trying APOP first, a mistyped password), not guessing; Dovecot's auth penalty is cleared the same way.
         _server.Throttle.RecordSuccess(RemoteAddress, user);
-        if (_server.Options.LoginDelay > TimeSpan.Zero && !_server.LoginHistory.TryRecordLogin(user, _server.Options.LoginDelay))
-        {
-            _server.Metrics.Login(mechanism, MetricTags.LoginDelay);
-            return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
-        }
+        var policy = await _server.PolicyForAsync(user, cancellationToken).ConfigureAwait(false);
 
         IMaildrop maildrop;
         try
@@ -604,7 +600,14 @@ public sealed class Pop3Session
                 : Reject("Mailbox cannot be opened.", ResponseCode.SysPerm);
         }
 
-        Transaction = new TransactionMaildrop(maildrop);
+        // RFC 2449 §6.5 LOGIN-DELAY, checked only now that the password was right (a refusal tells nothing to someone
+        // without it) and against the last login the store recorded, so it holds across restarts and nodes.
+        if (await IsLoginTooSoonAsync(maildrop, policy, user).ConfigureAwait(false))
+        {
+            _server.Metrics.Login(mechanism, MetricTags.LoginDelay);
+            return Reject("Minimum time between logins not reached, try again later.", ResponseCode.LoginDelay);
+        }
+        Transaction = new TransactionMaildrop(await PolicyMaildrop.StartAsync(maildrop, policy, _server.TimeProvider, Logger, user, cancellationToken).ConfigureAwait(false));
         User = user;
         State = Pop3State.Transaction;
         _server.Takeover.Holding(user, this);
@@ -614,6 +617,22 @@ public sealed class Pop3Session
         Pop3Log.LoggedIn(Logger, user, mechanism, Transaction.Count, Transaction.LiveSize);
         WriteOk($"Logged in, {Transaction.Count} messages ({Transaction.LiveSize} octets).");
         return CommandOutcome.Continue;
+    }
+
+    /// <summary>
+    /// Whether the user's LOGIN-DELAY refuses this login; if so the maildrop is released at once, untouched. A store
+    /// that keeps no policy state (<see cref="IPolicyMaildrop"/>) falls back to this process's memory of logins.
+    /// </summary>
+    private async ValueTask<bool> IsLoginTooSoonAsync(IMaildrop maildrop, Policies.MailboxPolicy policy, string user)
+    {
+        if (policy.LoginDelay <= TimeSpan.Zero) return false;
+        var tooSoon = maildrop is IPolicyMaildrop state
+            ? PolicyMaildrop.IsTooSoon(state, policy, _server.TimeProvider.GetUtcNow())
+            : !_server.LoginHistory.TryRecordLogin(user, policy.LoginDelay);
+        if (!tooSoon) return false;
+        Pop3Log.LoginDelayed(Logger, LogText.Of(user), policy.LoginDelay);
+        await maildrop.DisposeAsync().ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>The texts this server uses for each refusal of a login, for a refusal an <see cref="IPop3SessionHooks"/> asked for.</summary>
@@ -632,7 +651,7 @@ public sealed class Pop3Session
         var transaction = Transaction!;
         State = Pop3State.Update;
         await SeenOnQuit.ApplyAsync(this, transaction).ConfigureAwait(false);
-        var marked = transaction.DeletedIndexes();
+        var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
         if (marked.Count == 0)
         {
             await ReleaseMaildropAsync().ConfigureAwait(false);

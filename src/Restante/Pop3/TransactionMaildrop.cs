@@ -13,7 +13,7 @@ internal sealed class TransactionMaildrop
     private readonly bool[] _retrieved;
     private readonly int _seenBefore;
 
-    public TransactionMaildrop(IMaildrop maildrop)
+    public TransactionMaildrop(PolicyMaildrop maildrop)
     {
         Store = maildrop;
         Messages = maildrop.Messages;
@@ -43,7 +43,9 @@ internal sealed class TransactionMaildrop
 
     public void NoteAccessed(int index) => HighestAccessed = Math.Max(HighestAccessed, index + 1);
 
-    public IMaildrop Store { get; }
+
+    /// <summary>The maildrop under the user's policies: RETR notes retrievals on it, QUIT asks it what to remove.</summary>
+    public PolicyMaildrop Store { get; }
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 

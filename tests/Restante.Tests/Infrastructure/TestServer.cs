@@ -13,8 +13,11 @@ internal sealed class TestServer : IAsyncDisposable
 {
     private static long s_fileCounter;
 
-    private TestServer(TempDirectory data, Pop3Server server, CapturingLoggerProvider logs)
+    private readonly bool _ownsData;
+
+    private TestServer(TempDirectory data, Pop3Server server, CapturingLoggerProvider logs, bool ownsData)
     {
+        _ownsData = ownsData;
         Data = data;
         Server = server;
         Logs = logs;
@@ -41,6 +44,7 @@ internal sealed class TestServer : IAsyncDisposable
         ConnectionLimitOptions? limits = null, LoginThrottleOptions? throttle = null, Action<RestanteOptions>? configureServer = null,
         ListenerConnectionLimits? lmtpConnections = null, Restante.Storage.IMailBackend? store = null)
     {
+        var ownsData = data is null;
         data ??= new TempDirectory();
         var pop3 = new Pop3Options { AuthFailureDelay = TimeSpan.FromMilliseconds(50), Hostname = "test.example" };
         configure?.Invoke(pop3);
@@ -51,7 +55,7 @@ internal sealed class TestServer : IAsyncDisposable
         var server = new Pop3Server(options, pop3, loggerFactory, store: store, timeProvider: timeProvider, limits: limits, throttleOptions: throttle,
             lmtpConnections: lmtpConnections);
         await server.StartAsync();
-        return new TestServer(data, server, logs);
+        return new TestServer(data, server, logs, ownsData);
     }
 
     public void AddUser(string name, string password)
@@ -121,6 +125,7 @@ internal sealed class TestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Server.DisposeAsync();
-        Data.Dispose();
+        // A directory the caller gave outlives the server: a restart starts a new server over it.
+        if (_ownsData) Data.Dispose();
     }
 }

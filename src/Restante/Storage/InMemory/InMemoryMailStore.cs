@@ -6,10 +6,25 @@ namespace Restante.Storage.InMemory;
 /// Mailboxes held in memory, with the same lock, snapshot and expunge rules as the Maildir store.
 /// For tests, fuzzing and throwaway servers: nothing survives the process.
 /// </summary>
-public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
+public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery, IMessageRetention
 {
     private readonly ConcurrentDictionary<string, Mailbox> _mailboxes = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly bool _retain;
     private long _nextUid;
+
+    public InMemoryMailStore()
+        : this(0, null)
+    {
+    }
+
+    /// <param name="retentionDays">Retention:Days: above 0, expunged messages are kept (unseen by POP3) until purged.</param>
+    /// <param name="time">Dates deletions for retention.</param>
+    public InMemoryMailStore(int retentionDays, TimeProvider? time)
+    {
+        _retain = retentionDays > 0;
+        _time = time ?? TimeProvider.System;
+    }
 
     public ValueTask<IMaildrop> OpenAsync(string user, CancellationToken cancellationToken)
     {
@@ -17,8 +32,8 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
         if (Interlocked.CompareExchange(ref mailbox.Locked, 1, 0) != 0)
             throw new MailStoreException(MailStoreErrorKind.InUse, $"Mailbox of {user} is locked.");
         Message[] snapshot;
-        lock (mailbox.Messages) snapshot = [.. mailbox.Messages];
-        return ValueTask.FromResult<IMaildrop>(new Maildrop(mailbox, snapshot));
+        lock (mailbox.Messages) snapshot = mailbox.Messages.Where(m => m.DeletedAt is null).ToArray();
+        return ValueTask.FromResult<IMaildrop>(new Maildrop(this, mailbox, snapshot));
     }
 
     public ValueTask<IReadOnlyList<StoredMessage>> ListAsync(string user, CancellationToken cancellationToken)
@@ -57,7 +72,8 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
     public ValueTask<long> GetUsageAsync(string user, CancellationToken cancellationToken)
     {
         if (!_mailboxes.TryGetValue(user, out var mailbox)) return ValueTask.FromResult(0L);
-        lock (mailbox.Messages) return ValueTask.FromResult(mailbox.Messages.Sum(m => (long)m.Content.Length));
+        // Retained messages do not count: the user can neither see nor remove them (README, Retention).
+        lock (mailbox.Messages) return ValueTask.FromResult(mailbox.Messages.Where(m => m.DeletedAt is null).Sum(m => (long)m.Content.Length));
     }
 
     /// <summary>Adds a message as stored bytes; returns its unique-id.</summary>
@@ -73,20 +89,51 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
     public IReadOnlyList<byte[]> MessagesOf(string user)
     {
         if (!_mailboxes.TryGetValue(user, out var mailbox)) return [];
-        lock (mailbox.Messages) return mailbox.Messages.Select(m => m.Content).ToList();
+        lock (mailbox.Messages) return mailbox.Messages.Where(m => m.DeletedAt is null).Select(m => m.Content).ToList();
+    }
+
+    public ValueTask<int> RestoreAsync(string user, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        if (!_mailboxes.TryGetValue(user, out var mailbox)) return ValueTask.FromResult(0);
+        var restored = 0;
+        lock (mailbox.Messages)
+        {
+            foreach (var message in mailbox.Messages)
+            {
+                if (message.DeletedAt is not { } deleted || (since is { } from && deleted < from)) continue;
+                message.DeletedAt = null;
+                message.FirstRetrieved = null;
+                restored++;
+            }
+        }
+        return ValueTask.FromResult(restored);
+    }
+
+    public ValueTask<int> PurgeAsync(DateTimeOffset deletedBefore, CancellationToken cancellationToken)
+    {
+        var purged = 0;
+        foreach (var mailbox in _mailboxes.Values)
+            lock (mailbox.Messages) purged += mailbox.Messages.RemoveAll(m => m.DeletedAt < deletedBefore);
+        return ValueTask.FromResult(purged);
     }
 
     private string NextUid() => "m" + Interlocked.Increment(ref _nextUid).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private sealed record Message(string Uid, byte[] Content, long Size, string? DeliveryId);
+    private sealed record Message(string Uid, byte[] Content, long Size, string? DeliveryId)
+    {
+        public DateTimeOffset? FirstRetrieved { get; set; }
+
+        public DateTimeOffset? DeletedAt { get; set; }
+    }
 
     private sealed class Mailbox
     {
         public readonly List<Message> Messages = [];
         public int Locked;
+        public DateTimeOffset? LastLogin;
     }
 
-    private sealed class Maildrop(Mailbox mailbox, Message[] snapshot) : IMaildrop
+    private sealed class Maildrop(InMemoryMailStore store, Mailbox mailbox, Message[] snapshot) : IPolicyMaildrop
     {
         private int _disposed;
 
@@ -97,9 +144,27 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery
 
         public ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
         {
-            var doomed = indexes.Distinct().Select(i => snapshot[i]).ToHashSet();
-            lock (mailbox.Messages) mailbox.Messages.RemoveAll(doomed.Contains);
+            var doomed = new HashSet<Message>(indexes.Distinct().Select(i => snapshot[i]), ReferenceEqualityComparer.Instance);
+            lock (mailbox.Messages)
+            {
+                if (!store._retain) mailbox.Messages.RemoveAll(doomed.Contains);
+                else foreach (var message in doomed) message.DeletedAt ??= store._time.GetUtcNow();
+            }
             return ValueTask.FromResult(new ExpungeResult(doomed.Count, 0));
+        }
+
+        public DateTimeOffset? LastLogin { get; } = mailbox.LastLogin;
+
+        public DateTimeOffset? FirstRetrieved(int index) => snapshot[index].FirstRetrieved;
+
+        public ValueTask SavePolicyStateAsync(PolicyStateUpdate update, CancellationToken cancellationToken)
+        {
+            lock (mailbox.Messages)
+            {
+                if (update.LoginAt is { } login) mailbox.LastLogin = login;
+                foreach (var index in update.Retrieved) snapshot[index].FirstRetrieved ??= update.RetrievedAt;
+            }
+            return ValueTask.CompletedTask;
         }
 
         public ValueTask DisposeAsync()

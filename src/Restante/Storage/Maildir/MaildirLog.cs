@@ -43,4 +43,7 @@ internal static partial class MaildirLog
 
     [LoggerMessage(311, LogLevel.Warning, "Sizing the messages of {Maildir} took longer than {Budget}; {Count} are left out of this session and sized at a later login", EventName = "MaildirSizingBudgetSpent")]
     public static partial void SizingBudgetSpent(ILogger logger, string maildir, TimeSpan budget, int count);
+
+    [LoggerMessage(312, LogLevel.Warning, "Could not purge the retained messages of {Maildir}", EventName = "MaildirPurgeFailed")]
+    public static partial void PurgeFailed(ILogger logger, string maildir, Exception exception);
 }

@@ -8,23 +8,68 @@ namespace Restante.Storage.Maildir;
 /// A locked Maildir and the snapshot taken when it was opened. Files are never moved or changed
 /// while reading, so a POP3 session leaves no trace in the Maildir until it expunges.
 /// </summary>
-internal sealed class MaildirMaildrop : IMaildrop, ISeenFlags
+internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
 {
     private readonly VerifiedMaildir _maildir;
     private readonly MaildirEntry[] _entries;
     private readonly ILogger _logger;
     private readonly bool _fsync;
+    private readonly PolicyStateFile.State _policyState;
+    private readonly TimeProvider? _retainClock;
+    private readonly bool[] _expunged;
     private MaildirLock? _lock;
 
     /// <param name="entries">This session's own copy: entries are updated when another client renames a file.</param>
-    public MaildirMaildrop(VerifiedMaildir maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync)
+    /// <param name="policyState">The mailbox's <see cref="PolicyStateFile"/>, read under the lock.</param>
+    /// <param name="retainClock">With retention on, the clock that dates deletions (see <see cref="RetainedMessages"/>); null: deletions unlink.</param>
+    public MaildirMaildrop(VerifiedMaildir maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync,
+        PolicyStateFile.State policyState, TimeProvider? retainClock)
     {
         _maildir = maildir;
         _entries = entries;
         _lock = held;
         _logger = logger;
         _fsync = fsync;
+        _policyState = policyState;
+        _retainClock = retainClock;
+        _expunged = new bool[entries.Length];
         Messages = new ReadOnlyCollection<StoredMessage>(messages);
+    }
+
+    public DateTimeOffset? LastLogin => _policyState.LastLogin;
+
+    public DateTimeOffset? FirstRetrieved(int index)
+        => _policyState.FirstRetrieved.TryGetValue(_entries[index].BaseName, out var time) ? time : null;
+
+    /// <summary>
+    /// Rewrites restante-policy with what is true after this session: the retrieval times of the snapshot's messages
+    /// that are still here (so the file never grows past the mailbox), the new ones added.
+    /// </summary>
+    public ValueTask SavePolicyStateAsync(PolicyStateUpdate update, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_lock is null, this);
+        ArgumentNullException.ThrowIfNull(update);
+        var next = new PolicyStateFile.State { LastLogin = update.LoginAt ?? _policyState.LastLogin };
+        var retrieved = new HashSet<int>(update.Retrieved);
+        for (var i = 0; i < _entries.Length; i++)
+        {
+            if (_expunged[i]) continue;
+            var baseName = _entries[i].BaseName;
+            if (_policyState.FirstRetrieved.TryGetValue(baseName, out var first)) next.FirstRetrieved[baseName] = first;
+            else if (retrieved.Contains(i)) next.FirstRetrieved[baseName] = update.RetrievedAt;
+        }
+        try
+        {
+            PolicyStateFile.Write(_maildir, next, _fsync);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot write {LogText.Of(Path.Join(_maildir.Path, PolicyStateFile.FileName), LogText.PathLimit)}: {ex.Message}", ex);
+        }
+        _policyState.LastLogin = next.LastLogin;
+        _policyState.FirstRetrieved.Clear();
+        foreach (var (name, time) in next.FirstRetrieved) _policyState.FirstRetrieved[name] = time;
+        return ValueTask.CompletedTask;
     }
 
     public static StoredMessage[] MessagesOf(MaildirEntry[] entries)
@@ -87,20 +132,44 @@ internal sealed class MaildirMaildrop : IMaildrop, ISeenFlags
         Span<int> unlinkedIn = stackalloc int[2];   // by MaildirFolder: what a failed sync puts at risk
         var alreadyGone = 0;
         var failed = 0;
+        Microsoft.Win32.SafeHandles.SafeFileHandle? retainIn = null;
+        try
+        {
+            if (_retainClock is not null) retainIn = RetainedMessages.OpenDay(_maildir, _retainClock.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RefusedMaildirException)
+        {
+            // Nothing is removed rather than removed for good against the operator's retention setting.
+            MaildirLog.UnlinkFailed(_logger, LogText.Of(Path.Join(_maildir.Path, RetainedMessages.FolderName), LogText.PathLimit), ex);
+            return ValueTask.FromResult(new ExpungeResult(0, indexes.Distinct().Count()));
+        }
+        using var retained = retainIn;
         foreach (var index in indexes)
         {
             if (done[index]) continue;
             done[index] = true;
+            _expunged[index] = true;
             ref var entry = ref _entries[index];
             try
             {
-                if (Unlink(ref entry)) unlinkedIn[(int)entry.Folder]++;
+                if (retained is null ? Unlink(ref entry) : Retain(ref entry, retained)) unlinkedIn[(int)entry.Folder]++;
                 else alreadyGone++;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 MaildirLog.UnlinkFailed(_logger, LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit), ex);
                 failed++;
+            }
+        }
+        if (retained is not null && _fsync)
+        {
+            try
+            {
+                Posix.FsyncDirectory(retained, Path.Join(_maildir.Path, RetainedMessages.FolderName));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                MaildirLog.DirectorySyncFailed(_logger, Path.Join(_maildir.Path, RetainedMessages.FolderName), ex);
             }
         }
 
@@ -160,6 +229,29 @@ internal sealed class MaildirMaildrop : IMaildrop, ISeenFlags
             }
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Moves the entry's file into the retention folder under the same name; false when already gone.</summary>
+    private bool Retain(ref MaildirEntry entry, Microsoft.Win32.SafeHandles.SafeFileHandle retained)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                // replace: a message deleted, restored and deleted again the same day is the same message.
+                Posix.RenameAt(_maildir.Folder(entry.Folder), entry.FileName, retained, entry.FileName, replace: true, _maildir.PathOf(entry.Folder, entry.FileName));
+                return true;
+            }
+            catch (DirectoryNotFoundException) when (attempt == 0)
+            {
+                if (!Snapshot.TryRelocate(_maildir, ref entry)) return false;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return false;
+            }
+        }
+        return false;
     }
 
     public ValueTask DisposeAsync()

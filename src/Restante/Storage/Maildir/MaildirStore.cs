@@ -12,7 +12,7 @@ namespace Restante.Storage.Maildir;
 /// Dovecot write them, one Maildir per user. Opening takes a kernel lock so that one POP3
 /// session at a time works on a mailbox; delivery never waits for it.
 /// </summary>
-public sealed class MaildirStore : IMailBackend
+public sealed partial class MaildirStore : IMailBackend, IMessageRetention
 {
     // Maildir spec: a file in tmp/ untouched for 36 hours is left over from a failed delivery.
     private static readonly TimeSpan StaleTemporaryAge = TimeSpan.FromHours(36);
@@ -35,6 +35,7 @@ public sealed class MaildirStore : IMailBackend
     private readonly bool _fsync;
     private readonly TimeProvider _time;
     private readonly TimeSpan _sizingBudget;
+    private readonly bool _retain;
 
     /// <param name="pathTemplate">The Maildir of a user, with <c>%u</c> standing for the user name,
     /// e.g. <c>/srv/data/mail/%u</c> or <c>/var/vmail/%u/Maildir</c>.</param>
@@ -46,7 +47,13 @@ public sealed class MaildirStore : IMailBackend
     {
     }
 
-    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null)
+    /// <param name="retentionDays">Retention:Days: above 0, deletions move messages into restante-retained/ (see <see cref="RetainedMessages"/>).</param>
+    public MaildirStore(string pathTemplate, ILogger<MaildirStore>? logger, bool fsync, TimeProvider? time, int retentionDays)
+        : this(pathTemplate, (ILogger?)logger, fsync, time ?? TimeProvider.System, sizingBudget: null, retentionDays: retentionDays)
+    {
+    }
+
+    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null, int retentionDays = 0)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
         // Said at startup rather than at the first login: see VerifiedMaildir.
@@ -63,6 +70,7 @@ public sealed class MaildirStore : IMailBackend
         _fsync = fsync;
         _time = time;
         _sizingBudget = sizingBudget ?? DefaultSizingBudget;
+        _retain = retentionDays > 0;
     }
 
     /// <summary>The Maildir directory of <paramref name="user"/>. Throws (Permanent) for a name that could leave the tree.</summary>
@@ -96,7 +104,7 @@ public sealed class MaildirStore : IMailBackend
                 messages = MaildirMaildrop.MessagesOf(entries);
                 _listings.Store(path, stamp, entries, messages);
             }
-            var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync);
+            var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
             held = null;
             maildir = null;
             return maildrop;

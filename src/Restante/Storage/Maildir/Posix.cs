@@ -27,6 +27,7 @@ internal static class Posix
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
+    private const int AtRemoveDir = 0x200;
     private const int RenameNoReplace = 1;
     private const int LockEx = 2;
     private const int LockNb = 4;
@@ -254,6 +255,15 @@ internal static class Posix
     {
         int rc;
         do rc = UnlinkAtCore(directory, name, 0);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>unlinkat(2) with AT_REMOVEDIR: removes an empty directory; 0 or the errno (ENOTEMPTY when it is not).</summary>
+    public static int RemoveDirectoryAt(SafeFileHandle directory, string name)
+    {
+        int rc;
+        do rc = UnlinkAtCore(directory, name, AtRemoveDir);
         while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
         return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
     }

@@ -57,6 +57,16 @@ internal static class Snapshot
         return false;
     }
 
+    /// <summary>The base names in new/ and cur/ now (dot-files left out), for telling which recorded names are messages.</summary>
+    public static HashSet<string> BaseNames(VerifiedMaildir maildir)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var folder in (ReadOnlySpan<MaildirFolder>)[MaildirFolder.New, MaildirFolder.Cur])
+            foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
+                if (found.Name[0] != '.') names.Add(MaildirName.Base(found.Name).ToString());
+        return names;
+    }
+
     /// <summary>
     /// Names that can be messages: regular files, by the directory entry's type (no stat per
     /// file). Dot-files and directories are not messages; a symlink, device, FIFO or socket is

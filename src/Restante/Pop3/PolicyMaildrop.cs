@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging;
+using Restante.Policies;
+using Restante.Storage;
+
+namespace Restante.Pop3;
+
+/// <summary>
+/// The maildrop as one session under its <see cref="MailboxPolicy"/> sees it. At login, messages whose first
+/// retrieval (in an earlier session) is EXPIRE days old or more are removed before the client is shown the list
+/// (RFC 2449 §6.7); a message never retrieved is never among them. During the session it notes what RETR sent.
+/// When the session ends, by QUIT or not, the login time and the first retrievals go to the store
+/// (<see cref="IPolicyMaildrop"/>), while the session still holds the mailbox lock.
+/// </summary>
+/// <remarks>
+/// Only RETR counts as retrieval, not TOP: RFC 2449 §6.7 has EXPIRE 0 delete "each message which was downloaded
+/// with RETR", and clients use TOP to look at headers before deciding whether to download, so a message that was
+/// only previewed must not go.
+/// </remarks>
+internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
+{
+    private readonly IMaildrop _inner;
+    private readonly int[] _visible;
+    private readonly bool[] _retrieved;
+    private readonly MailboxPolicy _policy;
+    private readonly DateTimeOffset _loginAt;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _user;
+
+    private PolicyMaildrop(IMaildrop inner, int[] visible, MailboxPolicy policy, DateTimeOffset loginAt, TimeProvider time, ILogger logger, string user)
+    {
+        _inner = inner;
+        _visible = visible;
+        _retrieved = new bool[visible.Length];
+        _policy = policy;
+        _loginAt = loginAt;
+        _time = time;
+        _logger = logger;
+        _user = user;
+        var all = inner.Messages;
+        Messages = visible.Length == all.Count ? all : Array.ConvertAll(visible, i => all[i]);
+    }
+
+    public MailboxPolicy Policy => _policy;
+
+    public IReadOnlyList<StoredMessage> Messages { get; }
+
+    /// <summary>
+    /// RFC 2449 §6.5: true when the mailbox's last login, as the store recorded it, is less than the user's
+    /// LOGIN-DELAY ago. A recorded time in the future (a clock set back, a hand-edited state file) does not count.
+    /// </summary>
+    public static bool IsTooSoon(IPolicyMaildrop maildrop, MailboxPolicy policy, DateTimeOffset now)
+        => policy.LoginDelay > TimeSpan.Zero && maildrop.LastLogin is { } last && last <= now && now - last < policy.LoginDelay;
+
+    /// <summary>Removes what has expired and wraps what is left.</summary>
+    public static async ValueTask<PolicyMaildrop> StartAsync(IMaildrop inner, MailboxPolicy policy, TimeProvider time, ILogger logger, string user, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var expired = new List<int>();
+        if (policy.Expire.Days is { } days && inner is IPolicyMaildrop state)
+        {
+            for (var i = 0; i < inner.Messages.Count; i++)
+                if (state.FirstRetrieved(i) is { } first && first.AddDays(days) <= now) expired.Add(i);
+        }
+        if (expired.Count > 0)
+        {
+            try
+            {
+                var result = await inner.ExpungeAsync(expired, cancellationToken).ConfigureAwait(false);
+                Pop3Log.Expired(logger, user, result.Removed, policy.Expire.ToString());
+            }
+            catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
+            {
+                // Hidden all the same: the client was told they may go; what stayed is tried again next login.
+                Pop3Log.StoreFailure(logger, ex, user);
+            }
+        }
+        var hidden = expired.ToHashSet();
+        var visible = Enumerable.Range(0, inner.Messages.Count).Where(i => !hidden.Contains(i)).ToArray();
+        return new PolicyMaildrop(inner, visible, policy, now, time, logger, user);
+    }
+
+    public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
+        => _inner.OpenMessageAsync(_visible[index], cancellationToken);
+
+    public ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+        => _inner.ExpungeAsync(indexes.Select(i => _visible[i]).ToArray(), cancellationToken);
+
+    /// <summary>RETR sent the whole message.</summary>
+    public void MarkRetrieved(int index) => _retrieved[index] = true;
+
+    // The seen flag (LAST, MarkSeenOnQuit) passes through to a store that keeps one, by the store's own numbering.
+    public bool IsSeen(int index) => _inner is ISeenFlags flags && flags.IsSeen(_visible[index]);
+
+    public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+        => _inner is ISeenFlags flags ? flags.MarkSeenAsync(indexes.Select(i => _visible[i]).ToArray(), cancellationToken) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// What QUIT removes: the messages marked with DELE, and under EXPIRE 0 also every message retrieved with RETR
+    /// (RFC 2449 §6.7: "the server MAY assume an implicit DELE for each message which was downloaded with RETR").
+    /// </summary>
+    public IReadOnlyList<int> ToRemoveAtQuit(IReadOnlyList<int> marked)
+    {
+        if (_policy.Expire.Days != 0) return marked;
+        var all = new SortedSet<int>(marked);
+        for (var i = 0; i < _retrieved.Length; i++)
+            if (_retrieved[i]) all.Add(i);
+        return all.ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_policy.NeedsState && _inner is IPolicyMaildrop state)
+            {
+                var retrieved = new List<int>();
+                for (var i = 0; i < _retrieved.Length; i++)
+                    if (_retrieved[i]) retrieved.Add(_visible[i]);
+                // A crash before this line loses only this session's record: its login counts as none (no delay)
+                // and its retrievals as none (nothing expires early). Both err toward the user.
+                await state.SavePolicyStateAsync(new PolicyStateUpdate(_loginAt, retrieved, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
+        {
+            Pop3Log.StoreFailure(_logger, ex, _user);
+        }
+        finally
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// The file <c>restante-policy</c> in the Maildir root: the last login and each retrieved message's first
+/// retrieval time, for LOGIN-DELAY and EXPIRE (RFC 2449 §6.5, §6.7). The user may write to the Maildir, so the
+/// file is input like any other: opened O_NOFOLLOW|O_NONBLOCK relative to the verified root, only a regular file
+/// of bounded size is read, and a damaged file counts as empty, which errs on the user's side (no login delay
+/// once, nothing expires until retrieved again). Written whole to a temporary file and renamed over the old one.
+/// Format: a header line, <c>L seconds</c>, then <c>R seconds TAB base LF</c> per retrieved message.
+/// </summary>
+internal static class PolicyStateFile
+{
+    public const string FileName = "restante-policy";
+    private const string Header = "restante-policy 1";
+
+    // 100,000 retrieved messages make about 6 MB; past this the file is not ours to trust.
+    private const long MaxLength = 16 * 1024 * 1024;
+
+    public sealed class State
+    {
+        public DateTimeOffset? LastLogin { get; set; }
+
+        public Dictionary<string, DateTimeOffset> FirstRetrieved { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>Reads the state; missing, foreign, oversized or damaged gives what could be read (possibly nothing).</summary>
+    public static State Read(VerifiedMaildir maildir)
+    {
+        var state = new State();
+        var errno = Posix.TryOpenReadAt(maildir.Root, FileName, out var handle);
+        if (errno != 0) return state;
+        string text;
+        using (handle)
+        {
+            try
+            {
+                var status = Posix.Stat(handle!);
+                if (status.Kind != Posix.FileKind.Regular || status.Length > MaxLength) return state;
+                var bytes = new byte[status.Length];
+                var length = 0;
+                int read;
+                while (length < bytes.Length && (read = RandomAccess.Read(handle!, bytes.AsSpan(length), length)) > 0) length += read;
+                text = Encoding.UTF8.GetString(bytes, 0, length);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return state;
+            }
+        }
+        var lines = text.Split('\n');
+        if (lines.Length == 0 || lines[0] != Header) return state;
+        // The last piece has no LF: empty for a whole file, a torn line otherwise; dropped either way.
+        foreach (var line in lines.AsSpan(1, lines.Length - 2))
+        {
+            if (line.Length > 2 && line[0] == 'L' && line[1] == ' ' && TryParseTime(line.AsSpan(2), out var login))
+            {
+                state.LastLogin = login;
+            }
+            else if (line.Length > 2 && line[0] == 'R' && line[1] == ' ')
+            {
+                var tab = line.IndexOf('\t', StringComparison.Ordinal);
+                if (tab > 2 && tab < line.Length - 1 && TryParseTime(line.AsSpan(2, tab - 2), out var retrieved))
+                    state.FirstRetrieved[line[(tab + 1)..]] = retrieved;
+            }
+        }
+        return state;
+    }
+
+    private static bool TryParseTime(ReadOnlySpan<char> text, out DateTimeOffset time)
+    {
+        time = default;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > 253402300799) return false;
+        time = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
+    }
+
+    /// <summary>Replaces the file atomically: a new file with an unguessable name (O_EXCL|O_NOFOLLOW), fsync, rename, fsync the root.</summary>
+    public static void Write(VerifiedMaildir maildir, State state, bool fsync)
+    {
+        var temporary = $"{FileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
+        var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
+        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, temporary), errno);
+        try
+        {
+            using (var stream = new FileStream(handle!, FileAccess.Write, bufferSize: 0))
+            using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024))
+            {
+                writer.Write(Header);
+                writer.Write('\n');
+                if (state.LastLogin is { } login) writer.Write(string.Create(CultureInfo.InvariantCulture, $"L {login.ToUnixTimeSeconds()}\n"));
+                foreach (var (baseName, retrieved) in state.FirstRetrieved)
+                {
+                    // Such a name cannot be written as a line: it is simply never expired.
+                    if (baseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
+                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"R {retrieved.ToUnixTimeSeconds()}\t"));
+                    writer.Write(baseName);
+                    writer.Write('\n');
+                }
+                writer.Flush();
+                if (fsync) stream.Flush(flushToDisk: true);
+            }
+            Posix.RenameAt(maildir.Root, temporary, maildir.Root, FileName, replace: true, Path.Join(maildir.Path, FileName));
+            if (fsync) Posix.FsyncDirectory(maildir.Root, maildir.Path);
+        }
+        catch
+        {
+            handle!.Dispose();
+            _ = Posix.UnlinkAt(maildir.Root, temporary);
+            throw;
+        }
+    }
+}
