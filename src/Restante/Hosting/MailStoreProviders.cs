@@ -32,7 +32,12 @@ public static class MailStoreProviders
         public string Name => "maildir";
 
         public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory)
-            => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
+        {
+            var uidls = options.EffectiveUidlSource;
+            // Refuses to start (InvalidOperationException) when UIDLs clients know would change.
+            var guard = UidlGuard.Check(options.DataDirectory, uidls, options.AcceptUidlChange, loggerFactory.CreateLogger("Restante.Storage.UidlGuard"));
+            return new MaildirStore(options.EffectiveMaildir, uidls, guard, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync);
+        }
     }
 
     private sealed class MemoryProvider : IMailStoreProvider

@@ -35,6 +35,8 @@ public sealed class MaildirStore : IMailBackend
     private readonly bool _fsync;
     private readonly TimeProvider _time;
     private readonly TimeSpan _sizingBudget;
+    private readonly ImportedUidlFiles? _importedUidls;
+    private readonly UidlGuard? _guard;
 
     /// <param name="pathTemplate">The Maildir of a user, with <c>%u</c> standing for the user name,
     /// e.g. <c>/srv/data/mail/%u</c> or <c>/var/vmail/%u/Maildir</c>.</param>
@@ -46,7 +48,15 @@ public sealed class MaildirStore : IMailBackend
     {
     }
 
-    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null)
+    /// <param name="uidlSource">Where UIDLs come from: Restante's own, or what a previous server kept beside each Maildir.</param>
+    /// <param name="guard">Told each time a mailbox is opened, so it can record whose UIDLs clients have seen; null for tools.</param>
+    public MaildirStore(string pathTemplate, UidlSource uidlSource, UidlGuard? guard, ILogger<MaildirStore>? logger = null, bool fsync = true)
+        : this(pathTemplate, logger, fsync, TimeProvider.System, uidlSource: uidlSource, guard: guard)
+    {
+    }
+
+    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null,
+        UidlSource? uidlSource = null, UidlGuard? guard = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
         // Said at startup rather than at the first login: see VerifiedMaildir.
@@ -63,7 +73,13 @@ public sealed class MaildirStore : IMailBackend
         _fsync = fsync;
         _time = time;
         _sizingBudget = sizingBudget ?? DefaultSizingBudget;
+        UidlSource = uidlSource ?? UidlSource.Native;
+        _importedUidls = UidlSource.Kind == UidlSourceKind.Native ? null : new ImportedUidlFiles(UidlSource, _logger);
+        _guard = guard;
     }
+
+    /// <summary>Where this store's UIDLs come from.</summary>
+    public UidlSource UidlSource { get; }
 
     /// <summary>The Maildir directory of <paramref name="user"/>. Throws (Permanent) for a name that could leave the tree.</summary>
     internal string GetMaildirPath(string user)
@@ -96,9 +112,13 @@ public sealed class MaildirStore : IMailBackend
                 messages = MaildirMaildrop.MessagesOf(entries);
                 _listings.Store(path, stamp, entries, messages);
             }
+            // After the listing cache: the previous server's file may change while the folders do not.
+            if (_importedUidls is not null)
+                messages = UidlAssignment.Apply(entries, messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
             var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync);
             held = null;
             maildir = null;
+            _guard?.NoteServed();
             return maildrop;
         }
         catch (RefusedMaildirException ex)
