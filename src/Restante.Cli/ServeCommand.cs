@@ -28,6 +28,7 @@ internal static class ServeCommand
         var postgres = PostgresOption();
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file" };
         var logLevel = new Option<LogLevel?>("--log-level") { Description = "Minimum log level (Debug shows every command, secrets redacted)" };
+        var acceptUidlChange = new Option<bool>("--accept-uidl-change") { Description = "Start even though UidlSource differs from the one whose UIDLs clients have seen (they may download mail again)" };
 
         var command = new Command("serve", "Run the POP3 server");
         command.Options.Add(pop3);
@@ -42,6 +43,7 @@ internal static class ServeCommand
         command.Options.Add(postgres);
         command.Options.Add(config);
         command.Options.Add(logLevel);
+        command.Options.Add(acceptUidlChange);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -54,6 +56,7 @@ internal static class ServeCommand
             if (parse.GetValue(allowPlaintext)) overrides["AllowPlaintext"] = "true";
             var tlsAddresses = parse.GetValue(pop3s) ?? [];
             if (parse.GetValue(logLevel) is { } level) overrides["Logging:LogLevel:Default"] = level.ToString();
+            if (parse.GetValue(acceptUidlChange)) overrides["AcceptUidlChange"] = "true";
             return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? [], cancellationToken);
         });
         return command;
