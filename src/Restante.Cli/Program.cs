@@ -15,4 +15,5 @@ root.Subcommands.Add(CertCommand.Create(data));
 root.Subcommands.Add(DeliverCommand.Create(data));
 root.Subcommands.Add(DbCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create(data));
+root.Subcommands.Add(ImportUidlsCommand.Create(data));
 return await root.Parse(args).InvokeAsync();

@@ -37,6 +37,12 @@ internal sealed class MaildirMaildrop : IMaildrop
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 
+    /// <summary>The base name of message <paramref name="index"/>'s file: what a uidl-map line names.</summary>
+    internal string BaseNameOf(int index) => _entries[index].BaseName;
+
+    /// <summary>The Maildir opened and verified at login, for files beside the messages.</summary>
+    internal VerifiedMaildir Maildir => _maildir;
+
     public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);
