@@ -101,7 +101,8 @@ public static class UidlImport
         return lines;
     }
 
-    private static void WriteRootFile(VerifiedMaildir maildir, string name, string text)
+    /// <summary>Replaces a file in the Maildir's root atomically: a random O_EXCL temporary, fsynced, renamed over it.</summary>
+    internal static void WriteRootFile(VerifiedMaildir maildir, string name, string text)
     {
         var temporary = $"{name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
         var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
