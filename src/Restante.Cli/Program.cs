@@ -16,4 +16,5 @@ root.Subcommands.Add(DeliverCommand.Create(data));
 root.Subcommands.Add(DbCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create(data));
 root.Subcommands.Add(ImportUidlsCommand.Create(data));
+root.Subcommands.Add(UidlCommand.Create(data));
 return await root.Parse(args).InvokeAsync();

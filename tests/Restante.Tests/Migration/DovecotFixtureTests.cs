@@ -51,6 +51,16 @@ public class DovecotFixtureTests
         Assert.Equal("1 1700000001.M100P200.fixture", served.Uidl[0]);
     }
 
+    [Fact]
+    public async Task The_uidl_command_prints_what_Dovecot_served()
+    {
+        using var data = new TempDirectory();
+        MigrationFixtures.CopyMaildir("dovecot-v3", Path.Combine(data.Path, "mail", "alice"));
+        var (exit, output) = await Restante.Tests.Tls.Processes.RunAsync("dotnet", null, ServerProcess.CliPath, "uidl", "alice", "--uidl-source", "dovecot", "--data", data.Path);
+        Assert.True(exit == 0, output);
+        Assert.Equal(MigrationFixtures.Served("dovecot-v3", "default").Uidl, output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     internal static async Task<TestServer> StartOnFixtureAsync(string scenario, string? format)
     {
         var server = await TestServer.StartAsync(configureServer: o =>
