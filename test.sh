@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real clients the tests drive
 # (curl, Python's poplib and smtplib, openssl s_client, swaks for LMTP, fail2ban-regex for the README's
-# fail2ban filter, HAProxy for the PROXY protocol) and the PostgreSQL server the PostgreSQL store's tests start for themselves,
+# fail2ban filter, HAProxy for the PROXY protocol, Dovecot for the migration tests) and the PostgreSQL server the PostgreSQL store's tests start for themselves,
 # restores NuGet packages, builds, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +16,9 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v procmail >/dev/null 2>&1 || need+=(procmail)
 command -v dotlockfile >/dev/null 2>&1 || need+=(liblockfile-bin)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# A real Dovecot 2.3 (started by the migration tests on its own loopback port, never the system instance)
+# serves the UIDLs Restante must keep serving after the move.
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-pop3d)
 # systemd-analyze verifies packaging/restante.service (the package is not started inside a container).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # HAProxy in TCP mode (send-proxy, send-proxy-v2) in front of a real server: the PROXY protocol tests.

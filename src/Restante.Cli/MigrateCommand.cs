@@ -61,6 +61,56 @@ internal static class MigrateCommand
         });
         migrate.Subcommands.Add(command);
         migrate.Subcommands.Add(MboxMigrateCommand.Create(data));
+        migrate.Subcommands.Add(MaildirToMaildir());
+        migrate.Subcommands.Add(CheckUidlsCommand.Create(data));
         return migrate;
+    }
+
+    /// <summary>
+    /// <c>restante migrate maildir-to-maildir SRC DST USER [--uidl-source S] [--dovecot-uidl-format F]</c>: copies
+    /// USER's Maildir SRC (a path; %u stands for USER) into DST, keeping every UIDL as the source serves it with
+    /// the given UidlSource, and writes DST's uidl-map. Resumable: messages DST already has are skipped.
+    /// </summary>
+    private static Command MaildirToMaildir()
+    {
+        var src = new Argument<string>("SRC") { Description = "The user's Maildir now (%u: the user)" };
+        var dst = new Argument<string>("DST") { Description = "The Maildir to copy into, created if missing (%u: the user)" };
+        var user = new Argument<string>("USER") { Description = "The user" };
+        var uidlSource = new Option<string>("--uidl-source") { Description = "How SRC's UIDLs are served now: native, dovecot, courier or map. Default: native" };
+        var format = new Option<string>("--dovecot-uidl-format") { Description = $"The old Dovecot's pop3_uidl_format for --uidl-source dovecot. Default: {UidlSource.DefaultDovecotFormat}" };
+        var command = new Command("maildir-to-maildir", "Copy a Maildir into another, keeping UIDLs (writes DST/uidl-map: serve it with UidlSource map); resumable");
+        command.Arguments.Add(src);
+        command.Arguments.Add(dst);
+        command.Arguments.Add(user);
+        command.Options.Add(uidlSource);
+        command.Options.Add(format);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var name = parse.GetValue(user)!;
+            if (!UidlSource.TryParse(parse.GetValue(uidlSource), parse.GetValue(format), out var source, out var problem))
+            {
+                await error.WriteLineAsync($"error: {problem}");
+                return 64;
+            }
+            var from = Path.GetFullPath(parse.GetValue(src)!.Replace("%u", name, StringComparison.Ordinal)).TrimEnd('/');
+            var to = Path.GetFullPath(parse.GetValue(dst)!.Replace("%u", name, StringComparison.Ordinal)).TrimEnd('/');
+            // The store opens PARENT/%u: the source directory's own name stands for the user.
+            var store = new MaildirStore(Path.Join(Path.GetDirectoryName(from), "%u"), source, guard: null, NullLogger<MaildirStore>.Instance);
+            try
+            {
+                var result = await MaildirCopy.CopyAsync(store, Path.GetFileName(from), to, copied: null, cancellationToken);
+                await output.WriteLineAsync($"{name}: {result.Copied} messages copied, {result.AlreadyThere} already in {to}; UIDLs in {Path.Join(to, "uidl-map")} (serve with \"UidlSource\": \"map\").");
+                return 0;
+            }
+            catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"error: {name}: {ex.Message}");
+                await error.WriteLineAsync("Nothing copied so far is lost; run the command again to resume.");
+                return 1;
+            }
+        });
+        return command;
     }
 }

@@ -19,4 +19,5 @@ root.Subcommands.Add(ConfigCommand.Create(data));
 foreach (var command in ControlCommands.Create(data)) root.Subcommands.Add(command);
 root.Subcommands.Add(RetentionCommands.CreateRestore(data));
 root.Subcommands.Add(RetentionCommands.CreatePurge(data));
+root.Subcommands.Add(ImportUidlsCommand.Create(data));
 return await root.Parse(args).InvokeAsync();

@@ -31,6 +31,7 @@ internal static class ServeCommand
         var logFormat = new Option<string?>("--log-format") { Description = "Console log format: simple (default) or json (one object per line, for log shippers)" };
         var metrics = new Option<string?>("--metrics") { Description = "Prometheus scrape endpoint address, e.g. 127.0.0.1:9110 (path /metrics). Default: off" };
         var metricsAllowRemote = new Option<bool>("--metrics-allow-remote") { Description = "Allow --metrics on a non-loopback address (the endpoint has no authentication)" };
+        var acceptUidlChange = new Option<bool>("--accept-uidl-change") { Description = "Start even though UidlSource differs from the one whose UIDLs clients have seen (they may download mail again)" };
 
         var command = new Command("serve", "Run the POP3 server");
         command.Options.Add(pop3);
@@ -48,6 +49,7 @@ internal static class ServeCommand
         command.Options.Add(logFormat);
         command.Options.Add(metrics);
         command.Options.Add(metricsAllowRemote);
+        command.Options.Add(acceptUidlChange);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -63,6 +65,7 @@ internal static class ServeCommand
             if (parse.GetValue(logFormat) is { } format) overrides["Logging:Format"] = format;
             if (parse.GetValue(metrics) is { } metricsAddress) overrides["Metrics:Listen"] = metricsAddress;
             if (parse.GetValue(metricsAllowRemote)) overrides["Metrics:AllowRemote"] = "true";
+            if (parse.GetValue(acceptUidlChange)) overrides["AcceptUidlChange"] = "true";
             return await RunAsync(parse.GetValue(config), overrides, addresses, tlsAddresses, parse.GetValue(lmtp) ?? [], parse.GetValue(smtp) ?? [], cancellationToken);
         });
         return command;

@@ -32,7 +32,7 @@ public static class MailStoreProviders
                 $"Store: '{options.Store}' is not a known store; this program knows {string.Join(", ", known.Select(p => p.Name).Distinct())}.");
         return provider switch
         {
-            MaildirProvider => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync, time, options.Retention.Days),
+            MaildirProvider => MaildirProvider.CreateMaildir(options, loggerFactory, time),
             MemoryProvider => new InMemoryMailStore(options.Retention.Days, time),
             _ => provider.Create(options, loggerFactory),
         };
@@ -43,7 +43,17 @@ public static class MailStoreProviders
         public string Name => "maildir";
 
         public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory)
-            => new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync, null, options.Retention.Days);
+            => CreateMaildir(options, loggerFactory, null);
+
+        /// <summary>The Maildir store as configured, behind the UIDL guard; <paramref name="time"/> dates retention.</summary>
+        internal static MaildirStore CreateMaildir(RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time)
+        {
+            var uidls = options.EffectiveUidlSource;
+            // Refuses to start (InvalidOperationException) when UIDLs clients know would change.
+            var guard = UidlGuard.Check(options.DataDirectory, uidls, options.AcceptUidlChange, loggerFactory.CreateLogger("Restante.Storage.UidlGuard"));
+            return new MaildirStore(options.EffectiveMaildir, loggerFactory.CreateLogger<MaildirStore>(), options.Fsync, time ?? TimeProvider.System,
+                retentionDays: options.Retention.Days, uidlSource: uidls, guard: guard);
+        }
     }
 
     private sealed class MemoryProvider : IMailStoreProvider

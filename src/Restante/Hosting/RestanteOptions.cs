@@ -61,6 +61,25 @@ public sealed class RestanteOptions
     /// <summary>Maildir path template, %u is the user name. Empty: DATA/mail/%u.</summary>
     public string Maildir { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Where Maildir UIDLs come from: "native" (Restante's own, the default), "dovecot" (dovecot-uidlist
+    /// beside each Maildir, with <see cref="DovecotUidlFormat"/>), "courier" (courierpop3dsizelist) or
+    /// "map" (a uidl-map file, e.g. from `restante import-uidls`). Messages the file does not name get
+    /// the native UIDL.
+    /// </summary>
+    public string UidlSource { get; set; } = "native";
+
+    /// <summary>The previous Dovecot's pop3_uidl_format, for UidlSource "dovecot". Default: %08Xu%08Xv.</summary>
+    public string DovecotUidlFormat { get; set; } = Restante.Storage.Maildir.UidlSource.DefaultDovecotFormat;
+
+    /// <summary>Start even though the UIDL source differs from the one whose UIDLs clients have seen (the UIDL guard).</summary>
+    public bool AcceptUidlChange { get; set; }
+
+    /// <summary>The parsed <see cref="UidlSource"/>; validated by <see cref="Validate"/>.</summary>
+    public Restante.Storage.Maildir.UidlSource EffectiveUidlSource
+        => Restante.Storage.Maildir.UidlSource.TryParse(UidlSource, DovecotUidlFormat, out var source, out var error)
+            ? source : throw new InvalidOperationException(error);
+
     /// <summary>The user file in Dovecot passwd-file format. Empty: DATA/passwd.</summary>
     public string PasswdFile { get; set; } = string.Empty;
 
@@ -201,6 +220,7 @@ public sealed class RestanteOptions
         if (AnyProxyListener && ProxyTrustedNetworks.Count == 0)
             yield return "ProxyProtocol needs ProxyTrustedNetworks: the addresses of the load balancers that send the header.";
         foreach (var problem in Retention.Validate()) yield return problem;
+        if (!Restante.Storage.Maildir.UidlSource.TryParse(UidlSource, DovecotUidlFormat, out _, out var uidlError)) yield return uidlError;
         if (!string.IsNullOrWhiteSpace(Maildir) && !Maildir.Contains("%u", StringComparison.Ordinal))
             yield return "Maildir must contain %u (the user name), for example /var/vmail/%u/Maildir.";
         if (EffectiveStore == "mbox")

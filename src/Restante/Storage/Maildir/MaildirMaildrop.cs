@@ -82,6 +82,15 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 
+    /// <summary>The base name of message <paramref name="index"/>'s file: what a uidl-map line names.</summary>
+    internal string BaseNameOf(int index) => _entries[index].BaseName;
+
+    /// <summary>Where message <paramref name="index"/>'s file was last seen: its folder and full name.</summary>
+    internal (MaildirFolder Folder, string Name) FileOf(int index) => (_entries[index].Folder, _entries[index].FileName);
+
+    /// <summary>The Maildir opened and verified at login, for files beside the messages.</summary>
+    internal VerifiedMaildir Maildir => _maildir;
+
     public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);

@@ -72,9 +72,11 @@ internal static class MaildirName
     /// id stays legal, stable and as unique as the base. A base that itself looks like such a
     /// hash is hashed too, so a real name can never collide with a hashed one.
     /// </summary>
-    public static string ToUid(string baseName)
+    public static string ToUid(string baseName) => IsPlainUid(baseName) ? baseName : HashedUid(baseName);
+
+    /// <summary>"X" and the SHA-1 of the base name in hex: legal, stable, and never a plain name's UIDL.</summary>
+    public static string HashedUid(string baseName)
     {
-        if (IsPlainUid(baseName)) return baseName;
         Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
         SHA1.HashData(Encoding.UTF8.GetBytes(baseName), hash);
         return string.Concat("X", Convert.ToHexStringLower(hash));

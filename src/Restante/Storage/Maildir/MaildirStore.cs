@@ -36,6 +36,8 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     private readonly TimeProvider _time;
     private readonly TimeSpan _sizingBudget;
     private readonly bool _retain;
+    private readonly ImportedUidlFiles? _importedUidls;
+    private readonly UidlGuard? _guard;
 
     /// <param name="pathTemplate">The Maildir of a user, with <c>%u</c> standing for the user name,
     /// e.g. <c>/srv/data/mail/%u</c> or <c>/var/vmail/%u/Maildir</c>.</param>
@@ -53,7 +55,15 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     {
     }
 
-    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null, int retentionDays = 0)
+    /// <param name="uidlSource">Where UIDLs come from: Restante's own, or what a previous server kept beside each Maildir.</param>
+    /// <param name="guard">Told each time a mailbox is opened, so it can record whose UIDLs clients have seen; null for tools.</param>
+    public MaildirStore(string pathTemplate, UidlSource uidlSource, UidlGuard? guard, ILogger<MaildirStore>? logger = null, bool fsync = true)
+        : this(pathTemplate, logger, fsync, TimeProvider.System, uidlSource: uidlSource, guard: guard)
+    {
+    }
+
+    internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null, int retentionDays = 0,
+        UidlSource? uidlSource = null, UidlGuard? guard = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
         // Said at startup rather than at the first login: see VerifiedMaildir.
@@ -71,7 +81,13 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         _time = time;
         _sizingBudget = sizingBudget ?? DefaultSizingBudget;
         _retain = retentionDays > 0;
+        UidlSource = uidlSource ?? UidlSource.Native;
+        _importedUidls = UidlSource.Kind == UidlSourceKind.Native ? null : new ImportedUidlFiles(UidlSource, _logger);
+        _guard = guard;
     }
+
+    /// <summary>Where this store's UIDLs come from.</summary>
+    public UidlSource UidlSource { get; }
 
     /// <summary>The Maildir directory of <paramref name="user"/>. Throws (Permanent) for a name that could leave the tree.</summary>
     internal string GetMaildirPath(string user)
@@ -104,9 +120,13 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
                 messages = MaildirMaildrop.MessagesOf(entries);
                 _listings.Store(path, stamp, entries, messages);
             }
+            // After the listing cache: the previous server's file may change while the folders do not.
+            if (_importedUidls is not null)
+                messages = UidlAssignment.Apply(entries, messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
             var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
             held = null;
             maildir = null;
+            _guard?.NoteServed();
             return maildrop;
         }
         catch (RefusedMaildirException ex)
@@ -142,7 +162,10 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         {
             using var maildir = VerifiedMaildir.Open(path, _trustedLength, create: false);
             var entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken, writeIndex: false).ConfigureAwait(false);
-            return MaildirMaildrop.MessagesOf(entries);
+            var messages = MaildirMaildrop.MessagesOf(entries);
+            // The same UIDLs a login serves: the previous server's, where the configuration says so.
+            return _importedUidls is null ? messages
+                : UidlAssignment.Apply(entries, messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
         }
         catch (DirectoryNotFoundException)
         {
