@@ -51,7 +51,7 @@ public sealed class ConfigCheckTests
     [Theory]
     [InlineData("""{ "Pop3": ["mail.example.org:110"] }""", "Pop3: 'mail.example.org' in 'mail.example.org:110' is not an IP address")]
     [InlineData("""{ "TlsCertificate": "/nonexistent/fullchain.pem" }""", "TlsCertificate: cannot load /nonexistent/fullchain.pem")]
-    [InlineData("""{ "Store": "mongo" }""", "Store: 'mongo' is not a known store; this program knows maildir, memory, postgres")]
+    [InlineData("""{ "Store": "mongo" }""", "Store: 'mongo' is not a known store; this program knows maildir, memory, mbox, postgres")]
     [InlineData("""{ "MaxConnectionsPerIp": 0 }""", "MaxConnectionsPerIp must be at least 1")]
     [InlineData("""{ "LoginThrottle": { "MaxTrackedKeys": 5 } }""", "LoginThrottle:MaxTrackedKeys must be at least 100")]
     [InlineData("""{ "MaxConnections": 10, """, "Failed to load configuration from file")]
