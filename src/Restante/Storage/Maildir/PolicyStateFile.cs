@@ -80,37 +80,18 @@ internal static class PolicyStateFile
 
     /// <summary>Replaces the file atomically: a new file with an unguessable name (O_EXCL|O_NOFOLLOW), fsync, rename, fsync the root.</summary>
     public static void Write(VerifiedMaildir maildir, State state, bool fsync)
-    {
-        var temporary = $"{FileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
-        var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
-        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, temporary), errno);
-        try
+        => RootFile.Replace(maildir, FileName, writer =>
         {
-            using (var stream = new FileStream(handle!, FileAccess.Write, bufferSize: 0))
-            using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024))
+            writer.Write(Header);
+            writer.Write('\n');
+            if (state.LastLogin is { } login) writer.Write(string.Create(CultureInfo.InvariantCulture, $"L {login.ToUnixTimeSeconds()}\n"));
+            foreach (var (baseName, retrieved) in state.FirstRetrieved)
             {
-                writer.Write(Header);
+                // Such a name cannot be written as a line: it is simply never expired.
+                if (baseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
+                writer.Write(string.Create(CultureInfo.InvariantCulture, $"R {retrieved.ToUnixTimeSeconds()}\t"));
+                writer.Write(baseName);
                 writer.Write('\n');
-                if (state.LastLogin is { } login) writer.Write(string.Create(CultureInfo.InvariantCulture, $"L {login.ToUnixTimeSeconds()}\n"));
-                foreach (var (baseName, retrieved) in state.FirstRetrieved)
-                {
-                    // Such a name cannot be written as a line: it is simply never expired.
-                    if (baseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
-                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"R {retrieved.ToUnixTimeSeconds()}\t"));
-                    writer.Write(baseName);
-                    writer.Write('\n');
-                }
-                writer.Flush();
-                if (fsync) stream.Flush(flushToDisk: true);
             }
-            Posix.RenameAt(maildir.Root, temporary, maildir.Root, FileName, replace: true, Path.Join(maildir.Path, FileName));
-            if (fsync) Posix.FsyncDirectory(maildir.Root, maildir.Path);
-        }
-        catch
-        {
-            handle!.Dispose();
-            _ = Posix.UnlinkAt(maildir.Root, temporary);
-            throw;
-        }
-    }
+        }, fsyncFile: fsync, fsyncDirectory: fsync);
 }

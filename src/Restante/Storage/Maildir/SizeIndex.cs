@@ -113,41 +113,20 @@ internal static class SizeIndex
     /// temporary file, optionally fsync it, rename it over the old one.
     /// </summary>
     public static void Write(VerifiedMaildir maildir, MaildirEntry[] sorted, bool fsync)
-    {
-        // A random name created with O_EXCL|O_NOFOLLOW: a name planted in advance (a symlink to a
-        // file of someone else's) can neither be guessed nor written through.
-        var temporary = $"{FileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
-        var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
-        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, temporary), errno);
-        try
+        => RootFile.Replace(maildir, FileName, writer =>
         {
-            using (var stream = new FileStream(handle!, FileAccess.Write, bufferSize: 0))
-            using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 64 * 1024))
+            writer.Write(Header);
+            writer.Write('\n');
+            Span<char> digits = stackalloc char[20];
+            foreach (ref readonly var entry in sorted.AsSpan())
             {
-                writer.Write(Header);
+                // Such a name cannot be written as a line; it is counted again at each open.
+                if (entry.SizeFromName || entry.Size < 0 || entry.BaseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
+                writer.Write(entry.BaseName);
+                writer.Write('\t');
+                entry.Size.TryFormat(digits, out var written, provider: CultureInfo.InvariantCulture);
+                writer.Write(digits[..written]);
                 writer.Write('\n');
-                Span<char> digits = stackalloc char[20];
-                foreach (ref readonly var entry in sorted.AsSpan())
-                {
-                    // Such a name cannot be written as a line; it is counted again at each open.
-                    if (entry.SizeFromName || entry.Size < 0 || entry.BaseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
-                    writer.Write(entry.BaseName);
-                    writer.Write('\t');
-                    entry.Size.TryFormat(digits, out var written, provider: CultureInfo.InvariantCulture);
-                    writer.Write(digits[..written]);
-                    writer.Write('\n');
-                }
-                writer.Flush();
-                if (fsync) stream.Flush(flushToDisk: true);
             }
-            // rename(2) replaces whatever has the name, a symlink included, without following it.
-            Posix.RenameAt(maildir.Root, temporary, maildir.Root, FileName, replace: true, Path.Join(maildir.Path, FileName));
-        }
-        catch
-        {
-            handle!.Dispose();
-            _ = Posix.UnlinkAt(maildir.Root, temporary);   // best effort: the next write replaces it
-            throw;
-        }
-    }
+        }, fsyncFile: fsync, fsyncDirectory: false);
 }

@@ -103,25 +103,5 @@ public static class UidlImport
 
     /// <summary>Replaces a file in the Maildir's root atomically: a random O_EXCL temporary, fsynced, renamed over it.</summary>
     internal static void WriteRootFile(VerifiedMaildir maildir, string name, string text)
-    {
-        var temporary = $"{name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp";
-        var errno = Posix.TryCreateExclusiveAt(maildir.Root, temporary, out var handle);
-        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, temporary), errno);
-        try
-        {
-            using (var stream = new FileStream(handle!, FileAccess.Write, bufferSize: 0))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(text));
-                stream.Flush(flushToDisk: true);
-            }
-            Posix.RenameAt(maildir.Root, temporary, maildir.Root, name, replace: true, Path.Join(maildir.Path, name));
-            Posix.FsyncDirectory(maildir.Root, maildir.Path);
-        }
-        catch
-        {
-            handle!.Dispose();
-            _ = Posix.UnlinkAt(maildir.Root, temporary);
-            throw;
-        }
-    }
+        => RootFile.Replace(maildir, name, writer => writer.Write(text), fsyncFile: true, fsyncDirectory: true);
 }
