@@ -16,6 +16,9 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v procmail >/dev/null 2>&1 || need+=(procmail)
 command -v dotlockfile >/dev/null 2>&1 || need+=(liblockfile-bin)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# ICU: the CLI and the tests run with globalization on (PRECIS normalisation of UTF-8 names and passwords,
+# RFC 6856). The SDK normally brings it; say so explicitly rather than rely on another package's dependency.
+ldconfig -p 2>/dev/null | grep -q 'libicuuc\.so' || need+=(libicu-dev)
 # A real Dovecot 2.3 (started by the migration tests on its own loopback port, never the system instance)
 # serves the UIDLs Restante must keep serving after the move.
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-pop3d)
