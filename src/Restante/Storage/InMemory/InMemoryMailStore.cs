@@ -40,7 +40,7 @@ public sealed class InMemoryMailStore : IMailBackend, IIdempotentDelivery, IMess
     {
         if (!_mailboxes.TryGetValue(user, out var mailbox)) return ValueTask.FromResult<IReadOnlyList<StoredMessage>>([]);
         lock (mailbox.Messages)
-            return ValueTask.FromResult<IReadOnlyList<StoredMessage>>(mailbox.Messages.Select(m => new StoredMessage(m.Uid, m.Size)).ToArray());
+            return ValueTask.FromResult<IReadOnlyList<StoredMessage>>(mailbox.Messages.Where(m => m.DeletedAt is null).Select(m => new StoredMessage(m.Uid, m.Size)).ToArray());
     }
 
     public async ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
