@@ -45,7 +45,8 @@ internal sealed class PostgresUserTable(string connectionString) : IUserTable
 
     public string Where => "the PostgreSQL user table";
 
-    public bool Exists(string name) => _directory.List().Contains(name, StringComparer.Ordinal);
+    // One row looked up, not the whole table listed.
+    public bool Exists(string name) => _directory.FindAsync(name, CancellationToken.None).AsTask().GetAwaiter().GetResult() is not null;
 
     public void Add(string name, string storedSecret)
     {

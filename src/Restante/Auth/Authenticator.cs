@@ -47,7 +47,7 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
             && password.Length > 0   // an empty password never logs in, even against "{PLAIN}"
             && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
         {
-            var prepared = Precis.TryPreparePassword(password, out var p, out _) ? p : password;
+            var prepared = Precis.PasswordForStorage(password);
             var matches = await Hashing.RunAsync(() => scheme.Verify(prepared, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
             // A non-ASCII password stored before passwords were prepared was hashed as typed: it still works as typed.
             if (!matches && prepared != password)

@@ -19,7 +19,9 @@ namespace Restante.Pop3;
 internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
 {
     private readonly IMaildrop _inner;
-    private readonly int[] _visible;
+    // The inner maildrop's number of each visible message; null when none expired at login (the usual case), so a
+    // login on a large mailbox allocates no index of its size.
+    private readonly int[]? _visible;
     private readonly bool[] _retrieved;
     private readonly MailboxPolicy _policy;
     private readonly DateTimeOffset _loginAt;
@@ -27,18 +29,18 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
     private readonly ILogger _logger;
     private readonly string _user;
 
-    private PolicyMaildrop(IMaildrop inner, int[] visible, MailboxPolicy policy, DateTimeOffset loginAt, TimeProvider time, ILogger logger, string user)
+    private PolicyMaildrop(IMaildrop inner, int[]? visible, MailboxPolicy policy, DateTimeOffset loginAt, TimeProvider time, ILogger logger, string user)
     {
         _inner = inner;
         _visible = visible;
-        _retrieved = new bool[visible.Length];
+        _retrieved = new bool[visible?.Length ?? inner.Messages.Count];
         _policy = policy;
         _loginAt = loginAt;
         _time = time;
         _logger = logger;
         _user = user;
         var all = inner.Messages;
-        Messages = visible.Length == all.Count ? all : Array.ConvertAll(visible, i => all[i]);
+        Messages = visible is null ? all : Array.ConvertAll(visible, i => all[i]);
     }
 
     public MailboxPolicy Policy => _policy;
@@ -75,25 +77,33 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
                 Pop3Log.StoreFailure(logger, ex, user);
             }
         }
-        var hidden = expired.ToHashSet();
-        var visible = Enumerable.Range(0, inner.Messages.Count).Where(i => !hidden.Contains(i)).ToArray();
+        int[]? visible = null;
+        if (expired.Count > 0)
+        {
+            var hidden = expired.ToHashSet();
+            visible = Enumerable.Range(0, inner.Messages.Count).Where(i => !hidden.Contains(i)).ToArray();
+        }
         return new PolicyMaildrop(inner, visible, policy, now, time, logger, user);
     }
 
     public ValueTask<Stream> OpenMessageAsync(int index, CancellationToken cancellationToken)
-        => _inner.OpenMessageAsync(_visible[index], cancellationToken);
+        => _inner.OpenMessageAsync(Inner(index), cancellationToken);
 
     public ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
-        => _inner.ExpungeAsync(indexes.Select(i => _visible[i]).ToArray(), cancellationToken);
+        => _inner.ExpungeAsync(_visible is null ? indexes : indexes.Select(Inner).ToArray(), cancellationToken);
 
     /// <summary>RETR sent the whole message.</summary>
     public void MarkRetrieved(int index) => _retrieved[index] = true;
 
+    public bool WasRetrieved(int index) => _retrieved[index];
+
+    private int Inner(int index) => _visible is null ? index : _visible[index];
+
     // The seen flag (LAST, MarkSeenOnQuit) passes through to a store that keeps one, by the store's own numbering.
-    public bool IsSeen(int index) => _inner is ISeenFlags flags && flags.IsSeen(_visible[index]);
+    public bool IsSeen(int index) => _inner is ISeenFlags flags && flags.IsSeen(Inner(index));
 
     public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
-        => _inner is ISeenFlags flags ? flags.MarkSeenAsync(indexes.Select(i => _visible[i]).ToArray(), cancellationToken) : ValueTask.CompletedTask;
+        => _inner is ISeenFlags flags ? flags.MarkSeenAsync(_visible is null ? indexes : indexes.Select(Inner).ToArray(), cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>
     /// What QUIT removes: the messages marked with DELE, and under EXPIRE 0 also every message retrieved with RETR
@@ -116,7 +126,7 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
             {
                 var retrieved = new List<int>();
                 for (var i = 0; i < _retrieved.Length; i++)
-                    if (_retrieved[i]) retrieved.Add(_visible[i]);
+                    if (_retrieved[i]) retrieved.Add(Inner(i));
                 // A crash before this line loses only this session's record: its login counts as none (no delay)
                 // and its retrievals as none (nothing expires early). Both err toward the user.
                 await state.SavePolicyStateAsync(new PolicyStateUpdate(_loginAt, retrieved, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);

@@ -10,7 +10,6 @@ internal sealed class TransactionMaildrop
 {
     private readonly bool[] _deleted;
     private readonly long _totalSize;
-    private readonly bool[] _retrieved;
     private readonly int _seenBefore;
 
     public TransactionMaildrop(PolicyMaildrop maildrop)
@@ -21,7 +20,6 @@ internal sealed class TransactionMaildrop
         long total = 0;
         for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
         _totalSize = total;
-        _retrieved = new bool[Messages.Count];
         // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag).
         if (maildrop is ISeenFlags flags)
             for (var i = Messages.Count - 1; i >= 0 && _seenBefore == 0; i--)
@@ -35,11 +33,11 @@ internal sealed class TransactionMaildrop
     /// <summary>RETR sent the whole message.</summary>
     public void MarkRetrieved(int index)
     {
-        _retrieved[index] = true;
+        Store.MarkRetrieved(index);
         NoteAccessed(index);
     }
 
-    public bool WasRetrieved(int index) => _retrieved[index];
+    public bool WasRetrieved(int index) => Store.WasRetrieved(index);
 
     public void NoteAccessed(int index) => HighestAccessed = Math.Max(HighestAccessed, index + 1);
 

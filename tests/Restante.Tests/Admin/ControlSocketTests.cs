@@ -14,15 +14,6 @@ namespace Restante.Tests.Admin;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class ControlSocketTests
 {
-    private static void Seed(string data, string user, string password, int messages)
-    {
-        File.AppendAllText(Path.Combine(data, "passwd"), $"{user}:{{PLAIN}}{password}\n");
-        var root = Path.Combine(data, "mail", user);
-        foreach (var sub in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(root, sub));
-        for (var i = 0; i < messages; i++)
-            File.WriteAllText(Path.Combine(root, "new", $"{1_700_000_000 + i}.M{i}P1.seed"), $"Subject: {i}\n\nbody {i}\n");
-    }
-
     private static string SocketOf(string data) => Path.Combine(data, "restante.ctl");
 
     /// <summary>`restante ARGS` as its own process.</summary>
@@ -37,22 +28,11 @@ public class ControlSocketTests
         return client;
     }
 
-    private static async Task<Transcript> LoginAsync(ServerProcess server, string user, string password)
-    {
-        var c = await server.ConnectAsync();
-        await c.ExpectAsync("+OK");
-        await c.SendAsync($"USER {user}");
-        await c.ExpectAsync("+OK");
-        await c.SendAsync($"PASS {password}");
-        await c.ExpectAsync("+OK");
-        return c;
-    }
-
     [Fact]
     public async Task Sessions_lists_a_live_MailKit_session_with_its_user_peer_and_state()
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 2);
+        ServerProcess.Seed(data.Path, "alice", "secret", 2);
         await using var server = await ServerProcess.StartAsync(data.Path);
         using var client = await MailKitLoginAsync(server, "alice", "secret");
         await client.GetMessageAsync(0);
@@ -77,9 +57,9 @@ public class ControlSocketTests
     public async Task Kick_ends_the_session_without_deleting_and_the_user_can_log_in_at_once()
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 2);
+        ServerProcess.Seed(data.Path, "alice", "secret", 2);
         await using var server = await ServerProcess.StartAsync(data.Path);
-        await using var kicked = await LoginAsync(server, "alice", "secret");
+        await using var kicked = await server.LoginAsync("alice", "secret");
         await kicked.SendAsync("DELE 1");
         await kicked.ExpectAsync("+OK");
 
@@ -97,7 +77,7 @@ public class ControlSocketTests
         Assert.Contains(server.Output, l => l.Contains("kicked by the administrator", StringComparison.Ordinal));
 
         // By session id, and an unknown target is an error.
-        await using var second = await LoginAsync(server, "alice", "secret");
+        await using var second = await server.LoginAsync("alice", "secret");
         (exit, output) = await CliAsync("sessions", "--data", data.Path, "--json");
         var id = JsonDocument.Parse(output).RootElement.GetProperty("sessions")[0].GetProperty("id").GetInt64();
         (exit, output) = await CliAsync("kick", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", data.Path);
@@ -114,7 +94,7 @@ public class ControlSocketTests
     public async Task Uidl_matches_what_POP3_UIDL_returns_while_the_session_holds_the_lock(string store)
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 3);
+        ServerProcess.Seed(data.Path, "alice", "secret", 3);
         await using var server = await ServerProcess.StartAsync(data.Path, null, "--store", store);
         if (store == "memory")
         {
@@ -161,7 +141,7 @@ public class ControlSocketTests
     public async Task Throttle_list_shows_a_failing_address_and_clear_lets_it_log_in_at_once()
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 1);
+        ServerProcess.Seed(data.Path, "alice", "secret", 1);
         await using var server = await ServerProcess.StartAsync(data.Path, null, new Dictionary<string, string>
         {
             // Loopback is exempt by default; here it stands for any client address.
@@ -193,7 +173,7 @@ public class ControlSocketTests
         (exit, output) = await CliAsync("throttle", "clear", "127.0.0.1", "--data", data.Path);
         Assert.True(exit == 0, output);
         Assert.Contains("Cleared 127.0.0.1", output);
-        await using var again = await LoginAsync(server, "alice", "secret");
+        await using var again = await server.LoginAsync("alice", "secret");
         (exit, output) = await CliAsync("throttle", "list", "--data", data.Path);
         Assert.Contains("No address has failed logins", output);
     }

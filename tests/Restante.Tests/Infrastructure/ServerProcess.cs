@@ -100,6 +100,28 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async Task<Transcript> ConnectAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port));
 
+    /// <summary>A connection logged in with USER/PASS, in TRANSACTION state.</summary>
+    public async Task<Transcript> LoginAsync(string user, string password)
+    {
+        var c = await ConnectAsync();
+        await c.ExpectAsync("+OK");
+        await c.SendAsync($"USER {user}");
+        await c.ExpectAsync("+OK");
+        await c.SendAsync($"PASS {password}");
+        await c.ExpectAsync("+OK");
+        return c;
+    }
+
+    /// <summary>Before the server starts: a {PLAIN} passwd line and a Maildir under DATA/mail/USER with <paramref name="messages"/> small messages.</summary>
+    public static void Seed(string data, string user, string password, int messages)
+    {
+        File.AppendAllText(Path.Combine(data, "passwd"), $"{user}:{{PLAIN}}{password}\n");
+        var root = Path.Combine(data, "mail", user);
+        foreach (var sub in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(root, sub));
+        for (var i = 0; i < messages; i++)
+            File.WriteAllText(Path.Combine(root, "new", $"{1_700_000_000 + i}.M{i}P1.seed"), $"Subject: {i}\n\nbody {i}\n");
+    }
+
     public async Task<Transcript> ConnectLmtpAsync() => await Transcript.ConnectAsync(new IPEndPoint(IPAddress.Loopback, LmtpPort));
 
     /// <summary>A line of /proc/PID/status in KiB, e.g. "VmHWM" (peak resident memory) or "VmRSS".</summary>

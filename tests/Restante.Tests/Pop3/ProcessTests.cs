@@ -5,33 +5,13 @@ namespace Restante.Tests.Pop3;
 /// <summary>The server as a real process: killed, restarted and stopped by signals.</summary>
 public class ProcessTests
 {
-    private static void Seed(string data, string user, string password, int messages)
-    {
-        File.AppendAllText(Path.Combine(data, "passwd"), $"{user}:{{PLAIN}}{password}\n");
-        var root = Path.Combine(data, "mail", user);
-        foreach (var sub in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(root, sub));
-        for (var i = 0; i < messages; i++)
-            File.WriteAllText(Path.Combine(root, "new", $"{1_700_000_000 + i}.M{i}P1.seed"), $"Subject: {i}\n\nbody {i}\n");
-    }
-
-    private static async Task<Transcript> LoginAsync(ServerProcess server, string user, string password)
-    {
-        var c = await server.ConnectAsync();
-        await c.ExpectAsync("+OK");
-        await c.SendAsync($"USER {user}");
-        await c.ExpectAsync("+OK");
-        await c.SendAsync($"PASS {password}");
-        await c.ExpectAsync("+OK");
-        return c;
-    }
-
     [Fact]
     public async Task A_SIGKILLed_server_leaves_no_stale_lock_and_deletes_nothing()
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 3);
+        ServerProcess.Seed(data.Path, "alice", "secret", 3);
         var server = await ServerProcess.StartAsync(data.Path);
-        var c = await LoginAsync(server, "alice", "secret");
+        var c = await server.LoginAsync("alice", "secret");
         await c.SendAsync("DELE 1");
         await c.ExpectAsync("+OK");
         server.Signal("KILL");
@@ -40,7 +20,7 @@ public class ProcessTests
         c.Abort();
 
         await using var restarted = await ServerProcess.StartAsync(data.Path);
-        await using var again = await LoginAsync(restarted, "alice", "secret");
+        await using var again = await restarted.LoginAsync("alice", "secret");
         await again.SendAsync("STAT");
         await again.ExpectAsync("+OK 3 ");
     }
@@ -49,9 +29,9 @@ public class ProcessTests
     public async Task SIGTERM_stops_cleanly_and_open_sessions_delete_nothing()
     {
         using var data = new TempDirectory();
-        Seed(data.Path, "alice", "secret", 2);
+        ServerProcess.Seed(data.Path, "alice", "secret", 2);
         await using var server = await ServerProcess.StartAsync(data.Path);
-        await using var c = await LoginAsync(server, "alice", "secret");
+        await using var c = await server.LoginAsync("alice", "secret");
         await c.SendAsync("DELE 1");
         await c.ExpectAsync("+OK");
         await c.SendAsync("DELE 2");

@@ -96,7 +96,6 @@ internal static class MessageSender
         {
             session.RetrievedCount++;
             drop.MarkRetrieved(index);
-            drop.Store.MarkRetrieved(index);
         }
         if (startedAt != 0) metrics.Retrieved(session.Server.TimeProvider.GetElapsedTime(startedAt));
         return CommandOutcome.Continue;
