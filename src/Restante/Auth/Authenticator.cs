@@ -48,15 +48,23 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
             && PasswordSchemes.TryParse(record.Password, out var scheme, out var encoded, out _))
         {
             var prepared = Precis.PasswordForStorage(password);
-            var matches = await Hashing.RunAsync(() => scheme.Verify(prepared, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
+            var matches = await VerifyAsync(scheme, prepared, encoded, ct).ConfigureAwait(false);
             // A non-ASCII password stored before passwords were prepared was hashed as typed: it still works as typed.
             if (!matches && prepared != password)
-                matches = await Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme).ConfigureAwait(false);
+                matches = await VerifyAsync(scheme, password, encoded, ct).ConfigureAwait(false);
             return matches ? record.Name : null;
         }
         await Hashing.RunAsync(() => _dummyScheme.Verify(password, _dummyHash.Value), ct).ConfigureAwait(false);
         return null;
     }
+
+    // A scheme whose check is one fast digest runs on the session's thread (PasswordHashing.RunInline), every other on the
+    // hashing threads. Only a successful login's timing differs (it shows that user's own scheme, as it always did);
+    // a failure is answered at the session's fixed time whatever was checked.
+    private ValueTask<bool> VerifyAsync(IPasswordScheme scheme, string password, string encoded, CancellationToken ct)
+        => PasswordSchemes.IsFast(scheme)
+            ? ValueTask.FromResult(Hashing.RunInline(() => scheme.Verify(password, encoded)))
+            : new ValueTask<bool>(Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme));
 
     /// <summary>The threads every hash runs on; its queue depth is there for metrics.</summary>
     public PasswordHashing Hashing { get; } = hashing ?? PasswordHashing.Shared;

@@ -79,6 +79,21 @@ public sealed class PasswordHashing : IDisposable
         return item.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the caller's thread: for a check that costs one fast digest (a "{PLAIN}" compare,
+    /// a salted SHA), where handing it to a hashing thread and back would cost more than the check itself (two thread
+    /// switches per login). It is refused exactly when <see cref="RunAsync{T}"/> would be, while the queue is full, so
+    /// a client cannot tell a cheaply stored account from an unknown name (whose dummy check is a real hash) by which
+    /// one is answered "busy" during a flood.
+    /// </summary>
+    /// <exception cref="PasswordHashingBusyException">The queue is full (or the pool is stopping); nothing was run.</exception>
+    public T RunInline<T>(Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (_queue.IsAddingCompleted || _queue.Count >= QueueCapacity) throw new PasswordHashingBusyException();
+        return work();
+    }
+
     private void Work()
     {
         try

@@ -30,6 +30,12 @@ public static class PasswordSchemes
     /// <summary>The scheme new users get: bcrypt, slow by design and the Dovecot recommendation.</summary>
     public static IPasswordScheme Default => s_byName["BLF-CRYPT"];
 
+    /// <summary>
+    /// True for the schemes whose check is a single fast digest (PLAIN, SSHA*): microseconds, cheaper than a hand-off
+    /// to the hashing threads. Every deliberately slow scheme (bcrypt, SHA-crypt, PBKDF2, Argon2id) answers false.
+    /// </summary>
+    internal static bool IsFast(IPasswordScheme scheme) => scheme is PlainScheme or SaltedShaScheme;
+
     /// <summary>The canonical names, aliases excluded (for help texts).</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
