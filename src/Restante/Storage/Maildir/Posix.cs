@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -189,15 +190,24 @@ internal static class Posix
         using (listing)
         {
             var entries = new List<DirectoryEntry>();
-            var buffer = new byte[64 * 1024];
-            while (true)
+            // Pooled: a fresh 64 KiB array per listing was zeroed and collected twice per login (new/ and cur/),
+            // most of what a login allocated. getdents64 writes before we read, so old contents never show.
+            var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+            try
             {
-                nint read;
-                do read = GetDents64(listing!, buffer, (nuint)buffer.Length);
-                while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
-                if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
-                if (read == 0) return entries;
-                Parse(buffer.AsSpan(0, (int)read), entries);
+                while (true)
+                {
+                    nint read;
+                    do read = GetDents64(listing!, buffer, (nuint)buffer.Length);
+                    while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
+                    if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
+                    if (read == 0) return entries;
+                    Parse(buffer.AsSpan(0, (int)read), entries);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
