@@ -36,7 +36,7 @@ internal static class BigMode
                 var t = await LoginOnceAsync(o, user, stats);
                 if (t is null) continue;
                 if (!priming && o.DeliverTo is not null && previous >= 0 && t.Count != previous + 1)
-                    stats.Fail("stale-listing", $"one message delivered, but STAT went from {previous} to {t.Count}");
+                    stats.Fail("count-not-plus-one", $"one message delivered, but STAT went from {previous} to {t.Count} (a stale or partial listing)");
                 previous = t.Count;
                 if (round == 0) first = t;
                 if (!priming) measured.Add(t);
