@@ -574,7 +574,7 @@ TABLE="$WORK/table.md"
   cat "$TABLE"
   echo
   echo "Cases:"
-  echo "- startup: launch … first POP3 greeting on a new connection (ms), then the server's RSS/PSS/private memory (KB, all its processes) right after; one sample per start and restart."
+  echo "- startup: launch … first POP3 greeting on a new connection (ms), then the server's RSS/PSS/private memory (KB, all its processes) right after; one sample per start and restart. The ceiling renders every mailbox into memory before it listens, so its start-up figures include that."
   echo "- login-cN: N clients, each session connect, USER, PASS, STAT, QUIT (sessions/s; p99 of whole sessions); login-tls-c16 over implicit TLS, full handshake every session."
   echo "- retr-c8 / retr-tls-c8: login, LIST, RETR of every ~50 KB message verified against LIST, QUIT (payload MB/s = 10^6 octets/s; p99 of single RETRs); retr-1mb-c1: 100 messages of ~1 MB; retr-50mb: one 50 MB message, rss_growth_kb = server RSS peak − before."
   echo "- big-first: the first-ever login on big100k (${BIG_COUNT} messages of ~2 KB in new/, no ,S= in names), PASS sent … last UIDL line (all_ms); LIST included."
