@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # LMTP deliveries/s, Restante against Dovecot's LMTP, fsync on in both, same client (LmtpBench).
+# Equal log levels: both log one line per delivery (Restante at Information, its default; Dovecot's
+# default "saved mail to INBOX" info line). compare.sh runs the same measurement as its lmtp case.
 #   bench/lmtp-compare.sh [--rounds N] [--seconds S] [--clients 8] [--sizes 4k]
 # Loopback only; each server on its own port and scratch directory; rounds alternate the order.
 set -euo pipefail
@@ -30,7 +32,7 @@ wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 mkdir -p "$WORK/restante" "$WORK/dovecot/mail"
 echo 'bench:{PLAIN}x' > "$WORK/restante/passwd"
 dotnet src/Restante.Cli/bin/Release/net10.0/Restante.Cli.dll serve --data "$WORK/restante" \
-  --pop3 127.0.0.1:22110 --lmtp "127.0.0.1:$R_PORT" --log-level Warning >"$WORK/restante.log" 2>&1 &
+  --pop3 127.0.0.1:22110 --lmtp "127.0.0.1:$R_PORT" --log-level Information >"$WORK/restante.log" 2>&1 &
 RPID=$!
 chown -R mail:mail "$WORK/dovecot"
 cat >"$WORK/dovecot.conf" <<CONF

@@ -12,7 +12,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine($"corpus: {ex.Message}");
-    Console.Error.WriteLine("usage: Restante.Corpus --out DIR [--seed 6] [--users 200] [--messages 20] [--size 51200] [--big-count 100000] [--big-size 2048] [--large-count 100] [--large-size 1048576] [--huge-mb 50] [--idle-users 1000] [--password bench]");
+    Console.Error.WriteLine("usage: Restante.Corpus --out DIR [--seed 6] [--users 200] [--messages 20] [--size 51200] [--big-count 100000] [--big-size 2048] [--large-count 100] [--large-size 1048576] [--huge-mb 50] [--idle-users 1000] [--password bench] [--mailbox NAME=COUNTxSIZE]...");
     return 2;
 }
 if (Directory.Exists(Path.Combine(o.Out, "mail")))
@@ -32,8 +32,9 @@ for (var u = 0; u < o.Users; u++)
     var name = "user" + u.ToString("D4", CultureInfo.InvariantCulture);
     jobs.Add((name, o.Messages, o.Size, u));
 }
-jobs.Add(("big100k", o.BigCount, o.BigSize, 100_001));
-jobs.Add(("large1mb", o.LargeCount, o.LargeSize, 100_002));
+if (o.BigCount > 0) jobs.Add(("big100k", o.BigCount, o.BigSize, 100_001));
+if (o.LargeCount > 0) jobs.Add(("large1mb", o.LargeCount, o.LargeSize, 100_002));
+foreach (var (name, count, size) in o.Mailboxes) jobs.Add((name, count, size, 300_000 + jobs.Count));
 if (o.HugeMb > 0) jobs.Add(("huge50m", 1, o.HugeMb * 1024 * 1024, 100_003));
 for (var u = 0; u < o.IdleUsers; u++) jobs.Add(("idle" + u.ToString("D5", CultureInfo.InvariantCulture), 0, 0, 200_000 + u));
 
@@ -53,7 +54,7 @@ Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = 2 }, job =
     Interlocked.Add(ref bytes, b);
 });
 File.WriteAllText(Path.Combine(o.Out, "corpus.txt"),
-    $"restante-corpus 1 seed={o.Seed} users={o.Users}x{o.Messages}x{o.Size} big100k={o.BigCount}x{o.BigSize} large1mb={o.LargeCount}x{o.LargeSize} huge50m={o.HugeMb}MB idle={o.IdleUsers}\n");
+    $"restante-corpus 1 seed={o.Seed} users={o.Users}x{o.Messages}x{o.Size} big100k={o.BigCount}x{o.BigSize} large1mb={o.LargeCount}x{o.LargeSize} huge50m={o.HugeMb}MB idle={o.IdleUsers} {string.Join(' ', o.Mailboxes.Select(m => $"{m.Name}={m.Count}x{m.Size}"))}\n");
 Console.WriteLine($"corpus: {files} messages, {bytes / 1e6:F1} MB, {jobs.Count} users in {o.Out} ({(DateTime.UtcNow - started).TotalSeconds:F1} s)");
 return 0;
 
@@ -73,6 +74,8 @@ namespace Restante.Corpus
         public int HugeMb { get; private set; } = 50;
         public int IdleUsers { get; private set; } = 1000;
         public string Password { get; private set; } = "bench";
+        /// <summary>Further mailboxes, --mailbox NAME=COUNTxSIZE (e.g. big1m=1000000x1536).</summary>
+        public List<(string Name, int Count, int Size)> Mailboxes { get; } = [];
 
         public void Parse(string[] args)
         {
@@ -94,6 +97,13 @@ namespace Restante.Corpus
                     case "--huge-mb": HugeMb = Int(); break;
                     case "--idle-users": IdleUsers = Int(); break;
                     case "--password": Password = Next(); break;
+                    case "--mailbox":
+                        var spec = Next();
+                        var eq = spec.IndexOf('=');
+                        var x = spec.IndexOf('x', eq + 1);
+                        if (eq < 1 || x < 0) throw new ArgumentException($"--mailbox {spec}: expected NAME=COUNTxSIZE");
+                        Mailboxes.Add((spec[..eq], int.Parse(spec[(eq + 1)..x], CultureInfo.InvariantCulture), int.Parse(spec[(x + 1)..], CultureInfo.InvariantCulture)));
+                        break;
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }

@@ -34,11 +34,14 @@ internal sealed class Pop3Connection : IAsyncDisposable
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
     }
 
-    public static async ValueTask<Pop3Connection> ConnectAsync(EndPoint endPoint, bool tls, int bufferSize, CancellationToken ct)
+    public static async ValueTask<Pop3Connection> ConnectAsync(EndPoint endPoint, bool tls, int bufferSize, CancellationToken ct, IPEndPoint? source = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            // One source address has ~28k ephemeral ports towards one server port; more idle sessions
+            // than that need more addresses (all of 127.0.0.0/8 is on the loopback interface).
+            if (source is not null) socket.Bind(source);
             await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)

@@ -39,6 +39,7 @@ internal sealed class Result(Options options)
             w.WriteString("endpoint", $"{options.Host}:{options.Port}");
             w.WriteBoolean("tls", options.Tls);
             w.WriteNumber("concurrency", options.Concurrency);
+            foreach (var (key, value) in options.Metrics) w.WriteNumber(key, value);
             foreach (var (key, value) in _fields)
             {
                 switch (value)

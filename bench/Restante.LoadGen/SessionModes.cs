@@ -8,47 +8,50 @@ internal static class SessionModes
 {
     public delegate ValueTask SessionAsync(Context context, Pop3Connection connection, (string Name, byte[] User, byte[] Pass) user, CancellationToken ct);
 
-    public sealed class Context(Options options, WorkerStats stats, long measureFrom, long deadline)
+    public sealed class Context(Options options, WorkerStats stats, MeasureWindow window)
     {
         public Options Options { get; } = options;
         public WorkerStats Stats { get; } = stats;
-        public long MeasureFrom { get; } = measureFrom;
-        public long Deadline { get; } = deadline;
+        public MeasureWindow Window { get; } = window;
+        public long Deadline => Window.Deadline;
         public MessageSizes Sizes { get; } = new();
 
-        public bool InWindow(long t) => t >= MeasureFrom && t <= Deadline;
+        public bool InWindow(long t) => Window.Contains(t);
     }
 
     public static async Task<int> RunAsync(Options o, SessionAsync session)
     {
         if (o.Concurrency > o.Users.Count)
             throw new ArgumentException($"--concurrency {o.Concurrency} needs at least as many users (have {o.Users.Count}): one session per mailbox");
-        var start = Clock.Now;
-        var measureFrom = start + Clock.Ticks(o.Rounds > 0 ? 0 : o.WarmupSeconds);
-        var deadline = measureFrom + Clock.Ticks(o.DurationSeconds);
+        var window = o.WarmupSessions > 0 && o.Rounds == 0
+            ? MeasureWindow.AfterSessions(o.WarmupSessions, o.DurationSeconds)
+            : MeasureWindow.AfterSeconds(o.Rounds > 0 ? 0 : o.WarmupSeconds, o.DurationSeconds);
         var bufferSize = o.Mode == "retr" ? 64 * 1024 : 8 * 1024;
         var stats = new WorkerStats[o.Concurrency];
         await using var rss = new RssSampler(o.ServerPids);
         var workers = new Task[o.Concurrency];
         for (var w = 0; w < o.Concurrency; w++)
         {
-            var ctx = new Context(o, stats[w] = new WorkerStats(), measureFrom, deadline);
+            var ctx = new Context(o, stats[w] = new WorkerStats(), window);
             var first = w;
             workers[w] = Task.Run(() => WorkerAsync(ctx, first, session, bufferSize));
         }
         await Task.WhenAll(workers);
-        var end = Math.Min(deadline, stats.Max(s => s.LastEventTicks));
+        var measureFrom = window.MeasureFrom;
+        var end = Math.Min(window.Deadline, stats.Max(s => s.LastEventTicks));
         if (end <= measureFrom) end = Clock.Now;
         await rss.DisposeAsync();
 
-        var window = (end - measureFrom) / (double)System.Diagnostics.Stopwatch.Frequency;
+        var seconds = (end - measureFrom) / (double)System.Diagnostics.Stopwatch.Frequency;
         var r = new Result(o);
         foreach (var s in stats) r.AddErrors(s.Errors, s.FirstError);
         var sessions = stats.Sum(s => s.Sessions);
         var sessionPct = Latencies.Percentiles(stats.Select(s => s.SessionLatency), 0.5, 0.99, 1.0);
-        r.Set("duration_s", window);
+        r.Set("duration_s", seconds);
+        if (o.WarmupSessions > 0) r.Set("warmup_sessions", window.WarmupSessionsDone);
+        else r.Set("warmup_s", o.Rounds > 0 ? 0 : o.WarmupSeconds);
         r.Set("sessions", sessions);
-        r.Set("sessions_per_s", sessions / window);
+        r.Set("sessions_per_s", sessions / seconds);
         if (o.Mode == "retr")
         {
             var bytes = stats.Sum(s => s.Bytes);
@@ -56,20 +59,20 @@ internal static class SessionModes
             var pct = Latencies.Percentiles(stats.Select(s => s.Latency), 0.5, 0.99, 1.0);
             r.Set("messages", messages);
             r.Set("payload_bytes", bytes);
-            r.Set("mb_per_s", bytes / window / 1e6);
+            r.Set("mb_per_s", bytes / seconds / 1e6);
             r.Set("p50_ms", pct[0]);
             r.Set("p99_ms", pct[1]);
             r.Set("max_ms", pct[2]);
             r.Set("session_p50_ms", sessionPct[0]);
-            r.Say($"{bytes / window / 1e6:F1} MB/s payload ({messages} messages, {bytes / 1e6:F1} MB, all sizes verified against LIST) in {window:F2} s");
-            r.Say($"RETR latency p50 {pct[0]:F2} ms, p99 {pct[1]:F2} ms, max {pct[2]:F2} ms; {sessions / window:F1} sessions/s");
+            r.Say($"{bytes / seconds / 1e6:F1} MB/s payload ({messages} messages, {bytes / 1e6:F1} MB, all sizes verified against LIST) in {seconds:F2} s");
+            r.Say($"RETR latency p50 {pct[0]:F2} ms, p99 {pct[1]:F2} ms, max {pct[2]:F2} ms; {sessions / seconds:F1} sessions/s");
         }
         else
         {
             r.Set("p50_ms", sessionPct[0]);
             r.Set("p99_ms", sessionPct[1]);
             r.Set("max_ms", sessionPct[2]);
-            r.Say($"{sessions / window:F1} sessions/s ({sessions} sessions in {window:F2} s)");
+            r.Say($"{sessions / seconds:F1} sessions/s ({sessions} sessions in {seconds:F2} s)");
             r.Say($"session latency (connect … QUIT +OK) p50 {sessionPct[0]:F2} ms, p99 {sessionPct[1]:F2} ms, max {sessionPct[2]:F2} ms");
         }
         if (o.ServerPids.Count > 0)
@@ -128,6 +131,7 @@ internal static class SessionModes
                 await Task.Delay(10);
             }
             done++;
+            ctx.Window.SessionDone();
             if (!timeout.TryReset()) break;
         }
     }
