@@ -25,13 +25,14 @@ internal static class BigMode
         var total = new List<double>();
         var all = new List<double>();
         long messages = 0;
+        var tls = TlsClient.For(o, worker: 0);
         for (var round = 0; round < rounds && Clock.Now < deadline; round++)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(o.TimeoutSeconds));
             var ct = timeout.Token;
             try
             {
-                await using var c = await Pop3Connection.ConnectAsync(o.EndPoint, o.Tls, 16 * 1024, ct);
+                await using var c = await Pop3Connection.ConnectAsync(o.EndPoint, tls, 16 * 1024, ct);
                 await c.ExpectOkAsync("greeting", ct);
                 await c.SendAsync(user.User, ct);
                 await c.ExpectOkAsync("USER", ct);

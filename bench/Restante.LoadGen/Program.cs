@@ -20,7 +20,8 @@ catch (ArgumentException ex)
     await Console.Error.WriteLineAsync("""
         usage: Restante.LoadGen MODE [options]
           modes: login | retr | big | idle | report RESULTS.jsonl... [--out FILE.md]
-          --host 127.0.0.1 --port 1110 [--tls]        implicit TLS, any certificate accepted
+          --host 127.0.0.1 --port 1110 [--tls | --tls-resume]   implicit TLS, any certificate accepted;
+                 --tls: a full handshake per connection; --tls-resume: each worker resumes its last session
           --concurrency N  --duration S  --warmup S  --timeout S (per session)  --rounds N (sessions per worker; big: logins)
           --users FILE | --user NAME --password PW | --user-prefix P --user-count N [--user-digits 4] --password PW
           --server-pid PID[,PID]   sample the server's memory (descendants included)
