@@ -255,6 +255,11 @@ SESSION_CASES=(
   "retr-1mb-c1|retr -c 1 --user large1mb --password bench"
 )
 
+# TLS session resumption (issue 13): login-tls-c16 makes a full handshake per connection (a client seen
+# for the first time); login-tls-resume-c16 is the returning client, each worker presenting the ticket
+# of its previous session. The load generator counts full and resumed handshakes in its results.
+SESSION_CASES+=("login-tls-resume-c16|--tls login -c 16 --tls-resume")
+
 fresh_big() {   # a never-opened copy of the big mailbox: the first login must build its index
   local s=$1
   rm -rf "$WORK/$s/mail/big100k"
