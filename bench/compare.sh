@@ -19,6 +19,7 @@
 #                  right after (every start and restart of every server is one sample)
 #   login-c1 login-c16 login-c64   connect, USER, PASS, STAT, QUIT; sessions/s (all servers; nfu: c1, c16)
 #   login-tls-c16  the same over implicit TLS (full handshake each session)
+#   login-tls-resume-c16  the same, each worker resuming its previous TLS session (a returning client)
 #   retr-c8 retr-tls-c8   login, LIST, RETR every ~50 KB message (verified against LIST), QUIT; MB/s
 #   retr-1mb-c1    the same on 100 messages of ~1 MB
 #   big            on big100k (100k messages, 2 KB): big-warm = logins with nothing new (PASS…UIDL,
@@ -416,6 +417,10 @@ SESSION_CASES=(
   "login-c16|all|login -c 16 --warmup-sessions $WARM_LOGIN"
   "login-c64|restante dovecot ceiling|login -c 64 --warmup-sessions $WARM_LOGIN"
   "login-tls-c16|restante dovecot ceiling|--tls login -c 16 --warmup-sessions $WARM_LOGIN"
+  # TLS session resumption: the returning client, each worker presenting the ticket of its previous
+  # session (login-tls-c16 is the client seen for the first time: a full handshake every session).
+  # The load generator counts full and resumed handshakes in its results.
+  "login-tls-resume-c16|restante dovecot ceiling|--tls login -c 16 --tls-resume --warmup-sessions $WARM_LOGIN"
   "retr-c8|restante dovecot ceiling|retr -c 8 --warmup-sessions $WARM_RETR"
   "retr-tls-c8|restante dovecot ceiling|--tls retr -c 8 --warmup-sessions $WARM_RETR"
   "retr-1mb-c1|restante dovecot ceiling|retr -c 1 --user large1mb --password bench --warmup-sessions $WARM_1MB"
@@ -575,7 +580,7 @@ TABLE="$WORK/table.md"
   echo
   echo "Cases:"
   echo "- startup: launch … first POP3 greeting on a new connection (ms), then the server's RSS/PSS/private memory (KB, all its processes) right after; one sample per start and restart. The ceiling renders every mailbox into memory before it listens, so its start-up figures include that."
-  echo "- login-cN: N clients, each session connect, USER, PASS, STAT, QUIT (sessions/s; p99 of whole sessions); login-tls-c16 over implicit TLS, full handshake every session."
+  echo "- login-cN: N clients, each session connect, USER, PASS, STAT, QUIT (sessions/s; p99 of whole sessions); login-tls-c16 over implicit TLS, full handshake every session; login-tls-resume-c16 with each worker resuming its previous TLS session."
   echo "- retr-c8 / retr-tls-c8: login, LIST, RETR of every ~50 KB message verified against LIST, QUIT (payload MB/s = 10^6 octets/s; p99 of single RETRs); retr-1mb-c1: 100 messages of ~1 MB; retr-50mb: one 50 MB message, rss_growth_kb = server RSS peak − before."
   echo "- big-first: the first-ever login on big100k (${BIG_COUNT} messages of ~2 KB in new/, no ,S= in names), PASS sent … last UIDL line (all_ms); LIST included."
   echo "- big-warm: $BIG_ROUNDS logins with nothing new since the previous one (after one unmeasured login); big-deliver: $BIG_ROUNDS logins with one message dropped into new/ before each (tmp/ then rename, as Postfix's virtual(8); STAT must grow by one); big-cold: the first login after a restart of the server (each round, every server; warm page cache, on-disk indexes kept). all_ms = PASS … last UIDL line; login/stat/list/uidl_ms are the steps."

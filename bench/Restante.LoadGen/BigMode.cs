@@ -90,7 +90,7 @@ internal static class BigMode
         var ct = timeout.Token;
         try
         {
-            await using var c = await Pop3Connection.ConnectAsync(o.EndPoint, o.Tls, 16 * 1024, ct);
+            await using var c = await Pop3Connection.ConnectAsync(o.EndPoint, TlsClient.For(o, worker: 0), 16 * 1024, ct);
             await c.ExpectOkAsync("greeting", ct);
             await c.SendAsync(user.User, ct);
             await c.ExpectOkAsync("USER", ct);

@@ -174,7 +174,7 @@ internal static class IdleMode
         Pop3Connection? c = null;
         try
         {
-            c = await Pop3Connection.ConnectAsync(o.EndPoint, o.Tls, 1024, timeout.Token, source);
+            c = await Pop3Connection.ConnectAsync(o.EndPoint, TlsClient.For(o, worker: 0), 1024, timeout.Token, source);
             await c.ExpectOkAsync("greeting", timeout.Token);
             await c.SendAsync(user.User, timeout.Token);
             await c.ExpectOkAsync("USER", timeout.Token);

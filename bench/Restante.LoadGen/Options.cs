@@ -11,6 +11,7 @@ internal sealed class Options
     public string Host { get; private set; } = "127.0.0.1";
     public int Port { get; private set; } = 1110;
     public bool Tls { get; private set; }
+    public bool TlsResume { get; private set; }
     public int Concurrency { get; private set; } = 1;
     public double DurationSeconds { get; private set; } = 10;
     public double WarmupSeconds { get; private set; } = 1;
@@ -64,6 +65,7 @@ internal sealed class Options
                 case "--host": o.Host = Next(); break;
                 case "--port": o.Port = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--tls": o.Tls = true; break;
+                case "--tls-resume": o.Tls = true; o.TlsResume = true; break;
                 case "--concurrency" or "-c": o.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--duration" or "-d": o.DurationSeconds = Seconds(Next()); break;
                 case "--warmup": o.WarmupSeconds = Seconds(Next()); break;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
 
 namespace Restante.LoadGen;
@@ -34,7 +33,7 @@ internal sealed class Pop3Connection : IAsyncDisposable
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
     }
 
-    public static async ValueTask<Pop3Connection> ConnectAsync(EndPoint endPoint, bool tls, int bufferSize, CancellationToken ct, IPEndPoint? source = null)
+    public static async ValueTask<Pop3Connection> ConnectAsync(EndPoint endPoint, TlsClient? tls, int bufferSize, CancellationToken ct, IPEndPoint? source = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -50,29 +49,27 @@ internal sealed class Pop3Connection : IAsyncDisposable
             throw new Pop3ProtocolException("connect", ex.Message);
         }
         Stream stream = new NetworkStream(socket, ownsSocket: false);
-        if (tls)
+        bool? resumed = null;
+        if (tls is not null)
         {
-            // Implicit TLS (POP3S, RFC 8314): the handshake comes before the greeting. The benchmark
-            // talks only to loopback servers with throw-away certificates, so any certificate is taken.
-            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            // Implicit TLS (POP3S, RFC 8314): the handshake comes before the greeting.
             try
             {
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "localhost",
-                    RemoteCertificateValidationCallback = static (_, _, _, _) => true,
-                }, ct).ConfigureAwait(false);
+                (stream, var wasResumed) = await tls.HandshakeAsync(stream, ct).ConfigureAwait(false);
+                resumed = wasResumed;
             }
             catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
             {
-                await ssl.DisposeAsync().ConfigureAwait(false);
+                await stream.DisposeAsync().ConfigureAwait(false);
                 socket.Dispose();
                 throw new Pop3ProtocolException("tls", ex.Message);
             }
-            stream = ssl;
         }
-        return new Pop3Connection(socket, stream, bufferSize);
+        return new Pop3Connection(socket, stream, bufferSize) { ResumedHandshake = resumed };
     }
+
+    /// <summary>Null without TLS; otherwise whether the server resumed a session instead of a full handshake.</summary>
+    public bool? ResumedHandshake { get; private init; }
 
     /// <summary>The last line read, CRLF excluded.</summary>
     public ReadOnlySpan<byte> Line => _buffer.AsSpan(_lineStart, _lineLength);

@@ -21,7 +21,8 @@ catch (ArgumentException ex)
     await Console.Error.WriteLineAsync("""
         usage: Restante.LoadGen MODE [options]
           modes: login | retr | big | idle | memory | report RESULTS.jsonl... [--out FILE.md]
-          --host 127.0.0.1 --port 1110 [--tls]        implicit TLS, any certificate accepted
+          --host 127.0.0.1 --port 1110 [--tls | --tls-resume]   implicit TLS, any certificate accepted;
+                 --tls: a full handshake per connection; --tls-resume: each worker resumes its last session
           --concurrency N  --duration S  --warmup S | --warmup-sessions N  --timeout S (per session)
           --rounds N (sessions per worker; big: measured logins)
           --prime-logins N --deliver MAILDIR [--deliver-size 2048] --skip-list   (big)

@@ -38,6 +38,7 @@ internal sealed class Result(Options options)
             if (options.Label.Length > 0) w.WriteString("label", options.Label);
             w.WriteString("endpoint", $"{options.Host}:{options.Port}");
             w.WriteBoolean("tls", options.Tls);
+            if (options.TlsResume) w.WriteBoolean("tls_resume", true);
             w.WriteNumber("concurrency", options.Concurrency);
             foreach (var (key, value) in options.Metrics) w.WriteNumber(key, value);
             foreach (var (key, value) in _fields)
@@ -68,7 +69,7 @@ internal sealed class Result(Options options)
 
     public void Print()
     {
-        var head = $"# {options.Mode} {(options.Tls ? "tls " : "")}{options.Host}:{options.Port} concurrency {options.Concurrency}"
+        var head = $"# {options.Mode} {(options.TlsResume ? "tls-resume " : options.Tls ? "tls " : "")}{options.Host}:{options.Port} concurrency {options.Concurrency}"
                    + (options.Server.Length > 0 ? $" [{options.Server} {options.Case} round {options.Round}]" : "");
         Console.Out.WriteLine(head);
         foreach (var line in _summary) Console.Out.WriteLine("#   " + line);
@@ -86,6 +87,8 @@ internal sealed class WorkerStats
     public long Messages;
     public long Bytes;
     public long LastEventTicks;
+    public long TlsFull;
+    public long TlsResumed;
     public readonly Latencies Latency = new();
     public readonly Latencies SessionLatency = new();
     public readonly Dictionary<string, int> Errors = new(StringComparer.Ordinal);

@@ -52,6 +52,14 @@ internal static class SessionModes
         else r.Set("warmup_s", o.Rounds > 0 ? 0 : o.WarmupSeconds);
         r.Set("sessions", sessions);
         r.Set("sessions_per_s", sessions / seconds);
+        if (o.Tls)
+        {
+            var full = stats.Sum(s => s.TlsFull);
+            var resumed = stats.Sum(s => s.TlsResumed);
+            r.Set("tls_full_handshakes", full);
+            r.Set("tls_resumed_handshakes", resumed);
+            r.Say($"TLS handshakes in the window: {full} full, {resumed} resumed");
+        }
         if (o.Mode == "retr")
         {
             var bytes = stats.Sum(s => s.Bytes);
@@ -93,6 +101,7 @@ internal static class SessionModes
         var s = ctx.Stats;
         using var timeout = new CancellationTokenSource();
         var userIndex = first;
+        var tls = TlsClient.For(o, first);
         var done = 0;
         while (Clock.Now < ctx.Deadline && (o.Rounds == 0 || done < o.Rounds))
         {
@@ -103,13 +112,15 @@ internal static class SessionModes
             var t0 = Clock.Now;
             try
             {
-                await using (var connection = await Pop3Connection.ConnectAsync(o.EndPoint, o.Tls, bufferSize, timeout.Token))
+                await using (var connection = await Pop3Connection.ConnectAsync(o.EndPoint, tls, bufferSize, timeout.Token))
                 {
                     await session(ctx, connection, user, timeout.Token);
                     var t1 = Clock.Now;
                     if (ctx.InWindow(t1))
                     {
                         s.Sessions++;
+                        if (connection.ResumedHandshake == true) s.TlsResumed++;
+                        else if (connection.ResumedHandshake == false) s.TlsFull++;
                         s.SessionLatency.Add(t1 - t0);
                         s.LastEventTicks = t1;
                     }

@@ -101,14 +101,17 @@ public sealed partial class Pop3Server : IAsyncDisposable
     private static CertificateProvider LoadCertificates(RestanteOptions options, ILogger logger, TimeProvider? timeProvider)
     {
         if (!string.IsNullOrWhiteSpace(options.TlsCertificate))
-            return new CertificateProvider(options.TlsCertificate, options.TlsKey, logger, timeProvider);
+            return new CertificateProvider(options.TlsCertificate, options.TlsKey, logger, timeProvider) { AllowResumption = options.TlsResumption };
         var directory = options.DevCertificateDirectory;
         if (!DevCertificate.IsUsable(directory))
         {
             using var created = DevCertificate.Create(directory, timeProvider);
             DevCertificateCreated(logger, DevCertificate.CertificatePath(directory));
         }
-        return new CertificateProvider(DevCertificate.CertificatePath(directory), DevCertificate.KeyPath(directory), logger, timeProvider);
+        return new CertificateProvider(DevCertificate.CertificatePath(directory), DevCertificate.KeyPath(directory), logger, timeProvider)
+        {
+            AllowResumption = options.TlsResumption,
+        };
     }
 
     /// <summary>Local delivery as the LMTP and SMTP listeners do it (recipient checks, quota, trace headers).</summary>

@@ -34,6 +34,13 @@ public sealed class RestanteOptions
     public string TlsKey { get; set; } = string.Empty;
 
     /// <summary>
+    /// TLS session resumption: a returning client presents the ticket (or TLS 1.2 session id) of its last
+    /// session and skips the certificate and the signature. False: every handshake is a full one and no
+    /// ticket is issued. What the ticket keys are and how long they live: <see cref="CertificateProvider.AllowResumption"/>.
+    /// </summary>
+    public bool TlsResumption { get; set; } = true;
+
+    /// <summary>
     /// Where mail is kept: "maildir" (the default), "postgres" (needs the Restante.Postgres provider
     /// and <c>Postgres:ConnectionString</c>) or "memory" (lost at exit; for tests). One store serves
     /// POP3, LMTP/SMTP, `restante deliver` and quota alike.

@@ -61,6 +61,30 @@ public sealed partial class CertificateProvider
         }
     }
 
+    /// <summary>
+    /// Whether returning clients may resume their last session: TLS 1.3 tickets (RFC 8446 §2.2), TLS 1.2
+    /// tickets (RFC 5077) and session ids. A resumed handshake sends no certificate and makes no signature,
+    /// the bulk of a full handshake's server work. False: every handshake is full (OpenSSL still sends a
+    /// TLS 1.3 ticket, but it names a session no cache keeps, so it is never honoured).
+    /// </summary>
+    /// <remarks>
+    /// What .NET 10 does on Linux, and so what this turns on: OpenSSL keeps one SSL_CTX per certificate
+    /// chain, shared process-wide (keyed by the chain's thumbprints, so every handshake with the same
+    /// <see cref="ServerCertificate.Context"/> lands in it). Its ticket keys are random, made when that
+    /// SSL_CTX is made, held in memory only, and never rotated; a ticket is accepted for 2 hours (OpenSSL's
+    /// session timeout, which .NET leaves alone). A new certificate (renewal, reload) means a new SSL_CTX
+    /// and new keys: tickets issued under the old certificate no longer decrypt, and those clients make one
+    /// full handshake with the new certificate, which is what a reload after a key compromise must give.
+    /// Forward secrecy: TLS 1.3 resumption still runs ECDHE (OpenSSL refuses psk_ke without
+    /// SSL_OP_ALLOW_NO_DHE_KEX), so a ticket key read from memory later decrypts no recorded TLS 1.3 traffic;
+    /// a TLS 1.2 ticket carries the session's master secret, so that key decrypts the recorded TLS 1.2
+    /// sessions it covered, since the process started or the certificate last changed. An operator for
+    /// whom that matters turns resumption off, or restarts the server to bound the key's life.
+    /// REVIEW: .NET has no API to set or rotate ticket keys (SSL_CTX_set_tlsext_ticket_key_evp_cb); when it
+    /// gets one, rotate them every few hours.
+    /// </remarks>
+    public bool AllowResumption { get; init; } = true;
+
     /// <summary>TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1); no client certificates; no renegotiation.</summary>
     public SslServerAuthenticationOptions ServerOptions(ServerCertificate certificate) => new()
     {
@@ -69,6 +93,7 @@ public sealed partial class CertificateProvider
         ClientCertificateRequired = false,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         AllowRenegotiation = false,
+        AllowTlsResume = AllowResumption,
     };
 
     private void CheckForChange()
