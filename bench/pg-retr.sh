@@ -106,7 +106,9 @@ for round in $(seq "$ROUNDS"); do
     rm -f "$WORK/one.jsonl"
     "$LOADGEN" retr -c "$CLIENTS" --users "$WORK/maildir/users.txt" --port "${PORT[$n]}" -d "$DURATION" --warmup 0.5 \
       --server "$n" --round "$round" --out "$WORK/one.jsonl" >/dev/null 2>&1 || true
-    line=$(tail -1 "$WORK/one.jsonl" 2>/dev/null || echo '{"mb_per_s":0,"messages":0,"duration_s":1,"errors":-1}')
+    line=$(tail -1 "$WORK/one.jsonl" 2>/dev/null || true)
+    [[ -n $line ]] || line='{"mb_per_s":0,"messages":0,"duration_s":1,"errors":-1}'
+    echo "$line" >>"$WORK/all-runs.jsonl"
     node1=$(ticks "/proc/${NODEPID[$n]}/stat"); pg1=$(pg_ticks)
     echo "{\"node\":\"$n\",\"round\":$round,\"node_ticks\":$((node1 - node0)),\"pg_ticks\":$((pg1 - pg0)),\"run\":$line}" >>"$JSONL"
   done
@@ -120,11 +122,11 @@ print("| round | node | MB/s | / maildir | messages | node CPU ms/msg | PostgreS
 print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     run = r["run"]; msgs = max(run.get("messages", 0), 1)
-    md = next(x["run"]["mb_per_s"] for x in rows if x["round"] == r["round"] and x["node"] == "maildir")
+    md = next((x["run"]["mb_per_s"] for x in rows if x["round"] == r["round"] and x["node"] == "maildir"), 0)
     # The loadgen's warm-up is outside its window but inside the CPU interval: scale the CPU by window/(window+warm-up).
     scale = run["duration_s"] / (run["duration_s"] + 0.5)
     pg = "–" if r["node"] == "maildir" else f"{r['pg_ticks'] / hz * 1000 * scale / msgs:.3f}"
-    print(f"| {r['round']} | {r['node']} | {run['mb_per_s']:.1f} | {run['mb_per_s'] / md:.2f} | {msgs} | {r['node_ticks'] / hz * 1000 * scale / msgs:.3f} | {pg} | {run.get('errors', '?')} |")
+    print(f"| {r['round']} | {r['node']} | {run['mb_per_s']:.1f} | {(run['mb_per_s'] / md if md else float('nan')):.2f} | {msgs} | {r['node_ticks'] / hz * 1000 * scale / msgs:.3f} | {pg} | {run.get('errors', '?')} |")
 PY
 
 if [[ $PERF -gt 0 ]]; then
