@@ -209,23 +209,21 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         {
             var (bodyId, length, octets) = await WriteBodyAsync(message, cancellationToken).ConfigureAwait(false);
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var ensure = new NpgsqlCommand(
-                "INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", connection))
-            {
-                ensure.Parameters.AddWithValue(user);
-                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            long mailboxId, uid, validity;
-            await using (var allocate = new NpgsqlCommand(
-                "UPDATE mailbox SET next_uid = next_uid + 1 WHERE name = $1 RETURNING id, next_uid - 1, uid_validity", connection, transaction))
+            // The mailbox usually exists: allocate first, and make it only when the allocation finds none
+            // (a first delivery pays one statement more, every other delivery one less).
+            var allocated = await AllocateUidAsync(connection, transaction, user, cancellationToken).ConfigureAwait(false);
+            if (allocated is null)
             {
-                allocate.Parameters.AddWithValue(user);
-                await using var reader = await allocate.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    throw new MailStoreException(MailStoreErrorKind.Transient, $"The mailbox of {user} vanished during delivery.");
-                (mailboxId, uid, validity) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                await using (var ensure = new NpgsqlCommand("INSERT INTO mailbox (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", connection, transaction))
+                {
+                    ensure.Parameters.AddWithValue(user);
+                    await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                allocated = await AllocateUidAsync(connection, transaction, user, cancellationToken).ConfigureAwait(false)
+                    ?? throw new MailStoreException(MailStoreErrorKind.Transient, $"The mailbox of {user} vanished during delivery.");
             }
+            var (mailboxId, uid, validity) = allocated.Value;
             var assigned = uidl ?? string.Create(CultureInfo.InvariantCulture, $"V{validity}U{uid}");
             await using (var insert = new NpgsqlCommand("""
                 INSERT INTO message (mailbox_id, uid, uidl, octets, length, body_id, delivery_id)
@@ -256,6 +254,17 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         {
             throw PostgresFailure.From(ex, $"Delivery to {user} failed");
         }
+    }
+
+    /// <summary>Takes the mailbox's next uid (locking its row until the transaction ends); null when there is no mailbox.</summary>
+    private static async Task<(long MailboxId, long Uid, long Validity)?> AllocateUidAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string user, CancellationToken cancellationToken)
+    {
+        await using var allocate = new NpgsqlCommand(
+            "UPDATE mailbox SET next_uid = next_uid + 1 WHERE name = $1 RETURNING id, next_uid - 1, uid_validity", connection, transaction);
+        allocate.Parameters.AddWithValue(user);
+        await using var reader = await allocate.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
     private async Task<string?> FindDeliveryAsync(string user, string deliveryId, CancellationToken cancellationToken)
