@@ -209,23 +209,21 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         {
             var (bodyId, length, octets) = await WriteBodyAsync(message, cancellationToken).ConfigureAwait(false);
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var ensure = new NpgsqlCommand(
-                "INSERT INTO mailbox (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE name = $1) ON CONFLICT (name) DO NOTHING", connection))
-            {
-                ensure.Parameters.AddWithValue(user);
-                await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            long mailboxId, uid, validity;
-            await using (var allocate = new NpgsqlCommand(
-                "UPDATE mailbox SET next_uid = next_uid + 1 WHERE name = $1 RETURNING id, next_uid - 1, uid_validity", connection, transaction))
+            // The mailbox usually exists: allocate first, and make it only when the allocation finds none
+            // (a first delivery pays one statement more, every other delivery one less).
+            var allocated = await AllocateUidAsync(connection, transaction, user, cancellationToken).ConfigureAwait(false);
+            if (allocated is null)
             {
-                allocate.Parameters.AddWithValue(user);
-                await using var reader = await allocate.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    throw new MailStoreException(MailStoreErrorKind.Transient, $"The mailbox of {user} vanished during delivery.");
-                (mailboxId, uid, validity) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                await using (var ensure = new NpgsqlCommand("INSERT INTO mailbox (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", connection, transaction))
+                {
+                    ensure.Parameters.AddWithValue(user);
+                    await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                allocated = await AllocateUidAsync(connection, transaction, user, cancellationToken).ConfigureAwait(false)
+                    ?? throw new MailStoreException(MailStoreErrorKind.Transient, $"The mailbox of {user} vanished during delivery.");
             }
+            var (mailboxId, uid, validity) = allocated.Value;
             var assigned = uidl ?? string.Create(CultureInfo.InvariantCulture, $"V{validity}U{uid}");
             await using (var insert = new NpgsqlCommand("""
                 INSERT INTO message (mailbox_id, uid, uidl, octets, length, body_id, delivery_id)
@@ -258,6 +256,17 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         }
     }
 
+    /// <summary>Takes the mailbox's next uid (locking its row until the transaction ends); null when there is no mailbox.</summary>
+    private static async Task<(long MailboxId, long Uid, long Validity)?> AllocateUidAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string user, CancellationToken cancellationToken)
+    {
+        await using var allocate = new NpgsqlCommand(
+            "UPDATE mailbox SET next_uid = next_uid + 1 WHERE name = $1 RETURNING id, next_uid - 1, uid_validity", connection, transaction);
+        allocate.Parameters.AddWithValue(user);
+        await using var reader = await allocate.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return null;
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
     private async Task<string?> FindDeliveryAsync(string user, string deliveryId, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(
@@ -275,16 +284,22 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         long bodyId;
         await using (var create = new NpgsqlCommand("INSERT INTO body (length) VALUES (0) RETURNING id", connection, transaction))
             bodyId = (long)(await create.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        var buffer = new byte[_options.ChunkSize];
+        var rowSize = BodyLayout.RowSizeFor(_options.ChunkSize);
+        var buffer = new byte[rowSize * BodyLayout.RowsPerStatement(_options.ChunkSize)];
         var octets = new MessageOctets();
         long length = 0;
         var seq = 0;
-        await using var chunk = new NpgsqlCommand("INSERT INTO body_chunk (body_id, seq, data) VALUES ($1, $2, $3)", connection, transaction);
+        // One statement per buffer; the server cuts it into rows of rowSize (BodyLayout).
+        await using var chunk = new NpgsqlCommand("""
+            INSERT INTO body_chunk (body_id, seq, data)
+            SELECT $1, $2 + i, substring($3 FROM i * $4 + 1 FOR $4) FROM generate_series(0, (octet_length($3) - 1) / $4) AS i
+            """, connection, transaction);
         chunk.Parameters.AddWithValue(bodyId);
         var seqParameter = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
         var dataParameter = new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea };
         chunk.Parameters.Add(seqParameter);
         chunk.Parameters.Add(dataParameter);
+        chunk.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = rowSize });
         while (true)
         {
             var filled = 0;
@@ -294,7 +309,8 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
             if (filled == 0) break;
             octets.Add(buffer.AsSpan(0, filled));
             length += filled;
-            seqParameter.TypedValue = seq++;
+            seqParameter.TypedValue = seq;
+            seq += (filled + rowSize - 1) / rowSize;
             dataParameter.TypedValue = buffer.AsMemory(0, filled);
             await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (filled < buffer.Length) break;
@@ -460,17 +476,40 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         }
     }
 
-    /// <summary>Reads one chunk of a body: a single short statement.</summary>
-    internal async ValueTask<byte[]?> ReadChunkAsync(long bodyId, int seq, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the next rows of a body from <paramref name="seq"/> on, about ChunkSize octets, into the
+    /// stream's buffer: one short statement. A row written before schema version 4 (one TOASTed row
+    /// per chunk) comes alone: a row that is not the first is taken only if it is no longer than a
+    /// version-4 row, and the rows stop at the first one skipped, so memory stays bounded either way.
+    /// </summary>
+    internal async ValueTask<(int Rows, int Filled)> ReadRowsAsync(long bodyId, int seq, ChunkedBodyStream into, CancellationToken cancellationToken)
     {
         try
         {
             return await PostgresFailure.RetryStaleAsync(async () =>
             {
-                await using var command = _dataSource.CreateCommand("SELECT data FROM body_chunk WHERE body_id = $1 AND seq = $2");
+                // octet_length of a TOASTed value reads its pointer, not the value.
+                await using var command = _dataSource.CreateCommand("""
+                    SELECT seq, data FROM body_chunk
+                    WHERE body_id = $1 AND seq >= $2 AND seq < $2 + $3 AND (seq = $2 OR octet_length(data) <= $4)
+                    ORDER BY seq
+                    """);
                 command.Parameters.AddWithValue(bodyId);
                 command.Parameters.AddWithValue(seq);
-                return (byte[]?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                command.Parameters.AddWithValue(BodyLayout.RowsPerStatement(_options.ChunkSize));
+                command.Parameters.AddWithValue(BodyLayout.RowSize);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var rows = 0;
+                var filled = 0;
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetInt32(0) == seq + rows)
+                {
+                    var size = checked((int)reader.GetBytes(1, 0, null, 0, 0));
+                    var buffer = into.RentBuffer(checked(filled + size), filled);
+                    reader.GetBytes(1, 0, buffer, filled, size);
+                    filled += size;
+                    rows++;
+                }
+                return (rows, filled);
             }).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))

@@ -86,12 +86,24 @@ public static class PostgresSchema
             ALTER TABLE message ADD COLUMN deleted_at timestamptz;
             CREATE INDEX message_retained ON message (deleted_at) WHERE deleted_at IS NOT NULL;
             """),
+        (4, """
+            -- Bodies are now written in rows of at most 8000 octets (BodyLayout.RowSize). With the
+            -- default target (~2 KB) each such row would still be cut into TOAST chunks, fetched
+            -- through the TOAST index and copied together on every RETR; with the largest target a
+            -- row stays whole in its own page and is sent from there. Only new rows are affected:
+            -- bodies stored before keep their TOASTed rows, and the reader takes both.
+            ALTER TABLE body_chunk SET (toast_tuple_target = 8160);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
 
     /// <summary>Applies the missing steps; returns the versions applied by this call (empty when up to date).</summary>
-    public static async Task<IReadOnlyList<int>> MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    public static Task<IReadOnlyList<int>> MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+        => MigrateAsync(dataSource, LatestVersion, cancellationToken);
+
+    /// <summary>Applies the missing steps up to <paramref name="targetVersion"/> (tests build older schemas with it).</summary>
+    internal static async Task<IReadOnlyList<int>> MigrateAsync(NpgsqlDataSource dataSource, int targetVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         var applied = new List<int>();
@@ -109,7 +121,7 @@ public static class PostgresSchema
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         var current = await CurrentVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-        foreach (var (version, sql) in Migrations.Where(m => m.Version > current))
+        foreach (var (version, sql) in Migrations.Where(m => m.Version > current && m.Version <= targetVersion))
         {
             await using var step = new NpgsqlCommand(sql, connection, transaction);
             await step.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

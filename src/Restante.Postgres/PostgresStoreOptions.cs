@@ -13,7 +13,7 @@ public sealed class PostgresStoreOptions
     /// </summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Message bodies are stored and read in chunks of this many octets (RETR reads one per statement).</summary>
+    /// <summary>Message bodies are written and read this many octets per statement, in rows of at most 8000 octets (BodyLayout).</summary>
     public int ChunkSize { get; set; } = 256 * 1024;
 
     /// <summary>How often a node removes bodies no message refers to any more (left by QUIT and failed deliveries).</summary>
