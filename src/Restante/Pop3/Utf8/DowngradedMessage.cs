@@ -84,11 +84,21 @@ internal static class DowngradedMessage
             var prefix = first.Length + second.Length;
             if (_position < prefix)
             {
+                // Whole spans, not byte by byte: the prefix is up to 64 KiB read for the header check.
                 var n = 0;
-                while (n < buffer.Length && _position < prefix)
+                if (_position < first.Length)
                 {
-                    buffer[n++] = _position < first.Length ? first[_position] : second[_position - first.Length];
-                    _position++;
+                    n = Math.Min(buffer.Length, first.Length - _position);
+                    first.AsSpan(_position, n).CopyTo(buffer);
+                    _position += n;
+                }
+                if (n < buffer.Length && _position < prefix)
+                {
+                    var fromSecond = _position - first.Length;
+                    var m = Math.Min(buffer.Length - n, second.Length - fromSecond);
+                    second.AsSpan(fromSecond, m).CopyTo(buffer[n..]);
+                    _position += m;
+                    n += m;
                 }
                 return n;
             }
