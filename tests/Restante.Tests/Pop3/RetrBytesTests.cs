@@ -205,6 +205,32 @@ public class RetrBytesTests
         Assert.Equal(1, SendfileCount(server));
     }
 
+    [Fact]
+    public async Task Over_tls_a_wire_form_file_is_copied_not_sent_with_sendfile_and_the_bytes_are_the_same()
+    {
+        await using var server = await TestServer.StartAsync(configureServer: o => o.Pop3s = ["127.0.0.1:0"]);
+        server.AddUser("alice", "secret");
+        var store = new MaildirStore(Path.Combine(server.Data.Path, "mail", "%u"));
+        var cases = TrickyMessages().ToList();
+        foreach (var (_, stored) in cases) await store.DeliverAsync("alice", new MemoryStream(stored), CancellationToken.None);
+        Assert.Contains(server.MessageFiles("alice"), f => Path.GetFileName(f).Contains(",P=", StringComparison.Ordinal));
+        await using var c = await server.ConnectAsync();
+        await c.ExpectAsync("+OK");
+        await c.SendAsync("STLS");
+        await c.ExpectAsync("+OK");
+        await c.StartTlsAsync(server.TrustServerCertificate);
+        await c.SendAsync("USER alice");
+        await c.ExpectAsync("+OK");
+        await c.SendAsync("PASS secret");
+        await c.ExpectAsync("+OK");
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var (_, raw) = await RetrRawAsync(c, $"RETR {i + 1}");
+            Assert.True(Reference(cases[i].Stored).AsSpan().SequenceEqual(raw), cases[i].Name);
+        }
+        Assert.Equal(0, SendfileCount(server));
+    }
+
     /// <summary>
     /// A user who can write to the Maildir names a file of their own as if our delivery had marked it. Inside is a line
     /// holding only "." and after it what looks like server replies: sent raw, the reply would end early and the client
