@@ -159,6 +159,17 @@ public sealed class Pop3Session
 
     internal PipeWriter Output => _output;
 
+    /// <summary>
+    /// The socket of a plain connection whose bytes reach it unchanged (no TLS, no hook around the transport): what
+    /// <see cref="Commands.ZeroCopyRetr"/> hands to sendfile(2). Null otherwise.
+    /// </summary>
+    internal Socket? PlainSocket => !IsSecure && _transport is NetworkStream network ? network.Socket : null;
+
+    /// <summary>Arms the write timeout for output that bypasses <see cref="Output"/> (sendfile); disarm with <see cref="DisarmWriteTimeout"/>.</summary>
+    internal CancellationToken ArmWriteTimeout() => _ioTimeout.Arm(_server.Options.WriteTimeout);
+
+    internal void DisarmWriteTimeout() => DisarmTimer();
+
     /// <summary>The name given by USER, waiting for PASS.</summary>
     internal string? PendingUser { get; set; }
 

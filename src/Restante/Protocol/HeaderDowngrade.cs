@@ -298,13 +298,4 @@ public static class HeaderDowngrade
         }
         return -1;
     }
-
-    /// <summary>Octets after CRLF conversion: every bare LF gains a CR (what stored message sizes count).</summary>
-    public static long CrlfLength(ReadOnlySpan<byte> data)
-    {
-        long length = data.Length;
-        for (var i = 0; i < data.Length; i++)
-            if (data[i] == (byte)'\n' && (i == 0 || data[i - 1] != (byte)'\r')) length++;
-        return length;
-    }
 }

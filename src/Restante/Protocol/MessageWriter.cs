@@ -32,6 +32,11 @@ public sealed class MessageWriter
     public void Write(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
     {
         if (chunk.IsEmpty || _finished) return;
+        if (_bodyLineLimit < 0)
+        {
+            WriteWhole(chunk, output);
+            return;
+        }
         // One destination span per chunk, sized for the worst case (every byte a bare LF or a
         // dot-leading line: at most doubled), so the loop below only copies runs — no call into
         // the writer per line. Runs end only at a stuffed dot or a repaired line end, so a CRLF
@@ -85,6 +90,46 @@ public sealed class MessageWriter
             position = lf + 1;
         }
         written += Copy(chunk[run..position], destination[written..]);
+        output.Advance(written);
+    }
+
+    /// <summary>
+    /// RETR: no header or line counting, so the loop is only "find the next LF, copy the line, repair its end, stuff a
+    /// leading dot". A message stored with LF ends (as Postfix writes Maildirs) has a bare LF on every line, so every
+    /// line is one vectorised IndexOf and one block copy; nothing is done per byte.
+    /// </summary>
+    private void WriteWhole(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+    {
+        // Worst case: every byte a bare LF (gains a CR), or a dot at a line start (gains a dot).
+        var destination = output.GetSpan(chunk.Length * 2);
+        var written = 0;
+        var atLineStart = _atLineStart;
+        var last = _last;
+        var rest = chunk;
+        while (!rest.IsEmpty)
+        {
+            if (atLineStart && rest[0] == (byte)'.') destination[written++] = (byte)'.';   // RFC 1939 §3 byte-stuffing
+            var lf = rest.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                rest.CopyTo(destination[written..]);
+                written += rest.Length;
+                last = rest[^1];
+                atLineStart = false;
+                break;
+            }
+            rest[..lf].CopyTo(destination[written..]);
+            written += lf;
+            // The byte before this LF: in this chunk, or the last of the one before (a CRLF split between reads).
+            var before = lf > 0 ? rest[lf - 1] : atLineStart ? (byte)'\n' : last;
+            if (before != (byte)'\r') destination[written++] = (byte)'\r';
+            destination[written++] = (byte)'\n';
+            rest = rest[(lf + 1)..];
+            atLineStart = true;
+            last = (byte)'\n';
+        }
+        _atLineStart = atLineStart;
+        _last = last;
         output.Advance(written);
     }
 

@@ -53,8 +53,10 @@ public class DeliverCommandTests
         var (exit, error) = await DeliverAsync(data.Path, "From sender@example.org Thu Jan  1 00:00:00 2025\nSubject: piped\n\nbody\n", ["-u", "alice"]);
         Assert.True(exit == 0, error);
         var file = Assert.Single(NewFiles(data.Path, "alice"));
-        Assert.Equal("Return-Path: <sender@example.org>\nDelivered-To: alice\nSubject: piped\n\nbody\n", await File.ReadAllTextAsync(file));
-        Assert.EndsWith($",S={new FileInfo(file).Length},W={new FileInfo(file).Length + 5}", file);
+        // Stored with CRLF line ends (see WireFormConverter).
+        Assert.Equal("Return-Path: <sender@example.org>\r\nDelivered-To: alice\r\nSubject: piped\r\n\r\nbody\r\n", await File.ReadAllTextAsync(file));
+        // Stored with CRLF line ends: S = W, and in wire form (P=) since nothing needs stuffing.
+        Assert.EndsWith($",S={new FileInfo(file).Length},W={new FileInfo(file).Length},P={new FileInfo(file).Length}", file);
     }
 
     [Fact]
@@ -63,7 +65,7 @@ public class DeliverCommandTests
         using var data = Seed();
         var (exit, error) = await DeliverAsync(data.Path, "Subject: x\n\nx\n", ["-u", "alice", "-f", "<bounce@example.org>"]);
         Assert.True(exit == 0, error);
-        Assert.StartsWith("Return-Path: <bounce@example.org>\n", await File.ReadAllTextAsync(Assert.Single(NewFiles(data.Path, "alice"))));
+        Assert.StartsWith("Return-Path: <bounce@example.org>\r\n", await File.ReadAllTextAsync(Assert.Single(NewFiles(data.Path, "alice"))));
     }
 
     [Fact]

@@ -39,12 +39,12 @@ public class LmtpSessionTests
         Assert.Empty(Lmtp.Files(Path.Combine(server.MaildirOf("alice"), "tmp")));
         var bytes = await File.ReadAllBytesAsync(file);
         var text = Encoding.ASCII.GetString(bytes);
-        Assert.StartsWith("Return-Path: <sender@example.org>\nDelivered-To: alice@example.com\nReceived: from client.example ([127.0.0.1])\n\tby test.example (Restante) with LMTP id ", text);
-        // Stored with LF line ends and the dot-stuffing removed.
-        Assert.EndsWith("\nFrom: sender@example.org\nSubject: hello\nMessage-ID: <m1@example.org>\n\nbody line\n.leading dot\n", text);
+        Assert.StartsWith("Return-Path: <sender@example.org>\r\nDelivered-To: alice@example.com\r\nReceived: from client.example ([127.0.0.1])\r\n\tby test.example (Restante) with LMTP id ", text);
+        // Stored with CRLF line ends (as Dovecot's mail_save_crlf) and the dot-stuffing removed.
+        Assert.EndsWith("\r\nFrom: sender@example.org\r\nSubject: hello\r\nMessage-ID: <m1@example.org>\r\n\r\nbody line\r\n.leading dot\r\n", text);
         var name = Path.GetFileName(file);
-        var lines = text.Count(ch => ch == '\n');
-        Assert.EndsWith($",S={bytes.Length},W={bytes.Length + lines}", name);
+        // S = W: the file is its own POP3 size. No P=: the dot line needs stuffing, so it is not in wire form.
+        Assert.EndsWith($",S={bytes.Length},W={bytes.Length}", name);
         Assert.Contains(name.Split(',')[0], reply);
     }
 
@@ -70,7 +70,7 @@ public class LmtpSessionTests
         await c.ExpectAsync("221 2.0.0");
         Assert.Single(server.MessageFiles("alice"));
         Assert.Single(server.MessageFiles("bob"));
-        Assert.Contains("Delivered-To: bob@example.com\n", await File.ReadAllTextAsync(server.MessageFiles("bob")[0]));
+        Assert.Contains("Delivered-To: bob@example.com\r\n", await File.ReadAllTextAsync(server.MessageFiles("bob")[0]));
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public class LmtpSessionTests
         // A line of exactly 1000 octets (998 + CRLF) is delivered whole.
         await Lmtp.SendMessageAsync(c, "s@example.org", "Subject: ok\r\n\r\n" + new string('a', 998) + "\r\n", "alice");
         await c.ExpectAsync("250 2.0.0");
-        Assert.Contains(new string('a', 998) + "\n", await File.ReadAllTextAsync(Assert.Single(server.MessageFiles("alice"))));
+        Assert.Contains(new string('a', 998) + "\r\n", await File.ReadAllTextAsync(Assert.Single(server.MessageFiles("alice"))));
     }
 
     [Fact]
@@ -267,7 +267,7 @@ public class LmtpSessionTests
         await c.SendRawAsync(Encoding.ASCII.GetBytes("Subject: a\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.org>\r\n.\r\n"));
         await c.ExpectAsync("250 2.0.0");
         var text = await File.ReadAllTextAsync(Assert.Single(server.MessageFiles("alice")));
-        Assert.EndsWith("\nfirst\n\nMAIL FROM:<evil@example.org>\n", text);
+        Assert.EndsWith("\r\nfirst\r\n\r\nMAIL FROM:<evil@example.org>\r\n", text);
     }
 
     [Fact]

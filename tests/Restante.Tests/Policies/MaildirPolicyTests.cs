@@ -12,6 +12,9 @@ public sealed class MaildirPolicyTests : MailboxPolicyContract
 
     protected override string[] CliStoreArguments => [];
 
+    /// <summary>Maildir delivery stores CRLF line ends (WireFormConverter): every LF of these LF-only messages gains a CR.</summary>
+    protected override long StoredLength(string delivered) => delivered.Length + delivered.Count(c => c == '\n');
+
     private protected override Task<int> CountRetainedAsync(TestServer server) => Task.FromResult(CountRetained(server.MaildirOf("alice")));
 
     private static int CountRetained(string maildir)

@@ -366,15 +366,18 @@ public sealed class MaildirStoreTests : IDisposable
 
         var file = Assert.Single(Directory.GetFiles(Path.Combine(_dirs.MaildirOf("alice"), "new")));
         var name = Path.GetFileName(file);
-        Assert.EndsWith($",S={body.Length},W={MessageOctetsOf(body)}", name, StringComparison.Ordinal);
+        // Stored with CRLF line ends (WireFormConverter), so the file's length is the POP3 size; in wire form too.
+        var stored = "Subject: hi\r\n\r\nline one\r\nline two\r\nno final newline\r\n"u8.ToArray();
+        Assert.Equal(stored.Length, MessageOctetsOf(body));
+        Assert.EndsWith($",S={stored.Length},W={stored.Length},P={stored.Length}", name, StringComparison.Ordinal);
         Assert.StartsWith(uid + ",", name, StringComparison.Ordinal);
-        Assert.Equal(body, File.ReadAllBytes(file));
+        Assert.Equal(stored, File.ReadAllBytes(file));
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dirs.MaildirOf("alice"), "tmp")));
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dirs.MaildirOf("alice"), "cur")));
 
         await using var drop = await _dirs.Store.OpenAsync("alice", CancellationToken.None);
         Assert.Equal(new StoredMessage(uid, MessageOctetsOf(body)), Assert.Single(drop.Messages));
-        Assert.Equal(body, Encoding.UTF8.GetBytes(await TempMaildirs.ReadAllAsync(drop, 0)));
+        Assert.Equal(stored, Encoding.UTF8.GetBytes(await TempMaildirs.ReadAllAsync(drop, 0)));
     }
 
     [Fact]

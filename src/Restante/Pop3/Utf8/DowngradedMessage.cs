@@ -18,6 +18,20 @@ internal static class DowngradedMessage
     /// <param name="SizeChange">Octets the downgrade added to the CRLF size (RETR's "+OK n octets" says the real count).</param>
     public readonly record struct Prepared(Stream? Message, long SizeChange);
 
+    /// <summary>
+    /// True when the start of a message, already read, proves its header needs no downgrade (the header ends within it,
+    /// or it is the first <see cref="MaxHeader"/> octets, and holds no 8-bit octet), so the caller can send what it read
+    /// without a second read; false when only <see cref="PrepareAsync"/> can tell.
+    /// </summary>
+    public static bool IsUnchanged(ReadOnlySpan<byte> start)
+    {
+        var probe = start.Length > MaxHeader ? start[..MaxHeader] : start;
+        var headerLength = HeaderDowngrade.HeaderLength(probe);
+        if (headerLength < 0 && probe.Length < MaxHeader) return false;   // the header may go on past what was read
+        var header = headerLength >= 0 ? probe[..headerLength] : probe;
+        return header.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0;
+    }
+
     public static async ValueTask<Prepared> PrepareAsync(Stream message, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(MaxHeader);
@@ -45,7 +59,9 @@ internal static class DowngradedMessage
             var outcome = HeaderDowngrade.TryDowngrade(header, out var downgraded);
             if (outcome == HeaderDowngrade.Outcome.Impossible) return new Prepared(null, 0);
             if (outcome == HeaderDowngrade.Outcome.Unchanged) return new Prepared(Rewind(message, buffer, filled, ref owned), 0);
-            var change = downgraded.Length - HeaderDowngrade.CrlfLength(header);
+            // Count both headers as they will be sent (MessageOctets: bare LF gains a CR, an unterminated last line its
+            // CRLF): the downgrade writes CRLF after every field it rewrites but copies the others as they are.
+            var change = MessageOctets.Count(downgraded) - MessageOctets.Count(header);
             var rest = seen[header.Length..].ToArray();
             return new Prepared(new ConcatenatedStream(downgraded, rest, message), change);
         }

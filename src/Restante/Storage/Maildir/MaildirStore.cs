@@ -193,13 +193,14 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
             maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
             var name = DeliveryName.Create(_time);
             leftover = (maildir.Tmp, name);
-            var (length, octets) = await WriteTemporaryAsync(maildir, name, message, cancellationToken).ConfigureAwait(false);
+            var (length, wireForm) = await WriteTemporaryAsync(maildir, name, message, cancellationToken).ConfigureAwait(false);
 
             // Maildir: the rename from tmp/ to new/ is the moment of delivery, so a reader sees
-            // the whole message or nothing. S= and W= let readers size it without reading it.
-            // Both folders are the ones verified above: a tmp/ or new/ swapped for a symlink since
-            // cannot send the message anywhere else.
-            var finalName = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name},S={length},W={octets}");
+            // the whole message or nothing. S= and W= let readers size it without reading it;
+            // stored with CRLF line ends, the two are equal. P= marks a file in POP3 wire form
+            // (see WireForm). Both folders are the ones verified above: a tmp/ or new/ swapped
+            // for a symlink since cannot send the message anywhere else.
+            var finalName = WireForm.Name(name, length, wireForm);
             Posix.RenameAt(maildir.Tmp, name, maildir.New, finalName, replace: false, Path.Join(path, "new", finalName));
             leftover = (maildir.New, finalName);
             // The rename is durable only once new/ itself is synced.
@@ -255,33 +256,40 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         }
     }
 
-    /// <summary>Writes the message into a new file in tmp/: O_EXCL|O_NOFOLLOW, mode 0600, never through a planted name.</summary>
-    private async Task<(long Length, long Octets)> WriteTemporaryAsync(VerifiedMaildir maildir, string name, Stream message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the message into a new file in tmp/: O_EXCL|O_NOFOLLOW, mode 0600, never through a planted name. Line ends
+    /// are stored as CRLF (as Dovecot's mail_save_crlf does), so the length is also the POP3 size; whether the result is
+    /// in POP3 wire form comes back with it (see <see cref="WireFormConverter"/>).
+    /// </summary>
+    private async Task<(long Length, bool WireForm)> WriteTemporaryAsync(VerifiedMaildir maildir, string name, Stream message, CancellationToken cancellationToken)
     {
+        const int ChunkSize = 64 * 1024;
         var errno = Posix.TryCreateExclusiveAt(maildir.Tmp, name, out var handle);
         if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, "tmp", name), errno);
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        var converted = ArrayPool<byte>.Shared.Rent(2 * ChunkSize);
         try
         {
             var file = new FileStream(handle!, FileAccess.Write, bufferSize: 0);
             await using (file.ConfigureAwait(false))
             {
-                var octets = new MessageOctets();
-                long length = 0;
+                var converter = new WireFormConverter();
                 int read;
-                while ((read = await message.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                while ((read = await message.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    octets.Add(buffer.AsSpan(0, read));
-                    length += read;
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    var n = converter.Convert(buffer.AsSpan(0, read), converted);
+                    await file.WriteAsync(converted.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                 }
+                var end = converter.Complete().ToArray();
+                if (end.Length > 0) await file.WriteAsync(end, cancellationToken).ConfigureAwait(false);
                 if (_fsync) file.Flush(flushToDisk: true);
-                return (length, octets.Total);
+                return (converter.Length, converter.IsWireForm);
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(converted);
         }
     }
 

@@ -1,0 +1,73 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// Which message files are already in POP3 wire form, so a plain connection may send them with sendfile(2) instead of
+/// copying them through the converter. Our own deliveries name such a file <c>base,S=n,W=n,P=n</c>: stored with CRLF
+/// line ends (S = W), no bare CR or LF, no line starting with '.', an ASCII header, n octets (see
+/// <see cref="Protocol.WireFormConverter"/>). The name alone is never trusted: anyone who can write to the Maildir can
+/// rename a file to carry it, and a raw "\r\n.\r\n" inside a file would end the reply early and make the rest look like
+/// server replies. So the file must also be one the mailbox's user cannot have written: owned by the server's own
+/// account and writable by nobody else (no group or other write bit, which also covers ACLs, whose mask shows there),
+/// and exactly n octets long, n being the LIST size. A file that fails any of this goes through the converter, which
+/// is always correct, only slower.
+/// </summary>
+internal static class WireForm
+{
+    private const char Key = 'P';
+
+    /// <summary>The name in new/ for a delivered file: sizes always, the wire-form mark when it is one (an empty file has nothing to send).</summary>
+    public static string Name(string baseName, long length, bool wireForm) => wireForm && length > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{baseName},S={length},W={length},{Key}={length}")
+        : string.Create(CultureInfo.InvariantCulture, $"{baseName},S={length},W={length}");
+
+    /// <summary>
+    /// True when <paramref name="fileName"/> carries the mark for <paramref name="listSize"/> octets and the open file
+    /// <paramref name="handle"/> is a regular file of that length that only the server's account can write.
+    /// </summary>
+    public static bool IsTrusted(string fileName, SafeFileHandle handle, long listSize)
+    {
+        if (!MaildirName.TryGetField(fileName, Key, out var marked) || marked != listSize || marked is <= 0 or > int.MaxValue) return false;
+        if (!TryStat(handle, out var status)) return false;
+        return status.IsRegular && status.Length == marked && status.OwnerId == s_serverId && (status.Mode & GroupOrOtherWrite) == 0;
+    }
+
+    private const int GroupOrOtherWrite = 0b000_010_010;   // 0022
+
+    private static readonly uint s_serverId = GetEffectiveUserId();
+
+    private readonly record struct Status(bool IsRegular, long Length, uint OwnerId, int Mode);
+
+    private static bool TryStat(SafeFileHandle handle, out Status status)
+    {
+        // struct statx (same layout on every architecture): stx_uid at 20, stx_mode at 28, stx_size at 40.
+        const uint mask = 0x1 | 0x2 | 0x8 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_UID | STATX_SIZE
+        const int atEmptyPath = 0x1000;
+        Span<byte> buffer = stackalloc byte[256];
+        int rc;
+        do rc = Statx(handle, "", atEmptyPath, mask, ref MemoryMarshal.GetReference(buffer));
+        while (rc < 0 && Marshal.GetLastPInvokeError() == 4);   // EINTR
+        if (rc < 0)
+        {
+            status = default;
+            return false;
+        }
+        var uid = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]) : BinaryPrimitives.ReadUInt32BigEndian(buffer[20..]);
+        var mode = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]) : BinaryPrimitives.ReadUInt16BigEndian(buffer[28..]);
+        var size = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]) : BinaryPrimitives.ReadInt64BigEndian(buffer[40..]);
+        status = new Status((mode & 0xF000) == 0x8000, size, uid, mode & 0xFFF);
+        return true;
+    }
+
+    private static uint GetEffectiveUserId() => OperatingSystem.IsLinux() ? GetEuid() : uint.MaxValue;
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
+
+    [DllImport("libc", EntryPoint = "geteuid")]
+    private static extern uint GetEuid();
+}
