@@ -107,10 +107,10 @@ public sealed partial class Pop3Server
     private ConnectionShares FitIntoBudget(ConnectionShares wanted)
     {
         if (_descriptorBudget is not { } budget) return wanted;
-        var fitted = FileDescriptorLimit.Fit(wanted, budget);
+        var fitted = FileDescriptorLimit.Fit(wanted, budget, Pop3Descriptors);
         if (fitted != wanted)
             FileDescriptorLimitTooLow(_loggerFactory.CreateLogger("Restante.Networking"), (ulong)Math.Max(0, budget),
-                FileDescriptorLimit.Needed(wanted), fitted.Pop3, fitted.Lmtp, fitted.Smtp);
+                FileDescriptorLimit.Needed(wanted, Pop3Descriptors), fitted.Pop3, fitted.Lmtp, fitted.Smtp);
         return fitted;
     }
 

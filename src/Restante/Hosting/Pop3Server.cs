@@ -227,15 +227,18 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// Scaling down rather than refusing to start: a default install on a host with a low hard
     /// limit still runs, with fewer connections, and the log says which keys to change.
     /// </summary>
+    /// <summary>Descriptors one POP3 session holds with this server's store (a Maildir holds most).</summary>
+    private int Pop3Descriptors => Store is Storage.Maildir.MaildirStore ? FileDescriptorLimit.PerPop3Session : FileDescriptorLimit.PerPop3SessionWithoutMaildir;
+
     private ConnectionShares FitDescriptorLimit(ConnectionShares wanted)
     {
         var logger = _loggerFactory.CreateLogger("Restante.Networking");
         if (FileDescriptorLimit.Raise() is not var (soft, hard) || FileDescriptorLimit.InUse() is not { } inUse) return wanted;
         var available = (long)Math.Min(soft, long.MaxValue) - inUse - FileDescriptorLimit.Headroom;
         _descriptorBudget = available;
-        var needed = FileDescriptorLimit.Needed(wanted);
+        var needed = FileDescriptorLimit.Needed(wanted, Pop3Descriptors);
         FileDescriptorLimitRaised(logger, soft, hard, inUse, needed);
-        var fitted = FileDescriptorLimit.Fit(wanted, available);
+        var fitted = FileDescriptorLimit.Fit(wanted, available, Pop3Descriptors);
         if (fitted != wanted) FileDescriptorLimitTooLow(logger, soft, needed, fitted.Pop3, fitted.Lmtp, fitted.Smtp);
         return fitted;
     }

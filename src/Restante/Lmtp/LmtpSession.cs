@@ -22,6 +22,10 @@ public sealed class LmtpSession
 
     private readonly LmtpServerContext _server;
     private readonly Stream _transport;
+    // Shared (the options are immutable). Zero-byte reads: a session waiting for its MTA's next command holds no
+    // 16 KiB read buffer, as POP3 sessions do.
+    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true, useZeroByteReads: true);
+    private static readonly StreamPipeWriterOptions s_writerOptions = new(minimumBufferSize: 4096, leaveOpen: true);
     private readonly IoDeadline _ioTimeout;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
@@ -43,8 +47,8 @@ public sealed class LmtpSession
         Dialect = dialect;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
-        _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
+        _input = PipeReader.Create(transport, s_readerOptions);
+        _output = PipeWriter.Create(transport, s_writerOptions);
         _ioTimeout = new IoDeadline(server.TimeProvider);
         Logger = server.Logger;
     }

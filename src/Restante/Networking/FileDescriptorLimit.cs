@@ -49,16 +49,31 @@ internal static class FileDescriptorLimit
     public const int Headroom = 256;
 
     /// <summary>
-    /// Descriptors the connection limits may need at once: a POP3 session holds its socket and its
-    /// mailbox lock (a RETR briefly a third, the message), an LMTP/SMTP session its socket, its
-    /// spool and the file it delivers into.
+    /// What one logged-in POP3 session holds: its socket, and for a Maildir the root, tmp/, new/ and
+    /// cur/ (opened once and held, so a folder swapped for a symlink later cannot lead elsewhere: see
+    /// VerifiedMaildir) and the lock file; a RETR briefly one more, the message. Counted with the
+    /// Maildir store, the one that holds most, so the limits never promise what accept(2) and
+    /// open(2) then refuse with EMFILE.
     /// </summary>
-    public static long Needed(ConnectionShares shares) => shares.Pop3 * 2L + (shares.Lmtp + (long)shares.Smtp) * 3;
+    public const int PerPop3Session = 7;
+
+    /// <summary>
+    /// A POP3 session over any other store: its socket, a lock or spool (mbox), a message being sent. The
+    /// in-memory and PostgreSQL stores hold less; counting 3 keeps the limits safe for all of them.
+    /// </summary>
+    public const int PerPop3SessionWithoutMaildir = 3;
+
+    /// <summary>An LMTP/SMTP session: its socket, its spool and the file it delivers into.</summary>
+    public const int PerDeliverySession = 3;
+
+    /// <summary>Descriptors the connection limits may need at once.</summary>
+    public static long Needed(ConnectionShares shares, int perPop3Session = PerPop3Session)
+        => shares.Pop3 * (long)perPop3Session + (shares.Lmtp + (long)shares.Smtp) * PerDeliverySession;
 
     /// <summary>The limits as asked when they fit in <paramref name="available"/> descriptors, else all scaled down alike (at least 1 each).</summary>
-    public static ConnectionShares Fit(ConnectionShares wanted, long available)
+    public static ConnectionShares Fit(ConnectionShares wanted, long available, int perPop3Session = PerPop3Session)
     {
-        var needed = Needed(wanted);
+        var needed = Needed(wanted, perPop3Session);
         if (needed <= available) return wanted;
         var factor = (double)Math.Max(available, 0) / needed;
         int Scale(int n) => n == 0 ? 0 : Math.Max(1, (int)(n * factor));

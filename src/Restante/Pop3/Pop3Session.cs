@@ -27,6 +27,13 @@ public sealed class Pop3Session
 {
     private static long s_nextSessionId;
 
+    // Zero-byte reads: an idle session waits for data without holding a read buffer, which is most of what
+    // thousands of idle sessions would otherwise cost. Over TLS too: SslStream passes a zero-byte read down to
+    // the socket when it holds nothing decrypted, and lets its own buffers go while it waits.
+    // The options are immutable, so every session shares one of each.
+    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+    private static readonly StreamPipeWriterOptions s_writerOptions = new(minimumBufferSize: 16 * 1024, leaveOpen: true);
+
     private readonly Pop3ServerContext _server;
     private readonly bool _implicitTls;
     private Stream _transport;
@@ -38,6 +45,8 @@ public sealed class Pop3Session
     private int _consecutiveErrors;
     private bool _rejectedThisCommand;
     private bool _maildropReleased;
+    // Set once the release has finished (the lock is gone), for a MaildropReleased asked for after it.
+    private bool _maildropLetGo;
     private bool _discardingLongLine;
 
     // The input not yet consumed, shared by the batch loop and ReadContinuationLineAsync (see there).
@@ -49,9 +58,10 @@ public sealed class Pop3Session
     private readonly long _connectedAt;
     private long _lastCommandAt;
     private long _attemptStartedAt;
-    private readonly TaskCompletionSource _maildropReleasedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made only when a takeover waits for it (MaildropReleased): most sessions never need one.
+    private TaskCompletionSource? _maildropReleasedSignal;
     // Set by an administrator's kick (LiveSession.Kick); ends the session like a shutdown, with its own goodbye.
-    private readonly CancellationTokenSource _kick = new();
+    private volatile bool _kicked;
     private string? _mechanism;
     private SslProtocols _tlsProtocol;
 
@@ -66,10 +76,8 @@ public sealed class Pop3Session
         _transport = server.Hooks is { } hooks ? hooks.OnTransport(this, transport) : transport;
         transport = _transport;
         Timestamp = OffersApop(server) ? ApopTimestamp.Create(server.Hostname) : null;
-        // Zero-byte reads: an idle session waits for data without holding a read buffer, which is
-        // most of what thousands of idle sessions would otherwise cost.
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
-        _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+        _input = PipeReader.Create(transport, s_readerOptions);
+        _output = PipeWriter.Create(transport, s_writerOptions);
         _ioTimeout = new IoDeadline(server.TimeProvider);
         Logger = server.Logger;
         _connectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
@@ -93,7 +101,18 @@ public sealed class Pop3Session
     internal SessionActivity Activity { get; }
 
     /// <summary>Completes once this session has let its maildrop go.</summary>
-    internal Task MaildropReleased => _maildropReleasedSignal.Task;
+    internal Task MaildropReleased
+    {
+        get
+        {
+            var signal = Volatile.Read(ref _maildropReleasedSignal)
+                ?? Interlocked.CompareExchange(ref _maildropReleasedSignal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
+                ?? _maildropReleasedSignal;
+            // Released before anyone asked: ReleaseMaildropAsync found no signal to complete.
+            if (Volatile.Read(ref _maildropLetGo)) signal.TrySetResult();
+            return signal.Task;
+        }
+    }
 
     /// <summary>Ends this session as an autologout would, if it is stranded (see <see cref="SessionActivity.TryTakeOver"/>).</summary>
     internal bool TryEndStranded(TimeSpan idle)
@@ -186,9 +205,11 @@ public sealed class Pop3Session
         using var scope = Logger.BeginScope("Session {SessionId} {Peer}", Id, RemoteEndPoint);
         // Left after EndAsync has released the mailbox, so a kick's caller can count on the lock being free.
         using var registration = _server.Sessions.Register(this);
-        using var kickOrStop = CancellationTokenSource.CreateLinkedTokenSource(stopping, _kick.Token);
-        stopping = kickOrStop.Token;
-        var stoppingRegistration = _ioTimeout.CancelWhen(stopping);
+        // One cancellation for the whole session, the I/O deadline's: a shutdown, a kick and a takeover fire it
+        // as a timeout does, and the catch clauses below tell them apart. No linked or per-session timer sources.
+        var serverStopping = stopping;
+        var stoppingRegistration = _ioTimeout.CancelWhen(serverStopping);
+        stopping = _ioTimeout.Token;
         try
         {
             if (_implicitTls && !await StartTlsAsync().ConfigureAwait(false)) return;
@@ -196,12 +217,12 @@ public sealed class Pop3Session
             if (!await FlushAsync().ConfigureAwait(false)) return;
             await ProcessCommandsAsync(stopping).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_kick.IsCancellationRequested)
+        catch (OperationCanceledException) when (_kicked)
         {
             _endReason = "kicked by the administrator";
             if (!_handshaking) await TrySayGoodbyeAsync("-ERR Disconnected by the administrator.\r\n"u8.ToArray()).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (serverStopping.IsCancellationRequested)
         {
             _endReason = "server shutting down";
             if (!_handshaking) await TrySayGoodbyeAsync("-ERR Server shutting down.\r\n"u8.ToArray()).ConfigureAwait(false);
@@ -236,7 +257,11 @@ public sealed class Pop3Session
     }
 
     /// <summary>Ends the session from outside, as a shutdown does: no UPDATE, so nothing is deleted.</summary>
-    internal void Kick() => _kick.Cancel();
+    internal void Kick()
+    {
+        _kicked = true;
+        _ioTimeout.CancelNow();
+    }
 
     private async Task ProcessCommandsAsync(CancellationToken stopping)
     {
@@ -402,8 +427,8 @@ public sealed class Pop3Session
         TlsCertificate = certificate.Certificate;
         _transport = _server.Hooks is { } hooks ? hooks.OnTransport(this, tls) : tls;
         ReplaceTransport(
-            PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true)),
-            PipeWriter.Create(_transport, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
+            PipeReader.Create(_transport, s_readerOptions),
+            PipeWriter.Create(_transport, s_writerOptions));
         Pop3Log.TlsEstablished(Logger, Id, tls.SslProtocol, tls.NegotiatedCipherSuite);
         return true;
     }
@@ -729,7 +754,8 @@ public sealed class Pop3Session
             Pop3Log.StoreFailure(Logger, ex, User!);
         }
         _server.Takeover.Released(User!, this);
-        _maildropReleasedSignal.TrySetResult();
+        Volatile.Write(ref _maildropLetGo, true);
+        Volatile.Read(ref _maildropReleasedSignal)?.TrySetResult();
     }
 
     private async ValueTask EndAsync()
