@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start-up of `restante serve`: time from exec to the first accepted connection (its +OK greeting
-# read), to the first completed login (USER/PASS answered +OK), and the idle RSS/PSS after it.
+# read), to the first completed login (USER/PASS answered +OK), the CPU time the server used up to
+# that login (the figure to trust on a loaded machine), and the idle RSS/PSS 2 s after it.
 #   bench/startup.sh [--runs N] [NAME=COMMAND ...]
 # COMMAND is how to start restante (the serve arguments are appended), e.g.
 #   fdd="dotnet src/Restante.Cli/bin/Release/net10.0/Restante.Cli.dll"
@@ -49,6 +50,12 @@ def memory(pid):
         if line.startswith('Pss:'): pss = int(line.split()[1])
     return rss, pss
 
+def cpu_ms(pid):
+    # utime + stime (fields 14 and 15 of /proc/PID/stat, after the parenthesised name), in ms:
+    # unlike wall time, barely moved by other processes on a loaded machine.
+    fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf('SC_CLK_TCK')
+
 def once(command):
     data = tempfile.mkdtemp(prefix='restante-startup.')
     try:
@@ -74,10 +81,11 @@ def once(command):
             sock.sendall(b'PASS x\r\n'); reply = read_line(sock, deadline)
             assert reply.startswith('+OK'), reply
             login = time.monotonic() - started
+            cpu = cpu_ms(proc.pid)
             sock.sendall(b'QUIT\r\n'); read_line(sock, deadline); sock.close()
             time.sleep(2)   # idle: what a server that has served one session keeps
             rss, pss = memory(proc.pid)
-            return accepted * 1000, login * 1000, rss / 1024, pss / 1024
+            return accepted * 1000, login * 1000, cpu, rss / 1024, pss / 1024
         finally:
             proc.send_signal(signal.SIGTERM)
             try: proc.wait(10)
@@ -89,10 +97,10 @@ results = {name: [] for name, _ in commands}
 for _ in range(runs):
     for name, command in commands:
         results[name].append(once(command))
-print(f"{'build':<22} {'first connection ms':>20} {'first login ms':>16} {'idle RSS MB':>12} {'idle PSS MB':>12}   (median of {runs}; [min-max])")
+print(f"{'build':<22} {'first connection ms':>20} {'first login ms':>20} {'CPU to login ms':>18} {'idle RSS MB':>12} {'idle PSS MB':>12}   (median of {runs}; [min-max])")
 for name, rows in results.items():
     cols = list(zip(*rows))
     cell = lambda v, f: f"{statistics.median(v):{f}} [{min(v):.0f}-{max(v):.0f}]"
-    print(f"{name:<22} {cell(cols[0], '.0f'):>20} {cell(cols[1], '.0f'):>16} {cell(cols[2], '.1f'):>12} {cell(cols[3], '.1f'):>12}")
+    print(f"{name:<22} {cell(cols[0], '.0f'):>20} {cell(cols[1], '.0f'):>20} {cell(cols[2], '.0f'):>18} {cell(cols[3], '.1f'):>12} {cell(cols[4], '.1f'):>12}")
 PY
 echo "load after: $(uptime)" >&2
