@@ -235,7 +235,8 @@ public sealed class GroupCommitTests : IDisposable
             if (Interlocked.Exchange(ref _next, null) is { } hold)
             {
                 hold.Started.SetResult();
-                hold.Release.Wait(Patience);
+                // Longer than a test waits for a delivery: one that wrongly waits for this fsync times out first.
+                hold.Release.Wait(2 * Patience);
             }
             if (number >= FailFrom) throw new IOException("fsync failed (injected)");
             Posix.FsyncDirectory(directory, path);
