@@ -38,6 +38,8 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     private readonly bool _retain;
     private readonly ImportedUidlFiles? _importedUidls;
     private readonly UidlGuard? _guard;
+    // One fsync of new/ for the deliveries that finish their renames while another is in flight.
+    private readonly GroupCommit _newFolderSync;
 
     /// <param name="pathTemplate">The Maildir of a user, with <c>%u</c> standing for the user name,
     /// e.g. <c>/srv/data/mail/%u</c> or <c>/var/vmail/%u/Maildir</c>.</param>
@@ -63,7 +65,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     }
 
     internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null, int retentionDays = 0,
-        UidlSource? uidlSource = null, UidlGuard? guard = null)
+        UidlSource? uidlSource = null, UidlGuard? guard = null, GroupCommit? newFolderSync = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
         // Said at startup rather than at the first login: see VerifiedMaildir.
@@ -84,6 +86,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         UidlSource = uidlSource ?? UidlSource.Native;
         _importedUidls = UidlSource.Kind == UidlSourceKind.Native ? null : new ImportedUidlFiles(UidlSource, _logger);
         _guard = guard;
+        _newFolderSync = newFolderSync ?? new GroupCommit();
     }
 
     /// <summary>Where this store's UIDLs come from.</summary>
@@ -203,8 +206,9 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
             var finalName = WireForm.Name(name, length, wireForm);
             Posix.RenameAt(maildir.Tmp, name, maildir.New, finalName, replace: false, Path.Join(path, "new", finalName));
             leftover = (maildir.New, finalName);
-            // The rename is durable only once new/ itself is synced.
-            if (_fsync) Posix.FsyncDirectory(maildir.New, Path.Join(path, "new"));
+            // The rename is durable only once new/ itself is synced: by an fsync that started after
+            // it, shared with the deliveries that renamed into the same new/ meanwhile (GroupCommit).
+            if (_fsync) await _newFolderSync.SyncAsync(maildir.New, Path.Join(path, "new")).ConfigureAwait(false);
             leftover = null;
             MaildirLog.Delivered(_logger, path, finalName);
             return MaildirName.ToUid(MaildirName.Base(finalName).ToString());

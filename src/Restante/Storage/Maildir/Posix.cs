@@ -137,6 +137,22 @@ internal static class Posix
         return status;
     }
 
+    /// <summary>The device and inode of an open descriptor: what tells two directories apart, whatever their paths.</summary>
+    public static (ulong Device, ulong Inode) Identity(SafeFileHandle handle)
+    {
+        const uint mask = 0x100;   // STATX_INO (the device numbers come with every statx)
+        var buffer = new byte[256];
+        int rc;
+        do rc = Statx(handle, "", AtEmptyPath, mask, buffer);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (rc < 0) throw ErrnoException("fstat", "(descriptor)", Marshal.GetLastPInvokeError());
+        var span = buffer.AsSpan();
+        // struct statx: stx_ino at 32, stx_dev_major at 136, stx_dev_minor at 140 (native byte order).
+        var inode = MemoryMarshal.Read<ulong>(span[32..]);
+        var device = (ulong)MemoryMarshal.Read<uint>(span[136..]) << 32 | MemoryMarshal.Read<uint>(span[140..]);
+        return (device, inode);
+    }
+
     /// <summary>lstat of a name in a directory: a symlink is reported as one, never followed. 0 or the errno.</summary>
     public static int TryStatAt(SafeFileHandle directory, string name, out FileStatus status) =>
         StatCore(directory, name, AtSymlinkNoFollow, out status);
