@@ -4,9 +4,9 @@ using Restante.Storage.Maildir;
 namespace Restante.Tests.Storage;
 
 /// <summary>Large Maildirs are listed again only when new/ or cur/ changed, and a change is never missed.</summary>
-public class ListingCacheTests
+public class MaildirIndexTests
 {
-    private const int Count = ListingCache.MinimumEntries + 44;
+    private const int Count = MaildirIndex.MinimumEntries + 44;
 
     private static (TempMaildirs Dirs, MaildirStore Store, FakeTimeProvider Time) Setup()
     {
