@@ -23,6 +23,7 @@ internal static class SizeIndex
     // than that many lines per message listed (plus slack for lines of removed messages) is not ours.
     private const long MaxBytesPerMessage = 280;
     private const long Slack = 1024 * 1024;
+    private const int PooledLimit = 1024 * 1024;
 
     /// <summary>What reading the index found, to decide whether it must be rewritten.</summary>
     public readonly record struct Outcome(int Lines, int Used, bool Damaged)
@@ -52,8 +53,9 @@ internal static class SizeIndex
                     var status = Posix.Stat(handle!);
                     if (status.Kind != Posix.FileKind.Regular || status.Length > Math.Min(int.MaxValue / 2, listing.Count * MaxBytesPerMessage + Slack))
                         return new Outcome(0, 0, true);
-                    // 1,000,000 messages make a 40 MB index: pooled, off the large-object heap.
-                    bytes = ArrayPool<byte>.Shared.Rent((int)status.Length);
+                    // Pooled while small; a huge mailbox's (40 MB for 1,000,000 messages) is not, so
+                    // that the pool does not keep it for the life of the process.
+                    bytes = status.Length <= PooledLimit ? ArrayPool<byte>.Shared.Rent((int)status.Length) : GC.AllocateUninitializedArray<byte>((int)status.Length);
                     // Read at most the size fstat gave: a file that grows meanwhile is cut there.
                     length = 0;
                     int read;
@@ -68,7 +70,7 @@ internal static class SizeIndex
         }
         finally
         {
-            if (bytes is not null) ArrayPool<byte>.Shared.Return(bytes);
+            if (bytes is not null && bytes.Length <= PooledLimit) ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 
