@@ -8,7 +8,8 @@
 #
 # usage: bench/index-bench.sh [--count 100000] [--rounds 5] [--baseline DIR] [--no-dovecot]
 #   --baseline DIR  also run the restante built in DIR (e.g. a checkout of the commit before)
-# env: BENCH_PORT_BASE (default 24110), RESTANTE_BENCH_CACHE (default /tmp/bench-cache-index),
+# env: INDEX_BENCH_RESULTS (where the per-session JSON lines are kept; default /tmp/index-bench-results.jsonl),
+#      BENCH_PORT_BASE (default 24110), RESTANTE_BENCH_CACHE (default /tmp/bench-cache-index),
 #      RESTANTE_CLI (the restante executable to measure; default this tree's Release build)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -157,11 +158,13 @@ for r in $(seq "$ROUNDS"); do
     n=$((n + 1)); drop "$s" "$n"
     COLD[$s]+="$(session "$s" cold "$r") "
   done
-  log "round $r: $(for s in "${SERVERS[@]}"; do echo -n "$s warm ${WARM[$s]##* } cold ${COLD[$s]##* }; "; done)"
+  log "round $r: $(for s in "${SERVERS[@]}"; do w=(${WARM[$s]}); c=(${COLD[$s]}); echo -n "$s warm ${w[-1]} cold ${c[-1]}; "; done)"
 done
 # RSS after a last warm login, minus what the same server held idle before its first login.
 for s in "${SERVERS[@]}"; do n=$((n + 1)); drop "$s" "$n"; session "$s" rss 0 >/dev/null; done
 log "uptime after: $(uptime)"
+cp "$WORK/results.jsonl" "${INDEX_BENCH_RESULTS:-/tmp/index-bench-results.jsonl}"
+log "per-session figures (login_ms, stat_ms, list_ms, uidl_ms) in ${INDEX_BENCH_RESULTS:-/tmp/index-bench-results.jsonl}"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s–%s", min, max}'; }
