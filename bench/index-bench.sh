@@ -106,6 +106,8 @@ service pop3-login {
 EOF
     fi
     dovecot -c "$WORK/dovecot.conf" >"$WORK/dovecot.start.log" 2>&1
+    # Dovecot daemonizes: its pid file may come a moment after it returns.
+    for _ in $(seq 100); do [[ -s $WORK/dovecot-run/master.pid ]] && break; sleep 0.1; done
     wait_port "${PORT[dovecot]}"
     PID[dovecot]=$(cat "$WORK/dovecot-run/master.pid")
   else
@@ -119,6 +121,9 @@ stop() {
   local s=$1 pid=${PID[$s]}
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # Dovecot's login processes may hold the port a little longer than the master lives.
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$s]}") 2>/dev/null || break; sleep 0.1; done
+  rm -f "$WORK/dovecot-run/master.pid"
   unset "PID[$s]"
 }
 
