@@ -17,8 +17,10 @@ internal sealed class TransactionMaildrop
         Store = maildrop;
         Messages = maildrop.Messages;
         _deleted = new bool[Messages.Count];
+        // A Maildir snapshot knows its total: asking each element would make every UIDL string.
         long total = 0;
-        for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
+        if (Messages is Storage.Maildir.ListingMessages listing) total = listing.TotalSize;
+        else for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
         _totalSize = total;
         // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag).
         if (maildrop is ISeenFlags flags)

@@ -18,6 +18,30 @@ internal static class ArrivalOrder
         return Compare(entry.HasTime, entry.Seconds, entry.BaseName, hasTime, seconds, baseName);
     }
 
+    /// <summary>The same order for two base names as UTF-8 bytes (the compact listing's form).</summary>
+    public static int Compare(ReadOnlySpan<byte> xBase, ReadOnlySpan<byte> yBase)
+    {
+        var xHasTime = MaildirName.TryGetTime(xBase, out var xSeconds);
+        var yHasTime = MaildirName.TryGetTime(yBase, out var ySeconds);
+        if (xHasTime != yHasTime) return xHasTime ? -1 : 1;
+        var byTime = xSeconds.CompareTo(ySeconds);
+        return byTime != 0 ? byTime : CompareBases(xBase, yBase);
+    }
+
+    /// <summary>
+    /// Ordinal order of the names' UTF-16 code units, computed on their UTF-8 bytes. Byte order is
+    /// code point order, which differs from UTF-16 order only between U+E000–U+FFFF (lead byte
+    /// 0xEE/0xEF) and supplementary characters (0xF0–0xF4): only there are the strings compared.
+    /// </summary>
+    public static int CompareBases(ReadOnlySpan<byte> x, ReadOnlySpan<byte> y)
+    {
+        var common = x.CommonPrefixLength(y);
+        if (common == x.Length || common == y.Length) return x.Length.CompareTo(y.Length);
+        if (x[common] >= 0xEE && y[common] >= 0xEE)
+            return string.CompareOrdinal(System.Text.Encoding.UTF8.GetString(x), System.Text.Encoding.UTF8.GetString(y));
+        return x[common].CompareTo(y[common]);
+    }
+
     private static int Compare(bool xHasTime, long xSeconds, ReadOnlySpan<char> xBase, bool yHasTime, long ySeconds, ReadOnlySpan<char> yBase)
     {
         if (xHasTime != yHasTime) return xHasTime ? -1 : 1;

@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using Microsoft.Extensions.Logging;
 using Restante.Protocol;
 
@@ -11,7 +10,10 @@ namespace Restante.Storage.Maildir;
 internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
 {
     private readonly VerifiedMaildir _maildir;
-    private readonly MaildirEntry[] _entries;
+    private readonly MaildirListing _listing;
+    // Shared with other sessions, so never changed: where this session found a message under
+    // another name (renamed by another client, flagged seen) is kept here instead.
+    private readonly Dictionary<int, MaildirEntry> _moved = [];
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private readonly PolicyStateFile.State _policyState;
@@ -19,27 +21,28 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     private readonly bool[] _expunged;
     private MaildirLock? _lock;
 
-    /// <param name="entries">This session's own copy: entries are updated when another client renames a file.</param>
+    /// <param name="listing">The snapshot, shared and never changed.</param>
+    /// <param name="messages">The listing's messages, or the UIDLs a previous server served for them.</param>
     /// <param name="policyState">The mailbox's <see cref="PolicyStateFile"/>, read under the lock.</param>
     /// <param name="retainClock">With retention on, the clock that dates deletions (see <see cref="RetainedMessages"/>); null: deletions unlink.</param>
-    public MaildirMaildrop(VerifiedMaildir maildir, MaildirEntry[] entries, StoredMessage[] messages, MaildirLock held, ILogger logger, bool fsync,
+    public MaildirMaildrop(VerifiedMaildir maildir, MaildirListing listing, IReadOnlyList<StoredMessage> messages, MaildirLock held, ILogger logger, bool fsync,
         PolicyStateFile.State policyState, TimeProvider? retainClock)
     {
         _maildir = maildir;
-        _entries = entries;
+        _listing = listing;
         _lock = held;
         _logger = logger;
         _fsync = fsync;
         _policyState = policyState;
         _retainClock = retainClock;
-        _expunged = new bool[entries.Length];
-        Messages = new ReadOnlyCollection<StoredMessage>(messages);
+        _expunged = new bool[listing.Count];
+        Messages = messages;
     }
 
     public DateTimeOffset? LastLogin => _policyState.LastLogin;
 
     public DateTimeOffset? FirstRetrieved(int index)
-        => _policyState.FirstRetrieved.TryGetValue(_entries[index].BaseName, out var time) ? time : null;
+        => _policyState.FirstRetrieved.Count > 0 && _policyState.FirstRetrieved.TryGetValue(BaseNameOf(index), out var time) ? time : null;
 
     /// <summary>
     /// Rewrites restante-policy with what is true after this session: the retrieval times of the snapshot's messages
@@ -51,10 +54,11 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         ArgumentNullException.ThrowIfNull(update);
         var next = new PolicyStateFile.State { LastLogin = update.LoginAt ?? _policyState.LastLogin };
         var retrieved = new HashSet<int>(update.Retrieved);
-        for (var i = 0; i < _entries.Length; i++)
+        for (var i = 0; i < _listing.Count; i++)
         {
             if (_expunged[i]) continue;
-            var baseName = _entries[i].BaseName;
+            if (_policyState.FirstRetrieved.Count == 0 && !retrieved.Contains(i)) continue;
+            var baseName = BaseNameOf(i);
             if (_policyState.FirstRetrieved.TryGetValue(baseName, out var first)) next.FirstRetrieved[baseName] = first;
             else if (retrieved.Contains(i)) next.FirstRetrieved[baseName] = update.RetrievedAt;
         }
@@ -72,21 +76,42 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         return ValueTask.CompletedTask;
     }
 
-    public static StoredMessage[] MessagesOf(MaildirEntry[] entries)
+    public static StoredMessage[] MessagesOf(MaildirListing listing)
     {
-        var messages = new StoredMessage[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
-            messages[i] = new StoredMessage(MaildirName.ToUid(entries[i].BaseName), entries[i].Size);
+        var messages = new StoredMessage[listing.Count];
+        for (var i = 0; i < messages.Length; i++)
+            messages[i] = new StoredMessage(listing.UidOf(i), listing.SizeOf(i));
         return messages;
+    }
+
+    /// <summary>Every message as a <see cref="MaildirEntry"/>, for the UIDL import that looks names up one by one.</summary>
+    public static MaildirEntry[] EntriesOf(MaildirListing listing)
+    {
+        var entries = new MaildirEntry[listing.Count];
+        for (var i = 0; i < entries.Length; i++) entries[i] = listing.EntryAt(i);
+        return entries;
+    }
+
+    /// <summary>Message <paramref name="index"/> where this session last saw it.</summary>
+    private MaildirEntry EntryOf(int index) => _moved.TryGetValue(index, out var moved) ? moved : _listing.EntryAt(index);
+
+    /// <summary>Keeps where an operation found or moved message <paramref name="index"/>.</summary>
+    private void Remember(int index, in MaildirEntry entry, in MaildirEntry before)
+    {
+        if (entry.Folder != before.Folder || !string.Equals(entry.FileName, before.FileName, StringComparison.Ordinal)) _moved[index] = entry;
     }
 
     public IReadOnlyList<StoredMessage> Messages { get; }
 
     /// <summary>The base name of message <paramref name="index"/>'s file: what a uidl-map line names.</summary>
-    internal string BaseNameOf(int index) => _entries[index].BaseName;
+    internal string BaseNameOf(int index) => _listing.BaseNameOf(index);
 
     /// <summary>Where message <paramref name="index"/>'s file was last seen: its folder and full name.</summary>
-    internal (MaildirFolder Folder, string Name) FileOf(int index) => (_entries[index].Folder, _entries[index].FileName);
+    internal (MaildirFolder Folder, string Name) FileOf(int index)
+    {
+        var entry = EntryOf(index);
+        return (entry.Folder, entry.FileName);
+    }
 
     /// <summary>The Maildir opened and verified at login, for files beside the messages.</summary>
     internal VerifiedMaildir Maildir => _maildir;
@@ -95,16 +120,18 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _entries.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _listing.Count);
         cancellationToken.ThrowIfCancellationRequested();
 
-        ref var entry = ref _entries[index];
+        var entry = EntryOf(index);
+        var before = entry;
         var path = _maildir.PathOf(entry.Folder, entry.FileName);
         try
         {
             var outcome = MessageFile.TryOpenRead(_maildir, entry.Folder, entry.FileName, out var stream, out _);
             if (outcome == MessageFile.Outcome.Missing && Snapshot.TryRelocate(_maildir, ref entry))
             {
+                Remember(index, entry, before);
                 path = _maildir.PathOf(entry.Folder, entry.FileName);
                 outcome = MessageFile.TryOpenRead(_maildir, entry.Folder, entry.FileName, out stream, out _);
             }
@@ -132,12 +159,12 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         foreach (var index in indexes)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(index);
-            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _entries.Length);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _listing.Count);
         }
         // Once removal starts it runs to the end: stopping half-way would leave a QUIT half-done.
         cancellationToken.ThrowIfCancellationRequested();
 
-        var done = new bool[_entries.Length];
+        var done = new bool[_listing.Count];
         Span<int> unlinkedIn = stackalloc int[2];   // by MaildirFolder: what a failed sync puts at risk
         var alreadyGone = 0;
         var failed = 0;
@@ -158,10 +185,12 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
             if (done[index]) continue;
             done[index] = true;
             _expunged[index] = true;
-            ref var entry = ref _entries[index];
+            var entry = EntryOf(index);
             try
             {
-                if (retained is null ? Unlink(ref entry) : Retain(ref entry, retained)) unlinkedIn[(int)entry.Folder]++;
+                var gone = retained is null ? Unlink(ref entry) : Retain(ref entry, retained);
+                _moved[index] = entry;
+                if (gone) unlinkedIn[(int)entry.Folder]++;
                 else alreadyGone++;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -221,20 +250,23 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         return true;
     }
 
-    public bool IsSeen(int index) => MaildirSeenFlag.IsSeen(_entries[index]);
+    public bool IsSeen(int index) => _moved.Count > 0 && _moved.TryGetValue(index, out var moved) ? MaildirSeenFlag.IsSeen(moved) : _listing.IsSeen(index);
 
     public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);
         foreach (var index in indexes)
         {
+            var entry = EntryOf(index);
+            var before = entry;
             try
             {
-                MaildirSeenFlag.Mark(_maildir, ref _entries[index]);
+                MaildirSeenFlag.Mark(_maildir, ref entry);
+                Remember(index, entry, before);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot flag {LogText.Of(_maildir.PathOf(_entries[index].Folder, _entries[index].FileName), LogText.PathLimit)} seen: {ex.Message}", ex);
+                throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot flag {LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit)} seen: {ex.Message}", ex);
             }
         }
         return ValueTask.CompletedTask;

@@ -82,6 +82,59 @@ internal static class MaildirName
         return string.Concat("X", Convert.ToHexStringLower(hash));
     }
 
+    /// <summary><see cref="IsPlainUid(string)"/> for a base name as UTF-8 bytes: a legal unique-id is ASCII, so the bytes are its characters.</summary>
+    public static bool IsPlainUid(ReadOnlySpan<byte> baseName)
+    {
+        if (baseName.Length is 0 or > MaxUidLength) return false;
+        foreach (var b in baseName)
+            if (b is < (byte)'!' or > (byte)'~') return false;
+        if (baseName.Length != HashedUidLength || baseName[0] != (byte)'X') return true;
+        foreach (var b in baseName[1..])
+            if (!char.IsAsciiHexDigitLower((char)b)) return true;
+        return false;
+    }
+
+    /// <summary>The length of <see cref="Base(ReadOnlySpan{char})"/> for a name as UTF-8 bytes (':' and ',' are ASCII).</summary>
+    public static int BaseLength(ReadOnlySpan<byte> name)
+    {
+        var end = name.IndexOfAny((byte)':', (byte)',');
+        return end < 0 ? name.Length : end;
+    }
+
+    /// <summary><see cref="TryGetTime(ReadOnlySpan{char}, out long)"/> for a name as UTF-8 bytes.</summary>
+    public static bool TryGetTime(ReadOnlySpan<byte> name, out long seconds)
+    {
+        seconds = 0;
+        var digits = 0;
+        while (digits < name.Length && char.IsAsciiDigit((char)name[digits]))
+        {
+            if (++digits > 18) { seconds = 0; return false; }
+            seconds = seconds * 10 + (name[digits - 1] - '0');
+        }
+        return digits > 0;
+    }
+
+    /// <summary><see cref="TryGetField(ReadOnlySpan{char}, char, out long)"/> for a name as UTF-8 bytes.</summary>
+    public static bool TryGetField(ReadOnlySpan<byte> name, byte key, out long value)
+    {
+        value = 0;
+        var info = name.IndexOf((byte)':');
+        var rest = info < 0 ? name : name[..info];
+        var comma = rest.IndexOf((byte)',');
+        if (comma < 0) return false;
+        rest = rest[(comma + 1)..];
+        while (true)
+        {
+            var next = rest.IndexOf((byte)',');
+            var field = next < 0 ? rest : rest[..next];
+            if (field.Length > 2 && field[0] == key && field[1] == (byte)'=')
+                return field[2..].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+                    && System.Buffers.Text.Utf8Parser.TryParse(field[2..], out value, out var used) && used == field.Length - 2;
+            if (next < 0) return false;
+            rest = rest[(next + 1)..];
+        }
+    }
+
     private static bool IsPlainUid(string baseName)
     {
         if (baseName.Length is 0 or > MaxUidLength) return false;

@@ -27,7 +27,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     internal static readonly TimeSpan DefaultSizingBudget = TimeSpan.FromSeconds(20);
 
     private readonly ConcurrentDictionary<string, long> _lastSweep = new(StringComparer.Ordinal);
-    private readonly ListingCache _listings = new();
+    private readonly MaildirIndex _index = new();
     private readonly string _pathTemplate;
     // The length of the template's leading directory that cannot depend on the user name.
     private readonly int _trustedLength;
@@ -116,17 +116,12 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
                 ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{path} is locked by another session.");
             SweepNow(maildir);
             // Under the lock, so no other session of ours changes the Maildir while we look.
-            var stamp = ListingCache.Stamp.Read(maildir, _time);
-            if (!_listings.TryGet(path, stamp, out var entries, out var messages))
-            {
-                entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken).ConfigureAwait(false);
-                messages = MaildirMaildrop.MessagesOf(entries);
-                _listings.Store(path, stamp, entries, messages);
-            }
-            // After the listing cache: the previous server's file may change while the folders do not.
-            if (_importedUidls is not null)
-                messages = UidlAssignment.Apply(entries, messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
-            var maildrop = new MaildirMaildrop(maildir, entries, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
+            var listing = await _index.OpenAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken).ConfigureAwait(false);
+            // After the index: the previous server's file may change while the folders do not.
+            IReadOnlyList<StoredMessage> messages = _importedUidls is null
+                ? new ListingMessages(listing)
+                : UidlAssignment.Apply(MaildirMaildrop.EntriesOf(listing), MaildirMaildrop.MessagesOf(listing), _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
+            var maildrop = new MaildirMaildrop(maildir, listing, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
             held = null;
             maildir = null;
             _guard?.NoteServed();
@@ -164,11 +159,12 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         try
         {
             using var maildir = VerifiedMaildir.Open(path, _trustedLength, create: false);
-            var entries = await Snapshot.TakeAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken, writeIndex: false).ConfigureAwait(false);
-            var messages = MaildirMaildrop.MessagesOf(entries);
+            var taken = await Snapshot.TakeAsync(maildir, MaildirListing.Empty, listNew: true, listCur: true, unsaved: 0,
+                _logger, _fsync, _sizingBudget, _time, cancellationToken, writeIndex: false).ConfigureAwait(false);
+            var messages = MaildirMaildrop.MessagesOf(taken.Listing);
             // The same UIDLs a login serves: the previous server's, where the configuration says so.
             return _importedUidls is null ? messages
-                : UidlAssignment.Apply(entries, messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
+                : UidlAssignment.Apply(MaildirMaildrop.EntriesOf(taken.Listing), messages, _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
         }
         catch (DirectoryNotFoundException)
         {

@@ -200,16 +200,30 @@ internal static class Posix
     /// </summary>
     public static List<DirectoryEntry> ReadDirectory(SafeFileHandle directory, string pathForErrors)
     {
+        var decoder = new DecodingVisitor();
+        ReadDirectory(directory, pathForErrors, decoder);
+        return decoder.Entries;
+    }
+
+    /// <summary>Receives each name of a listing as the directory holds it: bytes, no string per name.</summary>
+    public interface IDirectoryVisitor
+    {
+        void Visit(ReadOnlySpan<byte> name, FileKind kind, bool kindKnown);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="visitor"/> for every name in a directory (but "." and ".."), straight
+    /// from getdents64's buffer: a Maildir of a million messages is listed without a million strings.
+    /// </summary>
+    public static void ReadDirectory<T>(SafeFileHandle directory, string pathForErrors, T visitor) where T : IDirectoryVisitor
+    {
         // A fresh descriptor: getdents64 reads from the descriptor's position, which we share.
         var errno = TryOpen(-1, directory, ".", ORdOnly | ODirectory | OCloExec, 0, out var listing);
         if (errno != 0) throw ErrnoException("open", pathForErrors, errno);
-        using (listing)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
         {
-            var entries = new List<DirectoryEntry>();
-            // Pooled: a fresh 64 KiB array per listing was zeroed and collected twice per login (new/ and cur/),
-            // most of what a login allocated. getdents64 writes before we read, so old contents never show.
-            var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-            try
+            using (listing)
             {
                 while (true)
                 {
@@ -217,19 +231,26 @@ internal static class Posix
                     do read = GetDents64(listing!, buffer, (nuint)buffer.Length);
                     while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
                     if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
-                    if (read == 0) return entries;
-                    Parse(buffer.AsSpan(0, (int)read), entries);
+                    if (read == 0) return;
+                    Parse(buffer.AsSpan(0, (int)read), visitor);
                 }
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
+    private sealed class DecodingVisitor : IDirectoryVisitor
+    {
+        public List<DirectoryEntry> Entries { get; } = [];
+
+        public void Visit(ReadOnlySpan<byte> name, FileKind kind, bool kindKnown) => Entries.Add(new DirectoryEntry(DecodeName(name), kind, kindKnown));
+    }
+
     // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-    private static void Parse(ReadOnlySpan<byte> records, List<DirectoryEntry> entries)
+    private static void Parse<T>(ReadOnlySpan<byte> records, T visitor) where T : IDirectoryVisitor
     {
         while (records.Length >= 19)
         {
@@ -251,7 +272,7 @@ internal static class Posix
                 0 => (FileKind.Other, false),         // DT_UNKNOWN: the caller must ask statx
                 _ => (FileKind.Other, true),
             };
-            entries.Add(new DirectoryEntry(DecodeName(name), kind, known));
+            visitor.Visit(name, kind, known);
         }
     }
 
@@ -259,7 +280,7 @@ internal static class Posix
     /// A file name as .NET sees it. Bytes that are not UTF-8 cannot be named again from a string,
     /// so such names are given a marker the callers recognise and skip.
     /// </summary>
-    private static string DecodeName(ReadOnlySpan<byte> name)
+    public static string DecodeName(ReadOnlySpan<byte> name)
     {
         try
         {

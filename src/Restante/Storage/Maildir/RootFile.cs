@@ -11,6 +11,16 @@ namespace Restante.Storage.Maildir;
 /// </summary>
 internal static class RootFile
 {
+    /// <summary>As <see cref="Replace(VerifiedMaildir, string, Action{TextWriter}, bool, bool)"/>, for a file written as bytes.</summary>
+    public static void ReplaceBytes(VerifiedMaildir maildir, string name, Action<Stream> write, bool fsyncFile, bool fsyncDirectory)
+        => Replace(maildir, name, writer =>
+        {
+            writer.Flush();
+            var buffered = new BufferedStream(((StreamWriter)writer).BaseStream, 256 * 1024);
+            write(buffered);
+            buffered.Flush();
+        }, fsyncFile, fsyncDirectory);
+
     /// <param name="fsyncFile">Flush the new file to disk before the rename (not for a cache the next open rebuilds).</param>
     /// <param name="fsyncDirectory">Also flush the root, so the rename itself survives a crash.</param>
     public static void Replace(VerifiedMaildir maildir, string name, Action<TextWriter> write, bool fsyncFile, bool fsyncDirectory)

@@ -6,36 +6,97 @@ using Restante.Protocol;
 namespace Restante.Storage.Maildir;
 
 /// <summary>
-/// Lists a Maildir once, at open: the messages in <c>new/</c> and <c>cur/</c>, in arrival order,
-/// each with its size. Sizes come from <c>,W=</c> in the name or from the <see cref="SizeIndex"/>,
-/// so a known message is never opened; only messages seen for the first time are read.
+/// Takes the snapshot a session serves: the messages in <c>new/</c> and <c>cur/</c>, in arrival
+/// order, each with its size. Sizes come from the previous listing, from <c>,W=</c> in the name or
+/// from the <see cref="SizeIndex"/>, so a known message is never opened; only messages seen for the
+/// first time are read.
 /// </summary>
 internal static class Snapshot
 {
+    /// <summary>The listing to serve, and what the index must remember about it.</summary>
+    /// <param name="Complete">False when messages were left out (not sized within the budget, gone while sized): the next open must list again to find them.</param>
+    /// <param name="Unsaved">Changes to the sizes the index file would hold that are not written yet.</param>
+    public readonly record struct Taken(MaildirListing Listing, bool Complete, int Unsaved);
+
     /// <summary>
-    /// Lists and sizes the Maildir. <paramref name="sizingBudget"/> bounds the time spent reading
+    /// Lists the folders that may have changed, keeps what <paramref name="previous"/> knew of the
+    /// rest, and sizes what is new. <paramref name="sizingBudget"/> bounds the time spent reading
     /// messages to size them: what is not sized by then is left out of this session (and sized at
     /// a later login), so no file the user planted can hold a login, or its lock, for long.
     /// </summary>
     /// <param name="writeIndex">False for a look without the session lock (<see cref="MaildirStore.ListAsync"/>): the
     /// size index belongs to the session holding the lock, so an outside look never rewrites it.</param>
-    public static async Task<MaildirEntry[]> TakeAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time,
-        CancellationToken cancellationToken, bool writeIndex = true)
+    public static async Task<Taken> TakeAsync(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, int unsaved,
+        ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken, bool writeIndex = true)
     {
-        // new/ before cur/: a message another client moves from new/ to cur/ meanwhile is then
-        // seen twice (and merged below) rather than missed.
-        var list = new List<MaildirEntry>();
         var refused = new RefusedEntries();
-        AddFolder(list, maildir, MaildirFolder.New, ref refused);
-        AddFolder(list, maildir, MaildirFolder.Cur, ref refused);
-        var entries = Sort(list);
-        var unique = RemoveDuplicates(entries);
-        if (unique < entries.Length) entries = entries[..unique];
-        var counted = await FillSizesAsync(maildir, entries, logger, fsync, sizingBudget, time, refused, writeIndex, cancellationToken).ConfigureAwait(false);
-        // Vanished files and what is not a regular file were given no size: leave them out (rare, so copy only then).
-        if (Array.Exists(entries, static e => e.Size < 0)) entries = Array.FindAll(entries, static e => e.Size >= 0);
-        MaildirLog.Opened(logger, maildir.Path, entries.Length, counted);
-        return entries;
+        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused);
+        var listing = scan.Listing;
+        unsaved += scan.Removed;
+        var records = listing.Records;
+        var unsized = 0;
+        foreach (ref readonly var r in records.AsSpan()) if (r.Size < 0) unsized++;
+        var counted = 0;
+        var complete = true;
+        var index = default(SizeIndex.Outcome);
+        var cold = previous.Count == 0;
+        if (unsized > 0)
+        {
+            // The file only knows what an earlier listing sized: worth reading at a first listing
+            // (a restart, a small mailbox), not for the few names new since the last one.
+            if (cold)
+            {
+                index = SizeIndex.Apply(maildir, listing);
+                if (index.Damaged) MaildirLog.IndexDamaged(logger, maildir.Path);
+            }
+            (counted, complete) = await CountSizesAsync(maildir, listing, logger, sizingBudget, time, refused, cancellationToken).ConfigureAwait(false);
+            if (!complete) listing = SizedOnly(listing);
+        }
+        else LogRefused(logger, maildir, refused);
+        MaildirLog.Opened(logger, maildir.Path, listing.Count, counted);
+
+        unsaved += counted;
+        // Rewrite when the file would miss more than a little: at a first listing when anything
+        // changed (new sizes, damage, lines of removed messages); later once the changes add up to
+        // a thousandth of the mailbox, so a huge mailbox is not rewritten at every delivery and a
+        // restart reads at most that many messages again.
+        var write = cold ? counted > 0 || index.Stale : unsaved > listing.Count / 1024;
+        if (!writeIndex || !write) return new Taken(listing, complete, unsaved);
+        try
+        {
+            SizeIndex.Write(maildir, listing, fsync);
+            unsaved = 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            MaildirLog.IndexNotWritten(logger, maildir.Path, ex);
+        }
+        return new Taken(listing, complete, unsaved);
+    }
+
+    /// <summary>The listing without the messages that could not be sized.</summary>
+    private static MaildirListing SizedOnly(MaildirListing listing)
+    {
+        var records = listing.Records;
+        int count = 0, bytes = 0;
+        foreach (ref readonly var r in records.AsSpan())
+        {
+            if (r.Size < 0) continue;
+            count++;
+            bytes += r.NameLength;
+        }
+        var names = new byte[bytes];
+        var kept = new MaildirListing.Record[count];
+        int at = 0, next = 0;
+        for (var i = 0; i < records.Length; i++)
+        {
+            if (records[i].Size < 0) continue;
+            listing.NameOf(i).CopyTo(names.AsSpan(at));
+            kept[next] = records[i];
+            kept[next++].NameStart = at;
+            at += records[i].NameLength;
+        }
+        return new MaildirListing(names, kept);
     }
 
     /// <summary>
@@ -67,27 +128,6 @@ internal static class Snapshot
         return names;
     }
 
-    /// <summary>
-    /// Names that can be messages: regular files, by the directory entry's type (no stat per
-    /// file). Dot-files and directories are not messages; a symlink, device, FIFO or socket is
-    /// the user's attempt to make us read something else, and is left out and logged.
-    /// </summary>
-    private static void AddFolder(List<MaildirEntry> list, VerifiedMaildir maildir, MaildirFolder folder, ref RefusedEntries refused)
-    {
-        foreach (var found in Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder))))
-        {
-            if (found.Name[0] == '.') continue;
-            var kind = KindOf(maildir, folder, found);
-            if (kind is Posix.FileKind.Directory or null) continue;   // not a message; or gone meanwhile
-            if (kind != Posix.FileKind.Regular || found.Name == Posix.UndecodableName)
-            {
-                refused.Add(maildir, folder, found.Name);
-                continue;
-            }
-            list.Add(new MaildirEntry(folder, found.Name));
-        }
-    }
-
     /// <summary>The entry's type; null when it vanished before we could ask.</summary>
     private static Posix.FileKind? KindOf(VerifiedMaildir maildir, MaildirFolder folder, in Posix.DirectoryEntry found)
     {
@@ -98,147 +138,50 @@ internal static class Snapshot
         return errno == 0 ? status.Kind : errno == Posix.ENoEnt ? null : Posix.FileKind.Other;
     }
 
-    /// <summary>Entries left out because they are not regular files: counted, and one logged by name.</summary>
-    private struct RefusedEntries
-    {
-        public int Count;
-        public string? Example;
-
-        // The first by name, not by directory order, so the same Maildir logs the same line.
-        private string? _exampleName;
-
-        public void Add(VerifiedMaildir maildir, MaildirFolder folder, string name)
-        {
-            Count++;
-            if (_exampleName is not null && string.CompareOrdinal(name, _exampleName) >= 0) return;
-            _exampleName = name;
-            Example = maildir.PathOf(folder, name == Posix.UndecodableName ? "(a name that is not UTF-8)" : name);
-        }
-    }
-
     /// <summary>
-    /// Sorts in <see cref="ArrivalOrder"/>, fast: the times as bare numbers first (a primitive-key
-    /// sort), then the base names only within runs of equal time, which are short.
+    /// Reads every message still without a size to count it. Returns how many were counted, and
+    /// false when some are left without a size (gone, not regular files, or past the budget).
     /// </summary>
-    private static MaildirEntry[] Sort(List<MaildirEntry> list)
+    private static async Task<(int Counted, bool Complete)> CountSizesAsync(VerifiedMaildir maildir, MaildirListing listing, ILogger logger,
+        TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, CancellationToken cancellationToken)
     {
-        var entries = CollectionsMarshal.AsSpan(list);
-        // Scratch arrays come from the pool: at 100,000 messages each is a large-object allocation.
-        var keys = ArrayPool<long>.Shared.Rent(entries.Length);
-        var order = ArrayPool<int>.Shared.Rent(entries.Length);
-        var bases = ArrayPool<string>.Shared.Rent(entries.Length);
-        try
-        {
-            return Sort(entries, keys.AsSpan(0, entries.Length), order.AsSpan(0, entries.Length), bases);
-        }
-        finally
-        {
-            ArrayPool<long>.Shared.Return(keys);
-            ArrayPool<int>.Shared.Return(order);
-            ArrayPool<string>.Shared.Return(bases, clearArray: true);
-        }
-    }
-
-    private static MaildirEntry[] Sort(ReadOnlySpan<MaildirEntry> entries, Span<long> keys, Span<int> order, string[] bases)
-    {
-        for (var i = 0; i < entries.Length; i++)
-        {
-            bases[i] = entries[i].BaseName;
-            // 18 digits at most (MaildirName.TryGetTime), so MaxValue is after every real time.
-            keys[i] = entries[i].HasTime ? entries[i].Seconds : long.MaxValue;
-            order[i] = i;
-        }
-        keys.Sort(order);
-
-        var sorted = new MaildirEntry[entries.Length];
-        var runStart = 0;
-        for (var i = 1; i <= keys.Length; i++)
-        {
-            if (i < keys.Length && keys[i] == keys[runStart]) continue;
-            if (i - runStart > 1) order.Slice(runStart, i - runStart).Sort(new BaseNameOrder(bases));
-            runStart = i;
-        }
-        for (var i = 0; i < order.Length; i++) sorted[i] = entries[order[i]];
-        return sorted;
-    }
-
-    private readonly struct BaseNameOrder(string[] bases) : IComparer<int>
-    {
-        public int Compare(int x, int y) => string.CompareOrdinal(bases[x], bases[y]);
-    }
-
-    /// <summary>Merges the two sightings of a message moved during listing, keeping the cur/ one.</summary>
-    private static int RemoveDuplicates(Span<MaildirEntry> sorted)
-    {
-        if (sorted.Length < 2) return sorted.Length;
-        var kept = 1;
-        for (var i = 1; i < sorted.Length; i++)
-        {
-            ref var last = ref sorted[kept - 1];
-            if (string.Equals(last.BaseName, sorted[i].BaseName, StringComparison.Ordinal))
-            {
-                if (sorted[i].Folder == MaildirFolder.Cur) last = sorted[i];
-                continue;
-            }
-            sorted[kept++] = sorted[i];
-        }
-        return kept;
-    }
-
-    /// <summary>
-    /// Gives every entry without W= its size from the index, or by reading it (then indexing it).
-    /// Entries that vanished, are not regular files or were not sized within the budget get
-    /// Size -1. Returns how many were read.
-    /// </summary>
-    private static async Task<int> FillSizesAsync(VerifiedMaildir maildir, MaildirEntry[] sorted, ILogger logger, bool fsync,
-        TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, bool writeIndex, CancellationToken cancellationToken)
-    {
-        if (!Array.Exists(sorted, static e => e.Size < 0))
-        {
-            LogRefused(logger, maildir, refused);
-            return 0;
-        }
-        var index = SizeIndex.Apply(maildir, sorted);
-        if (index.Damaged) MaildirLog.IndexDamaged(logger, maildir.Path);
-
+        var records = listing.Records;
         var counted = 0;
         var unsized = 0;
+        var complete = true;
         using var budget = new CancellationTokenSource(sizingBudget, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
-        for (var i = 0; i < sorted.Length; i++)
+        for (var i = 0; i < records.Length; i++)
         {
-            if (sorted[i].Size >= 0) continue;
+            if (records[i].Size >= 0) continue;
             if (budget.IsCancellationRequested)
             {
                 unsized++;
+                complete = false;
                 continue;
             }
+            long size;
             try
             {
-                sorted[i].Size = await CountAsync(maildir, sorted, i, linked.Token).ConfigureAwait(false);
+                size = await CountAsync(maildir, records[i].Folder, listing.FileNameOf(i), linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 unsized++;
+                complete = false;
                 continue;
             }
-            if (sorted[i].Size >= 0) counted++;
-            else if (sorted[i].Size == NotRegular) refused.Add(maildir, sorted[i].Folder, sorted[i].FileName);
+            records[i].Size = size < 0 ? -1 : size;
+            if (size >= 0) counted++;
+            else
+            {
+                complete = false;
+                if (size == NotRegular) refused.Add(maildir, records[i].Folder, listing.FileNameOf(i));
+            }
         }
         LogRefused(logger, maildir, refused);
         if (unsized > 0) MaildirLog.SizingBudgetSpent(logger, maildir.Path, sizingBudget, unsized);
-
-        // Rewrite only when something changed: new sizes, damage, or lines of removed messages.
-        if (!writeIndex || (counted == 0 && !index.Stale)) return counted;
-        try
-        {
-            SizeIndex.Write(maildir, sorted, fsync);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            MaildirLog.IndexNotWritten(logger, maildir.Path, ex);
-        }
-        return counted;
+        return (counted, complete);
     }
 
     private static void LogRefused(ILogger logger, VerifiedMaildir maildir, in RefusedEntries refused)
@@ -252,12 +195,11 @@ internal static class Snapshot
     /// <summary>
     /// The message's octets after CRLF conversion, reading at most the length fstat gave at open:
     /// a file that grows meanwhile (or claims more than it has) cannot make this read forever.
+    /// -1 when it is gone (renamed since the listing: the next listing finds it under its new name).
     /// </summary>
-    private static async Task<long> CountAsync(VerifiedMaildir maildir, MaildirEntry[] entries, int i, CancellationToken cancellationToken)
+    private static async Task<long> CountAsync(VerifiedMaildir maildir, MaildirFolder folder, string name, CancellationToken cancellationToken)
     {
-        var outcome = MessageFile.TryOpenRead(maildir, entries[i].Folder, entries[i].FileName, out var stream, out var length);
-        if (outcome == MessageFile.Outcome.Missing && TryRelocate(maildir, ref entries[i]))
-            outcome = MessageFile.TryOpenRead(maildir, entries[i].Folder, entries[i].FileName, out stream, out length);
+        var outcome = MessageFile.TryOpenRead(maildir, folder, name, out var stream, out var length);
         if (outcome == MessageFile.Outcome.NotRegularFile) return NotRegular;
         if (stream is null) return -1;
         await using (stream.ConfigureAwait(false))

@@ -1,0 +1,34 @@
+using System.Collections;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// A session's <see cref="IMaildrop.Messages"/> over a <see cref="MaildirListing"/>: each element
+/// is made when asked for (the UIDL string of a UIDL line), so a million-message snapshot holds no
+/// string per message. Sizes add up once, for STAT.
+/// </summary>
+internal sealed class ListingMessages(MaildirListing listing) : IReadOnlyList<StoredMessage>
+{
+    public StoredMessage this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, listing.Count);
+            return new StoredMessage(listing.UidOf(index), listing.SizeOf(index));
+        }
+    }
+
+    public int Count => listing.Count;
+
+    public long SizeOf(int index) => listing.SizeOf(index);
+
+    public long TotalSize { get; } = listing.TotalSize();
+
+    public IEnumerator<StoredMessage> GetEnumerator()
+    {
+        for (var i = 0; i < listing.Count; i++) yield return this[i];
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
