@@ -11,6 +11,7 @@ internal sealed class TransactionMaildrop
     private readonly bool[] _deleted;
     private readonly long _totalSize;
     private readonly int _seenBefore;
+    private readonly Storage.Maildir.ListingMessages? _listing;
 
     public TransactionMaildrop(PolicyMaildrop maildrop)
     {
@@ -19,7 +20,8 @@ internal sealed class TransactionMaildrop
         _deleted = new bool[Messages.Count];
         // A Maildir snapshot knows its total: asking each element would make every UIDL string.
         long total = 0;
-        if (Messages is Storage.Maildir.ListingMessages listing) total = listing.TotalSize;
+        _listing = Messages as Storage.Maildir.ListingMessages;
+        if (_listing is not null) total = _listing.TotalSize;
         else for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
         _totalSize = total;
         // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag).
@@ -52,6 +54,9 @@ internal sealed class TransactionMaildrop
     /// <summary>Number of messages in the snapshot, deleted ones included: message numbers run 1..Count.</summary>
     public int Count => Messages.Count;
 
+    /// <summary>A message's size without making its element: a Maildir listing's element carries its UIDL string, built on each access.</summary>
+    public long SizeOf(int index) => _listing?.SizeOf(index) ?? Messages[index].Size;
+
     public int DeletedCount { get; private set; }
 
     public long DeletedSize { get; private set; }
@@ -67,7 +72,7 @@ internal sealed class TransactionMaildrop
         if (_deleted[index]) return;
         _deleted[index] = true;
         DeletedCount++;
-        DeletedSize += Messages[index].Size;
+        DeletedSize += SizeOf(index);
     }
 
     public void UnmarkAll()

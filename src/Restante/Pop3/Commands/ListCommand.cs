@@ -12,7 +12,7 @@ internal sealed class ListCommand : IPop3Command
         var drop = session.Transaction!;
         return MessageListing.WriteAsync(session, arguments, $"{drop.LiveCount} messages ({drop.LiveSize} octets)",
             session.Server.Hooks is { } hooks
-                ? (output, drop, i) => Pop3Reply.NumberedLine(output, i + 1, hooks.ListedSize(session, i + 1, drop.Messages[i].Size))
-                : static (output, drop, i) => Pop3Reply.NumberedLine(output, i + 1, drop.Messages[i].Size));
+                ? (output, drop, i) => Pop3Reply.NumberedLine(output, i + 1, hooks.ListedSize(session, i + 1, drop.SizeOf(i)))
+                : static (output, drop, i) => Pop3Reply.NumberedLine(output, i + 1, drop.SizeOf(i)));
     }
 }
