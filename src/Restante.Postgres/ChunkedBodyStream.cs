@@ -42,7 +42,11 @@ internal sealed class ChunkedBodyStream(PostgresMailStore store, long bodyId, lo
 
     private async ValueTask FetchAsync(CancellationToken cancellationToken)
     {
+        // The read overwrites the buffer: it holds nothing from here until it succeeds, so a failed read leaves
+        // position, buffer start and contents agreeing (a seek back into the old rows fetches them again).
         _bufferStart += _filled;
+        _filled = 0;
+        _offset = 0;
         var (rows, filled) = await store.ReadRowsAsync(bodyId, _nextSeq, this, cancellationToken).ConfigureAwait(false);
         if (rows == 0) throw new IOException($"Chunk {_nextSeq} of body {bodyId} is missing.");
         if (filled == 0) throw new IOException($"Chunk {_nextSeq} of body {bodyId} is empty.");

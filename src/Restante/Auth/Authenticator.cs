@@ -5,7 +5,8 @@ namespace Restante.Auth;
 /// and null never says why: an unknown user, a wrong password, an account without a password and a mechanism the
 /// stored scheme cannot serve all look the same and cost about the same, so the answer cannot be used to find out
 /// which accounts exist. The failed-login delay is the session's job, not this class's.
-/// Every password hash (and SCRAM's key derivation) runs on <see cref="Hashing"/>, never on the caller's thread; when
+/// Every slow password hash (and SCRAM's key derivation) runs on <see cref="Hashing"/>, never on the caller's thread (a one-digest
+/// scheme runs inline while nothing is queued); when
 /// that is saturated the methods throw <see cref="PasswordHashingBusyException"/> without having checked anything.
 /// Passwords are never logged here (nothing is).
 /// </summary>
@@ -60,9 +61,11 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
 
     // A scheme whose check is one fast digest runs on the session's thread (PasswordHashing.RunInline), every other on the
     // hashing threads. Only a successful login's timing differs (it shows that user's own scheme, as it always did);
-    // a failure is answered at the session's fixed time whatever was checked.
+    // a failure is answered at the session's fixed time whatever was checked. That holds only while an unknown name's
+    // dummy hash finishes within the failure delay: with checks already queued it would wait behind them and answer
+    // later than a fast scheme's wrong password, telling the two apart. So the fast path is taken only with nothing queued.
     private ValueTask<bool> VerifyAsync(IPasswordScheme scheme, string password, string encoded, CancellationToken ct)
-        => PasswordSchemes.IsFast(scheme)
+        => PasswordSchemes.IsFast(scheme) && Hashing.QueueDepth == 0
             ? ValueTask.FromResult(Hashing.RunInline(() => scheme.Verify(password, encoded)))
             : new ValueTask<bool>(Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme));
 

@@ -51,11 +51,12 @@ internal static class FileDescriptorLimit
     /// <summary>
     /// What one logged-in POP3 session holds: its socket, and for a Maildir the root, tmp/, new/ and
     /// cur/ (opened once and held, so a folder swapped for a symlink later cannot lead elsewhere: see
-    /// VerifiedMaildir) and the lock file; a RETR briefly one more, the message. Counted with the
-    /// Maildir store, the one that holds most, so the limits never promise what accept(2) and
-    /// open(2) then refuse with EMFILE.
+    /// VerifiedMaildir) and the lock file; a RETR briefly two more, the message and, when it goes out
+    /// with sendfile, the same file opened again through /proc/self/fd. Counted with the Maildir
+    /// store, the one that holds most, so the limits never promise what accept(2) and open(2) then
+    /// refuse with EMFILE.
     /// </summary>
-    public const int PerPop3Session = 7;
+    public const int PerPop3Session = 8;
 
     /// <summary>
     /// A POP3 session over any other store: its socket, a lock or spool (mbox), a message being sent. The
@@ -63,8 +64,11 @@ internal static class FileDescriptorLimit
     /// </summary>
     public const int PerPop3SessionWithoutMaildir = 3;
 
-    /// <summary>An LMTP/SMTP session: its socket, its spool and the file it delivers into.</summary>
-    public const int PerDeliverySession = 3;
+    /// <summary>
+    /// An LMTP/SMTP session: its socket, its spool, and while it delivers into a Maildir the verified root, tmp/,
+    /// new/ and cur/ and the file it writes. Counted for the Maildir store, the one that holds most.
+    /// </summary>
+    public const int PerDeliverySession = 7;
 
     /// <summary>Descriptors the connection limits may need at once.</summary>
     public static long Needed(ConnectionShares shares, int perPop3Session = PerPop3Session)

@@ -30,7 +30,12 @@ internal sealed class Heartbeat
             _timer = time.CreateTimer(static s => ((Heartbeat)s!).Beat(), this, Interval, Interval);
     }
 
-    public static Heartbeat For(TimeProvider time) => s_byClock.GetValue(time, static t => new Heartbeat(t));
+    public static Heartbeat For(TimeProvider time)
+    {
+        if (s_byClock.TryGetValue(time, out var heartbeat)) return heartbeat;
+        // GetValue may run its factory twice in a race, and the loser's timer would beat for ever: create under a lock.
+        lock (s_byClock) return s_byClock.GetValue(time, static t => new Heartbeat(t));
+    }
 
     public long Now => _time.GetTimestamp();
 
@@ -44,6 +49,17 @@ internal sealed class Heartbeat
     {
         var now = _time.GetTimestamp();
         // Enumerating a ConcurrentDictionary is safe while sessions come and go; one missed this beat is seen at the next.
-        foreach (var entry in _deadlines) entry.Key.FireIfDue(now);
+        foreach (var entry in _deadlines)
+        {
+            try
+            {
+                entry.Key.FireIfDue(now);
+            }
+            catch (AggregateException)
+            {
+                // A callback registered on a session's token threw; the token is cancelled all the same. Thrown out of
+                // a timer callback it would end the process, and the other sessions' deadlines must still fire.
+            }
+        }
     }
 }

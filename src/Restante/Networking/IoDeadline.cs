@@ -9,6 +9,9 @@ namespace Restante.Networking;
 internal sealed class IoDeadline : IDisposable
 {
     private const long Disarmed = long.MaxValue;
+    // Claimed by the heartbeat as it fires: Disarm sees it and reports the timeout, so a beat that read the due time
+    // just before the I/O completed cannot cancel the next command instead (the token is the session's only one).
+    private const long Firing = long.MinValue;
 
     private readonly CancellationTokenSource _source = new();
     private readonly Heartbeat _heartbeat;
@@ -38,14 +41,15 @@ internal sealed class IoDeadline : IDisposable
     /// <summary>Stops the clock after the I/O completed. The deadline may have fired just as it did: that counts as the timeout it was.</summary>
     public void Disarm()
     {
-        Volatile.Write(ref _dueAt, Disarmed);
-        if (_source.IsCancellationRequested) throw new OperationCanceledException(_source.Token);
+        var was = Interlocked.Exchange(ref _dueAt, Disarmed);
+        if (was == Firing || _source.IsCancellationRequested) throw new OperationCanceledException(_source.Token);
     }
 
     /// <summary>Called by the heartbeat: fires when armed and due.</summary>
     internal void FireIfDue(long now)
     {
-        if (now >= Volatile.Read(ref _dueAt)) CancelNow();
+        var due = Volatile.Read(ref _dueAt);
+        if (due != Firing && now >= due && Interlocked.CompareExchange(ref _dueAt, Firing, due) == due) CancelNow();
     }
 
     /// <summary>Fires now, from any thread (a takeover, a kick, a shutdown); a no-op once disposed.</summary>

@@ -755,6 +755,9 @@ public sealed class Pop3Session
         }
         _server.Takeover.Released(User!, this);
         Volatile.Write(ref _maildropLetGo, true);
+        // A full fence: a volatile store followed by a volatile load may be reordered, and then this side could miss a
+        // signal created just now while MaildropReleased's getter misses the flag, leaving a takeover waiting it out.
+        Interlocked.MemoryBarrier();
         Volatile.Read(ref _maildropReleasedSignal)?.TrySetResult();
     }
 

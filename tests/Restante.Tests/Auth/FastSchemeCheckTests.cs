@@ -64,6 +64,34 @@ public sealed class FastSchemeCheckTests : IDisposable
     [Theory]
     [InlineData("plain")]
     [InlineData("ssha")]
+    public async Task With_checks_queued_a_fast_scheme_waits_its_turn_like_an_unknown_names_dummy_hash(string user)
+    {
+        // Answered inline while unknown names' dummy hashes wait behind the queue, a wrong password for a cheaply
+        // stored account would come back sooner than one for a name that does not exist, whatever the failure delay.
+        using var hashing = new PasswordHashing(workers: 1, queueCapacity: 4);
+        using var release = new ManualResetEventSlim();
+        var blocker = hashing.RunAsync(() => release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        SpinWait.SpinUntil(() => hashing.Running == 1, TimeSpan.FromSeconds(10));
+        var queued = hashing.RunAsync(() => true, CancellationToken.None);
+        Assert.Equal(1, hashing.QueueDepth);
+        var authenticator = new Authenticator(_users, hashing);
+
+        var fast = authenticator.VerifyPasswordAsync(user, "wrong", CancellationToken.None).AsTask();
+        var unknown = authenticator.VerifyPasswordAsync("nobody", "wrong", CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.False(fast.IsCompleted, "a fast check was answered while other checks were queued");
+        Assert.False(unknown.IsCompleted);
+
+        release.Set();
+        Assert.Null(await fast);
+        Assert.Null(await unknown);
+        await blocker;
+        await queued;
+    }
+
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("ssha")]
     [InlineData("nobody")]
     [InlineData("blf")]
     public async Task While_the_queue_is_full_every_login_is_refused_busy_whatever_its_scheme(string user)

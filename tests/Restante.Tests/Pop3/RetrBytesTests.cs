@@ -248,22 +248,27 @@ public class RetrBytesTests
         Directory.CreateDirectory(Path.Combine(server.MaildirOf("alice"), "cur"));
         Directory.CreateDirectory(Path.Combine(server.MaildirOf("alice"), "tmp"));
         Directory.CreateDirectory(newDir);
-        // 1: the user's own file, mode 0600, size right: only the owner tells it apart.
+        // 1: the user's own file, mode 0400, size right: only the owner tells it apart.
         var own = Path.Combine(newDir, $"1700000001.M1P1Q1.host,S={size},W={size},P={size}");
         await File.WriteAllBytesAsync(own, hostile);
-        File.SetUnixFileMode(own, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(own, UnixFileMode.UserRead);
         ChangeOwner(own, 65534);
         // 2: owned by the server's account, but group-writable.
         var shared = Path.Combine(newDir, $"1700000002.M1P1Q1.host,S={size},W={size},P={size}");
         await File.WriteAllBytesAsync(shared, hostile);
         File.SetUnixFileMode(shared, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
-        // 3: owned by the server's account, mode 0600, but the mark's size is not the file's.
+        // 3: owned by the server's account, mode 0400, but the mark's size is not the file's.
         var resized = Path.Combine(newDir, $"1700000003.M1P1Q1.host,S={size - 2},W={size - 2},P={size - 2}");
         await File.WriteAllBytesAsync(resized, hostile);
-        File.SetUnixFileMode(resized, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(resized, UnixFileMode.UserRead);
+        // 4: what any other delivery looks like (the server's, 0600, S and W right), renamed to carry the mark: only the
+        // mode, which the user cannot change on the server's file, tells it apart.
+        var renamed = Path.Combine(newDir, $"1700000004.M1P1Q1.host,S={size},W={size},P={size}");
+        await File.WriteAllBytesAsync(renamed, hostile);
+        File.SetUnixFileMode(renamed, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         await using var c = await server.LoginAsync("alice", "secret");
-        for (var i = 1; i <= 3; i++)
+        for (var i = 1; i <= 4; i++)
         {
             var (_, raw) = await RetrRawAsync(c, $"RETR {i}");
             Assert.Equal("Subject: hi\r\n\r\nfirst\r\n..\r\n+OK 0 octets\r\n..\r\n.\r\n", Encoding.ASCII.GetString(raw));

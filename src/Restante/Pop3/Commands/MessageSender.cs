@@ -99,7 +99,7 @@ internal static class MessageSender
                     message = prepared.Message;   // disposing it disposes the file it reads from
                     // RETR's count is the octets that follow (RFC 1939 §7 example "+OK 120 octets"); LIST keeps the stored size.
                     if (prepared.SizeChange != 0 && bodyLineLimit is null)
-                        okText = $"{drop.Messages[index].Size + prepared.SizeChange} octets";
+                        okText = $"{drop.SizeOf(index) + prepared.SizeChange} octets";
                 }
             }
 

@@ -11,7 +11,7 @@ internal sealed class RetrCommand : IPop3Command
     {
         if (!MessageArgument.TryGetLive(session, arguments, out var index))
             return ValueTask.FromResult(CommandOutcome.Continue);
-        var size = session.Transaction!.Messages[index].Size;
+        var size = session.Transaction!.SizeOf(index);
         return MessageSender.SendAsync(session, index, $"{size} octets", bodyLineLimit: null, cancellationToken);
     }
 }

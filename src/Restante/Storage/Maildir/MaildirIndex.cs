@@ -46,6 +46,20 @@ internal sealed class MaildirIndex
 
         var taken = await Snapshot.TakeAsync(maildir, known?.Listing ?? MaildirListing.Empty, listNew, listCur, known?.Unsaved ?? 0,
             logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
+        if (known is not null && !(listNew && listCur))
+        {
+            // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
+            // listed one and put it into the one we trusted unchanged: it would be missing from this session, and a
+            // client that keeps mail on the server would forget its UIDL and fetch it again later. So when the other
+            // folder's time moved meanwhile, both are listed.
+            var after = Stamp.Read(maildir, time);
+            if ((!listCur && after.Cur != stamp.Cur) || (!listNew && after.New != stamp.New))
+            {
+                stamp = after;
+                taken = await Snapshot.TakeAsync(maildir, known.Listing, true, true, known.Unsaved,
+                    logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
         if (taken.Listing.Count < MinimumEntries)
         {
             _byMaildir.TryRemove(maildir.Path, out _);

@@ -144,9 +144,11 @@ internal static class MaildirScan
                 kind = errno == 0 ? status.Kind : Posix.FileKind.Other;
             }
             if (kind == Posix.FileKind.Directory) return;   // not a message
-            if (kind != Posix.FileKind.Regular || !valid)
+            if (kind != Posix.FileKind.Regular || !valid || name.Length > byte.MaxValue)
             {
-                // A symlink, device, FIFO or socket is the user's attempt to make us read something else.
+                // A symlink, device, FIFO or socket is the user's attempt to make us read something else. A name longer
+                // than a listing record's one-octet length (ntfs3, vfat and CIFS return up to 255 UTF-16 units) is refused
+                // rather than cut to a prefix that names another file.
                 Refused.Add(maildir, _folder, valid ? Encoding.UTF8.GetString(name) : Posix.UndecodableName);
                 return;
             }

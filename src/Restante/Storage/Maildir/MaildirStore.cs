@@ -282,6 +282,9 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
                 }
                 var end = converter.Complete().ToArray();
                 if (end.Length > 0) await file.WriteAsync(end, cancellationToken).ConfigureAwait(false);
+                // Read-only for the owner too: the mode is the wire-form mark WireForm trusts, not the name. A user who can rename
+                // files in the Maildir cannot chmod a file the server owns, so no other delivery can be made to pass for one.
+                if (converter.IsWireForm && converter.Length > 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(handle!, UnixFileMode.UserRead);
                 if (_fsync) file.Flush(flushToDisk: true);
                 return (converter.Length, converter.IsWireForm);
             }

@@ -11,9 +11,12 @@ namespace Restante.Storage.Maildir;
 /// line ends (S = W), no bare CR or LF, no line starting with '.', an ASCII header, n octets (see
 /// <see cref="Protocol.WireFormConverter"/>). The name alone is never trusted: anyone who can write to the Maildir can
 /// rename a file to carry it, and a raw "\r\n.\r\n" inside a file would end the reply early and make the rest look like
-/// server replies. So the file must also be one the mailbox's user cannot have written: owned by the server's own
-/// account and writable by nobody else (no group or other write bit, which also covers ACLs, whose mask shows there),
-/// and exactly n octets long, n being the LIST size. A file that fails any of this goes through the converter, which
+/// server replies. So the file must also be one the mailbox's user cannot have written or chosen: owned by the server's
+/// own account, mode exactly 0400 (the delivery sets it only on a file it found in wire form; every other delivery is
+/// 0600, and a user who may rename files cannot chmod the server's; no group or other bit also rules out ACLs, whose
+/// mask shows there), and exactly n octets long, n being the LIST size. Where owner and mode are mount options (CIFS,
+/// vfat, NFS with all_squash) they prove nothing, and such a Maildir must not be writable by its users.
+/// A file that fails any of this goes through the converter, which
 /// is always correct, only slower.
 /// </summary>
 internal static class WireForm
@@ -27,16 +30,16 @@ internal static class WireForm
 
     /// <summary>
     /// True when <paramref name="fileName"/> carries the mark for <paramref name="listSize"/> octets and the open file
-    /// <paramref name="handle"/> is a regular file of that length that only the server's account can write.
+    /// <paramref name="handle"/> is a regular file of that length, the server's own and marked read-only by its delivery.
     /// </summary>
     public static bool IsTrusted(string fileName, SafeFileHandle handle, long listSize)
     {
         if (!MaildirName.TryGetField(fileName, Key, out var marked) || marked != listSize || marked is <= 0 or > int.MaxValue) return false;
         if (!TryStat(handle, out var status)) return false;
-        return status.IsRegular && status.Length == marked && status.OwnerId == s_serverId && (status.Mode & GroupOrOtherWrite) == 0;
+        return status.IsRegular && status.Length == marked && status.OwnerId == s_serverId && (status.Mode & 0x1FF) == OwnerReadOnly;
     }
 
-    private const int GroupOrOtherWrite = 0b000_010_010;   // 0022
+    private const int OwnerReadOnly = 0b100_000_000;   // 0400
 
     private static readonly uint s_serverId = GetEffectiveUserId();
 
