@@ -208,7 +208,7 @@ END_UPTIME=$(uptime)
   echo "|---|---|---|---|---|---|---|"
   python3 - "$RESULTS_JSONL" <<'PY'
 import json, sys, statistics
-rows = [json.loads(l) for l in open(sys.argv[1])]
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(server, case, key):
     v = [r[key] for r in rows if r["server"] == server and r["case"] == case]
     return (statistics.median(v), min(v), max(v)) if v else None
@@ -233,6 +233,7 @@ echo "LMTP deliveries/s (LmtpBench, 8 clients, 4 KB), per round:"
   python3 - "$LMTP_JSONL" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
+    if not line.strip(): continue
     r = json.loads(line); run = r["run"]
     get = lambda *ks: next((run[k] for k in ks if k in run), "?")
     print(f"| {r['server']} | {r['round']} | {get('deliveries_per_second')} | {get('p50_ms')} | {get('p99_ms')} |")
