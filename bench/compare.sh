@@ -164,7 +164,7 @@ if [[ $MILLION == 1 ]] && want big1m; then
     fi
   done
 fi
-if [[ $PREPARE == 1 ]]; then log "prepared: $CORPUS${MILLION:+ and $M1}"; exit 0; fi
+if [[ $PREPARE == 1 ]]; then log "prepared: $CORPUS$([[ $MILLION == 1 ]] && echo " and $M1")"; exit 0; fi
 
 WORK=$(mktemp -d /tmp/restante-compare.XXXXXX)
 chmod 755 "$WORK"

@@ -11,7 +11,7 @@
 # --also NAME=DLL: one more Restante build in the rotation (e.g. the commit before a change).
 # --count-syncs: after the rounds, one short run per server under strace -f -c, counting
 #        fsync/fdatasync/syncfs per delivery (strace slows the server: not a speed figure).
-# Environment: BENCH_PORT_BASE  first of the loopback ports used (default 22424; uses up to 6).
+# Environment: BENCH_PORT_BASE  first of the loopback ports used (default 22424): LMTP on BASE, BASE+1 (Dovecot) and BASE+2+i for --also builds, unused POP3 listeners on BASE+10+i.
 # Loopback only; each server on its own port and scratch directory; rounds rotate the order.
 set -euo pipefail
 cd "$(dirname "$0")/.."

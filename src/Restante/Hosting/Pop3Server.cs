@@ -220,6 +220,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
         }
     }
 
+    /// <summary>Descriptors one POP3 session holds with this server's store (a Maildir holds most).</summary>
+    private int Pop3Descriptors => Store is Storage.Maildir.MaildirStore ? FileDescriptorLimit.PerPop3Session : FileDescriptorLimit.PerPop3SessionWithoutMaildir;
+
     /// <summary>
     /// Raises the descriptor limit as far as allowed and, when the connection limits could need
     /// more than is left of it, holds every listener to a proportional share and warns. Running out
@@ -227,9 +230,6 @@ public sealed partial class Pop3Server : IAsyncDisposable
     /// Scaling down rather than refusing to start: a default install on a host with a low hard
     /// limit still runs, with fewer connections, and the log says which keys to change.
     /// </summary>
-    /// <summary>Descriptors one POP3 session holds with this server's store (a Maildir holds most).</summary>
-    private int Pop3Descriptors => Store is Storage.Maildir.MaildirStore ? FileDescriptorLimit.PerPop3Session : FileDescriptorLimit.PerPop3SessionWithoutMaildir;
-
     private ConnectionShares FitDescriptorLimit(ConnectionShares wanted)
     {
         var logger = _loggerFactory.CreateLogger("Restante.Networking");

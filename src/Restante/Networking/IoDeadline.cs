@@ -32,7 +32,7 @@ internal sealed class IoDeadline : IDisposable
     public CancellationToken Arm(TimeSpan after)
     {
         var ticks = after.TotalSeconds * _heartbeat.TimestampFrequency;
-        // Saturating: a deadline hours away (or infinite) must not wrap into the past.
+        // Saturating: a deadline hours away must not wrap into the past. Callers pass validated positive timeouts.
         var due = ticks >= long.MaxValue / 2 ? Disarmed - 1 : _heartbeat.Now + Math.Max(1, (long)ticks);
         Volatile.Write(ref _dueAt, due);
         return _source.Token;
