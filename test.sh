@@ -16,6 +16,8 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v procmail >/dev/null 2>&1 || need+=(procmail)
 command -v dotlockfile >/dev/null 2>&1 || need+=(liblockfile-bin)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# ip(8) adds the dummy interface below for the plaintext-policy tests (minimal images lack iproute2).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # ICU: the CLI and the tests run with globalization on (PRECIS normalisation of UTF-8 names and passwords,
 # RFC 6856). The SDK normally brings it; say so explicitly rather than rely on another package's dependency.
 ldconfig -p 2>/dev/null | grep -q 'libicuuc\.so' || need+=(libicu-dev)
