@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Restante.Protocol;
 
 namespace Restante.Admin;
 
@@ -74,7 +75,7 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
                 var buffer = read.Buffer;
                 while (true)
                 {
-                    var status = TryTakeLine(ref buffer, out var line);
+                    var status = LineReader.TryTakeLine(ref buffer, AdminOptions.MaxRequestLine, out var taken);
                     if (status == LineStatus.NeedMoreData) break;
                     if (status == LineStatus.TooLong)
                     {
@@ -83,9 +84,9 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
                         await LingerAsync(stopping).ConfigureAwait(false);
                         return;
                     }
-                    if (line.Length > 0)
+                    if (taken.Length > 0)
                     {
-                        var reply = await AnswerAsync(line, peer, stopping).ConfigureAwait(false);
+                        var reply = await AnswerAsync(taken.ToArray(), peer, stopping).ConfigureAwait(false);
                         await WriteAsync(stream, reply, stopping).ConfigureAwait(false);
                     }
                     waitingSince = time.GetTimestamp();
@@ -125,24 +126,6 @@ internal sealed class AdminConnection(Socket socket, AdminCommands commands, Adm
         {
             // The client is gone or still talking: closing now is all that is left.
         }
-    }
-
-    private enum LineStatus { Complete, NeedMoreData, TooLong }
-
-    /// <summary>Takes one LF-terminated line (a CR before the LF is dropped), looking no further than the limit.</summary>
-    private static LineStatus TryTakeLine(ref ReadOnlySequence<byte> buffer, out byte[] line)
-    {
-        var window = buffer.Length > AdminOptions.MaxRequestLine ? buffer.Slice(0, AdminOptions.MaxRequestLine) : buffer;
-        var reader = new SequenceReader<byte>(window);
-        if (reader.TryReadTo(out ReadOnlySequence<byte> content, (byte)'\n'))
-        {
-            line = content.ToArray();
-            if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
-            buffer = buffer.Slice(reader.Position);
-            return LineStatus.Complete;
-        }
-        line = [];
-        return window.Length == AdminOptions.MaxRequestLine ? LineStatus.TooLong : LineStatus.NeedMoreData;
     }
 
     private async Task<AdminReply> AnswerAsync(byte[] line, PeerCredentials peer, CancellationToken stopping)

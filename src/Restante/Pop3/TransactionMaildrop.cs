@@ -10,7 +10,8 @@ internal sealed class TransactionMaildrop
 {
     private readonly bool[] _deleted;
     private readonly long _totalSize;
-    private readonly int _seenBefore;
+    private int _seenBefore = -1;
+    private int _accessed;
     private readonly Storage.Maildir.ListingMessages? _listing;
 
     public TransactionMaildrop(PolicyMaildrop maildrop)
@@ -24,15 +25,21 @@ internal sealed class TransactionMaildrop
         if (_listing is not null) total = _listing.TotalSize;
         else for (var i = 0; i < Messages.Count; i++) total += Messages[i].Size;
         _totalSize = total;
-        // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag).
-        if (maildrop is ISeenFlags flags)
-            for (var i = Messages.Count - 1; i >= 0 && _seenBefore == 0; i--)
-                if (flags.IsSeen(i)) _seenBefore = i + 1;
-        HighestAccessed = _seenBefore;
     }
 
     /// <summary>RFC 1460 LAST: the highest message number accessed (RETR, DELE), or what the store had seen before.</summary>
-    public int HighestAccessed { get; private set; }
+    public int HighestAccessed => Math.Max(_accessed, SeenBefore);
+
+    // RFC 1460 LAST starts from what earlier sessions accessed, as far as the store remembers (a seen flag). Only LAST
+    // asks, so the scan of every message's flag waits for it instead of costing every login (flags change only at QUIT).
+    private int SeenBefore => _seenBefore >= 0 ? _seenBefore : _seenBefore = ScanSeen();
+
+    private int ScanSeen()
+    {
+        for (var i = Messages.Count - 1; i >= 0; i--)
+            if (Store.IsSeen(i)) return i + 1;
+        return 0;
+    }
 
     /// <summary>RETR sent the whole message.</summary>
     public void MarkRetrieved(int index)
@@ -43,7 +50,7 @@ internal sealed class TransactionMaildrop
 
     public bool WasRetrieved(int index) => Store.WasRetrieved(index);
 
-    public void NoteAccessed(int index) => HighestAccessed = Math.Max(HighestAccessed, index + 1);
+    public void NoteAccessed(int index) => _accessed = Math.Max(_accessed, index + 1);
 
 
     /// <summary>The maildrop under the user's policies: RETR notes retrievals on it, QUIT asks it what to remove.</summary>
@@ -78,7 +85,7 @@ internal sealed class TransactionMaildrop
     public void UnmarkAll()
     {
         Array.Clear(_deleted);
-        HighestAccessed = _seenBefore;   // RFC 1460 RSET: the highest number accessed goes back to its start
+        _accessed = 0;   // RFC 1460 RSET: the highest number accessed goes back to its start (what was seen before)
         DeletedCount = 0;
         DeletedSize = 0;
     }

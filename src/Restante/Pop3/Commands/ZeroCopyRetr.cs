@@ -67,7 +67,7 @@ internal static class ZeroCopyRetr
         session.DisarmWriteTimeout();   // throws OperationCanceledException when the timer fired: the session's timeout path
         if (!sent) return Result.Closed;
         Pop3Log.SentWithSendfile(session.Logger, file.Length);
-        session.Output.Write(".\r\n"u8);
+        Pop3Reply.End(session.Output);
         return Result.Sent;
     }
 }

@@ -11,13 +11,6 @@ internal static class ArrivalOrder
     public static int Compare(in MaildirEntry x, in MaildirEntry y) =>
         Compare(x.HasTime, x.Seconds, x.BaseName, y.HasTime, y.Seconds, y.BaseName);
 
-    /// <summary>Where an entry stands relative to a base name read from the size index.</summary>
-    public static int Compare(in MaildirEntry entry, ReadOnlySpan<char> baseName)
-    {
-        var hasTime = MaildirName.TryGetTime(baseName, out var seconds);
-        return Compare(entry.HasTime, entry.Seconds, entry.BaseName, hasTime, seconds, baseName);
-    }
-
     /// <summary>The same order for two base names as UTF-8 bytes (the compact listing's form).</summary>
     public static int Compare(ReadOnlySpan<byte> xBase, ReadOnlySpan<byte> yBase)
     {

@@ -61,7 +61,7 @@ internal static class Posix
         new($"The Maildir store does not know O_NOFOLLOW on {RuntimeInformation.ProcessArchitecture}.");
 
     /// <summary>What statx(2) says about one inode.</summary>
-    public readonly record struct FileStatus(FileKind Kind, long Length, DateTime LastWriteUtc);
+    public readonly record struct FileStatus(FileKind Kind, long Length, DateTime LastWriteUtc, uint OwnerId, int Permissions);
 
     public enum FileKind
     {
@@ -154,13 +154,16 @@ internal static class Posix
     }
 
     /// <summary>lstat of a name in a directory: a symlink is reported as one, never followed. 0 or the errno.</summary>
+    /// <summary><see cref="Stat(SafeFileHandle)"/> that reports failure as an errno instead of throwing.</summary>
+    public static int TryStat(SafeFileHandle handle, out FileStatus status) => StatCore(handle, "", AtEmptyPath, out status);
+
     public static int TryStatAt(SafeFileHandle directory, string name, out FileStatus status) =>
         StatCore(directory, name, AtSymlinkNoFollow, out status);
 
     private static int StatCore(SafeFileHandle directory, string name, int flags, out FileStatus status)
     {
         // struct statx has the same layout on every architecture (unlike struct stat): 256 bytes.
-        const uint mask = 0x1 | 0x2 | 0x40 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_SIZE
+        const uint mask = 0x1 | 0x2 | 0x8 | 0x40 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_UID | STATX_MTIME | STATX_SIZE
         var buffer = new byte[256];
         int rc;
         do rc = Statx(directory, name, flags, mask, buffer);
@@ -170,12 +173,14 @@ internal static class Posix
             status = default;
             return Marshal.GetLastPInvokeError();
         }
+        var uid = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(20));
         var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28));
         var size = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(40));
         var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(112));
         var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(120));
         if (!BitConverter.IsLittleEndian)
         {
+            uid = BinaryPrimitives.ReverseEndianness(uid);
             mode = BinaryPrimitives.ReverseEndianness(mode);
             size = BinaryPrimitives.ReverseEndianness(size);
             seconds = BinaryPrimitives.ReverseEndianness(seconds);
@@ -190,7 +195,7 @@ internal static class Posix
             _ => FileKind.Other,
         };
         var time = DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100);
-        status = new FileStatus(kind, size, time);
+        status = new FileStatus(kind, size, time, uid, mode & 0xFFF);
         return 0;
     }
 
@@ -280,7 +285,7 @@ internal static class Posix
     /// A file name as .NET sees it. Bytes that are not UTF-8 cannot be named again from a string,
     /// so such names are given a marker the callers recognise and skip.
     /// </summary>
-    public static string DecodeName(ReadOnlySpan<byte> name)
+    private static string DecodeName(ReadOnlySpan<byte> name)
     {
         try
         {

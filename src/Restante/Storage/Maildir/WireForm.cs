@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Restante.Storage.Maildir;
@@ -35,42 +33,12 @@ internal static class WireForm
     public static bool IsTrusted(string fileName, SafeFileHandle handle, long listSize)
     {
         if (!MaildirName.TryGetField(fileName, Key, out var marked) || marked != listSize || marked is <= 0 or > int.MaxValue) return false;
-        if (!TryStat(handle, out var status)) return false;
-        return status.IsRegular && status.Length == marked && status.OwnerId == s_serverId && (status.Mode & 0x1FF) == OwnerReadOnly;
+        if (Posix.TryStat(handle, out var status) != 0) return false;
+        return status.Kind == Posix.FileKind.Regular && status.Length == marked && status.OwnerId == s_serverId
+            && (status.Permissions & 0x1FF) == OwnerReadOnly;
     }
 
     private const int OwnerReadOnly = 0b100_000_000;   // 0400
 
-    private static readonly uint s_serverId = GetEffectiveUserId();
-
-    private readonly record struct Status(bool IsRegular, long Length, uint OwnerId, int Mode);
-
-    private static bool TryStat(SafeFileHandle handle, out Status status)
-    {
-        // struct statx (same layout on every architecture): stx_uid at 20, stx_mode at 28, stx_size at 40.
-        const uint mask = 0x1 | 0x2 | 0x8 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_UID | STATX_SIZE
-        const int atEmptyPath = 0x1000;
-        Span<byte> buffer = stackalloc byte[256];
-        int rc;
-        do rc = Statx(handle, "", atEmptyPath, mask, ref MemoryMarshal.GetReference(buffer));
-        while (rc < 0 && Marshal.GetLastPInvokeError() == 4);   // EINTR
-        if (rc < 0)
-        {
-            status = default;
-            return false;
-        }
-        var uid = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]) : BinaryPrimitives.ReadUInt32BigEndian(buffer[20..]);
-        var mode = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]) : BinaryPrimitives.ReadUInt16BigEndian(buffer[28..]);
-        var size = BitConverter.IsLittleEndian ? BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]) : BinaryPrimitives.ReadInt64BigEndian(buffer[40..]);
-        status = new Status((mode & 0xF000) == 0x8000, size, uid, mode & 0xFFF);
-        return true;
-    }
-
-    private static uint GetEffectiveUserId() => OperatingSystem.IsLinux() ? GetEuid() : uint.MaxValue;
-
-    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
-
-    [DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint GetEuid();
+    private static readonly uint s_serverId = Auth.FileOwner.EffectiveUid;
 }

@@ -26,7 +26,7 @@ public static class MboxToMaildir
         var mapPath = Path.Combine(maildir, UidlMapName);
         var mapped = ReadMap(mapPath);
         var present = Directory.EnumerateFiles(Path.Combine(maildir, "new")).Concat(Directory.EnumerateFiles(Path.Combine(maildir, "cur")))
-            .Select(p => BaseOf(Path.GetFileName(p))).ToHashSet(StringComparer.Ordinal);
+            .Select(p => Maildir.MaildirName.Base(Path.GetFileName(p)).ToString()).ToHashSet(StringComparer.Ordinal);
         var drop = await source.OpenAsync(user, cancellationToken).ConfigureAwait(false);
         await using (drop.ConfigureAwait(false))
         {
@@ -80,12 +80,6 @@ public static class MboxToMaildir
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(uidl)).AsSpan(0, 8));
         return string.Create(CultureInfo.InvariantCulture, $"{1_000_000_000L + index}.M{hash}.mbox");
-    }
-
-    private static string BaseOf(string fileName)
-    {
-        var end = fileName.AsSpan().IndexOfAny(',', ':');
-        return end < 0 ? fileName : fileName[..end];
     }
 
     private static HashSet<string> ReadMap(string path)
