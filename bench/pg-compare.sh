@@ -9,6 +9,8 @@
 #
 #   bench/pg-compare.sh [--quick] [--rounds N] [--duration S] [--keep] [--no-dovecot]
 #
+# Ports from BENCH_PORT_BASE (default 21200): PostgreSQL on it, the servers on +10 to +41.
+#
 # Writes the table to bench/RESULTS-postgres.md (--results FILE to change) and prints it.
 set -euo pipefail
 
@@ -24,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --keep) KEEP=1 ;;
     --no-dovecot) DOVECOT=0 ;;
     --results) RESULTS=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "pg-compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,7 +68,8 @@ log "PostgreSQL $($PGBIN/postgres --version | awk '{print $3}') in $WORK/pg"
 mkdir -p "$WORK/pgsock"
 [[ $(id -u) == 0 ]] && chown postgres: "$WORK" "$WORK/pgsock"
 as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 >/dev/null
-PGPORT=21200
+P=${BENCH_PORT_BASE:-21200}
+PGPORT=$P
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c max_connections=300" start >/dev/null
 CONN="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
 "$RESTANTE" db migrate --postgres "$CONN" >&2
@@ -74,8 +77,8 @@ log "copying the corpus into PostgreSQL"
 "$RESTANTE" migrate maildir-to-postgres --postgres "$CONN" --data "$WORK/maildir" | tail -1 >&2
 
 # Maildir node, PostgreSQL node 1 (alone or with node 2 beside it).
-declare -A PORT=([maildir]=21210 [pg1]=21220 [pg2]=21230 [dovecot]=21240)
-declare -A LMTP=([maildir]=21211 [pg1]=21221 [pg2]=21231)
+declare -A PORT=([maildir]=$((P + 10)) [pg1]=$((P + 20)) [pg2]=$((P + 30)) [dovecot]=$((P + 40)))
+declare -A LMTP=([maildir]=$((P + 11)) [pg1]=$((P + 21)) [pg2]=$((P + 31)))
 start() {   # start NAME DATADIR EXTRA...
   local name=$1 data=$2; shift 2
   "$RESTANTE" serve --data "$data" --pop3 "127.0.0.1:${PORT[$name]}" --lmtp "127.0.0.1:${LMTP[$name]}" --log-level Warning "$@" \
