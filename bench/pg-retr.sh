@@ -7,16 +7,22 @@
 # the node and of all PostgreSQL processes (from /proc), which survives a loaded machine better
 # than rates do. Ports from BENCH_PORT_BASE (default 21300). Loopback only, bounded.
 #
-#   bench/pg-retr.sh [--rounds N] [--duration S] [--clients C] [--base DIR] [--pg-bin DIR] [--perf SECONDS] [--keep]
+#   bench/pg-retr.sh [--rounds N] [--duration S] [--clients C] [--base DIR] [--pg-bin DIR] [--pg-conn-extra S]
+#                    [--perf SECONDS] [--keep] [--no-build]
+#
+# --no-build: use the binaries built before (while the tree does not build, or to save minutes).
 #
 # --pg-bin DIR: run the "pg" node from another build too (to profile a base build).
+# --pg-conn-extra 'K=V;…': appended to the "pg" node's connection string only (to try Npgsql settings
+# against the base node's defaults, e.g. 'Read Buffer Size=131072' or 'Host=DIR' for the Unix socket;
+# the socket directory is $WORK/pgsock, so "Host=@SOCK" is replaced by it).
 #
 # --perf S: after the rounds, perf-records this build's node and the PostgreSQL backends for S
 # seconds under the same load and prints their top frames by self time.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0
+ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" BUILD=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -25,8 +31,10 @@ while [[ $# -gt 0 ]]; do
     --base) BASE=$2; shift ;;
     --pg-bin) PGNODE=$2; shift ;;
     --perf) PERF=$2; shift ;;
+    --pg-conn-extra) CONNEXTRA=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "pg-retr.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -39,6 +47,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 for p in src/Restante.Cli bench/Restante.LoadGen bench/Restante.Corpus; do
+  [[ $BUILD == 1 ]] || break
   dotnet build "$ROOT/$p" -c Release -nologo -v q -clp:ErrorsOnly >/dev/null || { echo "build of $p failed" >&2; exit 1; }
 done
 LOADGEN="$ROOT/bench/Restante.LoadGen/bin/Release/net10.0/Restante.LoadGen"
@@ -63,6 +72,7 @@ as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $P -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c max_connections=200" start >/dev/null
 PGPM=$(head -1 "$WORK/pg/postmaster.pid")
 conn() { echo "Host=127.0.0.1;Port=$P;Username=postgres;Database=$1;Maximum Pool Size=64"; }
+nodeconn() { local c; c=$(conn "$1"); [[ $1 == pg && -n $CONNEXTRA ]] && c="$c;${CONNEXTRA//@SOCK/$WORK/pgsock}"; echo "$c"; }
 declare -A PORT=([maildir]=$((P + 10)) [pg]=$((P + 20)) [base]=$((P + 30)))
 declare -A BIN=([pg]=${PGNODE:-$RESTANTE} [base]=$BASE)
 declare -A NODEPID=()
@@ -83,7 +93,7 @@ done
 start() {
   local n=$1; shift
   if [[ $n == maildir ]]; then "$RESTANTE" serve --data "$WORK/maildir" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning >"$WORK/$n.log" 2>&1 &
-  else "$(clibin "$n")" serve --data "$WORK/$n" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning --store postgres --postgres "$(conn "$n")" >"$WORK/$n.log" 2>&1 &
+  else "$(clibin "$n")" serve --data "$WORK/$n" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning --store postgres --postgres "$(nodeconn "$n")" >"$WORK/$n.log" 2>&1 &
   fi
   NODEPID[$n]=$!; PIDS+=($!)
   for _ in $(seq 100); do grep -q "POP3 listening" "$WORK/$n.log" && return 0; sleep 0.1; done

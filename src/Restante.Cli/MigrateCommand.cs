@@ -10,7 +10,8 @@ namespace Restante.Cli;
 
 /// <summary>
 /// <c>restante migrate maildir-to-postgres --postgres CONN [--data DIR] [--maildir TEMPLATE] [-u USER]…</c>:
-/// copies Maildirs into the PostgreSQL store, keeping every UIDL. Run it again to resume after an
+/// copies Maildirs into the PostgreSQL store, keeping every UIDL, with their policy state and retained messages
+/// (<see cref="MaildirToPostgres"/>). Run it again to resume after an
 /// interruption or to pick up mail that arrived meanwhile: copied messages are skipped. The Maildirs
 /// are left as they are. Exit codes: 0 done, 1 failed (the reason on stderr).
 /// </summary>
@@ -45,11 +46,11 @@ internal static class MigrateCommand
             {
                 try
                 {
-                    var result = await MailboxCopy.CopyAsync(source, target, name, cancellationToken);
+                    var result = await MaildirToPostgres.CopyAsync(source, target, name, cancellationToken);
                     total += result.Messages;
-                    await output.WriteLineAsync($"{name}: {result.Messages} messages");
+                    await output.WriteLineAsync(result.Retained > 0 ? $"{name}: {result.Messages} messages, {result.Retained} retained" : $"{name}: {result.Messages} messages");
                 }
-                catch (MailStoreException ex)
+                catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
                 {
                     await error.WriteLineAsync($"error: {name}: {ex.Message}");
                     await error.WriteLineAsync("Nothing copied so far is lost; run the command again to resume.");

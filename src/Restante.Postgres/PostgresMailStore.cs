@@ -15,7 +15,7 @@ namespace Restante.Postgres;
 /// token is still the lease's. Every statement is short; no transaction stays open while a client
 /// reads, and no session-level advisory lock pins a pooled connection.
 /// </summary>
-public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMessageRetention, IAsyncDisposable
+public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMessageRetention, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _unflushedSource;
@@ -178,9 +178,13 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
     }
 
     public ValueTask<string> DeliverAsync(string user, Stream message, CancellationToken cancellationToken)
-        => DeliverCoreAsync(user, message, deliveryId: null, uidl: null, cancellationToken);
+        => DeliverCoreAsync(user, message, deliveryId: null, uidl: null, deletedAt: null, cancellationToken);
 
-    public async ValueTask<string> DeliverOnceAsync(string user, string deliveryId, Stream message, string? uidl, CancellationToken cancellationToken)
+    public ValueTask<string> DeliverOnceAsync(string user, string deliveryId, Stream message, string? uidl, CancellationToken cancellationToken)
+        => DeliverOnceAsync(user, deliveryId, message, uidl, deletedAt: null, cancellationToken);
+
+    /// <param name="deletedAt">Set: the message arrives already deleted and retained (a migrated Maildir's restante-retained), in the same statement.</param>
+    internal async ValueTask<string> DeliverOnceAsync(string user, string deliveryId, Stream message, string? uidl, DateTimeOffset? deletedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deliveryId);
         try
@@ -192,7 +196,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
         {
             throw PostgresFailure.From(ex, $"Delivery to {user} failed");
         }
-        return await DeliverCoreAsync(user, message, deliveryId, uidl, cancellationToken).ConfigureAwait(false);
+        return await DeliverCoreAsync(user, message, deliveryId, uidl, deletedAt, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -201,7 +205,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
     /// message is visible whole, once committed, or not at all; a body left by a failure is
     /// collected later.
     /// </summary>
-    private async ValueTask<string> DeliverCoreAsync(string user, Stream message, string? deliveryId, string? uidl, CancellationToken cancellationToken)
+    private async ValueTask<string> DeliverCoreAsync(string user, Stream message, string? deliveryId, string? uidl, DateTimeOffset? deletedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(message);
@@ -226,8 +230,8 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
             var (mailboxId, uid, validity) = allocated.Value;
             var assigned = uidl ?? string.Create(CultureInfo.InvariantCulture, $"V{validity}U{uid}");
             await using (var insert = new NpgsqlCommand("""
-                INSERT INTO message (mailbox_id, uid, uidl, octets, length, body_id, delivery_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                INSERT INTO message (mailbox_id, uid, uidl, octets, length, body_id, delivery_id, deleted_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 ON CONFLICT (mailbox_id, delivery_id) DO NOTHING
                 """, connection, transaction))
             {
@@ -238,6 +242,7 @@ public sealed class PostgresMailStore : IMailBackend, IIdempotentDelivery, IMess
                 insert.Parameters.AddWithValue(length);
                 insert.Parameters.AddWithValue(bodyId);
                 insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)deliveryId ?? DBNull.Value });
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)deletedAt ?? DBNull.Value });
                 if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
                 {
                     // A concurrent delivery with the same id won; ours is the duplicate.

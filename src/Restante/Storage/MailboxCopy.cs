@@ -15,23 +15,29 @@ public static class MailboxCopy
         ArgumentNullException.ThrowIfNull(target);
         var drop = await source.OpenAsync(user, cancellationToken).ConfigureAwait(false);
         await using (drop.ConfigureAwait(false))
+            return await CopyAsync(drop, target, user, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Copies the messages of a mailbox the caller has opened (and so locked), for a copy that takes more from it.</summary>
+    public static async Task<MailboxCopyResult> CopyAsync(IMaildrop drop, IIdempotentDelivery target, string user, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(drop);
+        ArgumentNullException.ThrowIfNull(target);
+        var copied = 0;
+        for (var i = 0; i < drop.Messages.Count; i++)
         {
-            var copied = 0;
-            for (var i = 0; i < drop.Messages.Count; i++)
+            var uid = drop.Messages[i].Uid;
+            var stream = await drop.OpenMessageAsync(i, cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
             {
-                var uid = drop.Messages[i].Uid;
-                var stream = await drop.OpenMessageAsync(i, cancellationToken).ConfigureAwait(false);
-                await using (stream.ConfigureAwait(false))
-                {
-                    var stored = await target.DeliverOnceAsync(user, DeliveryIdOf(uid), stream, uid, cancellationToken).ConfigureAwait(false);
-                    // The target's own unique-id for a delivery id it already had: the same message, copied before.
-                    if (!string.Equals(stored, uid, StringComparison.Ordinal))
-                        throw new MailStoreException(MailStoreErrorKind.Permanent, $"{user}: message {uid} is stored as {stored}; refusing to change a unique-id.");
-                }
-                copied++;
+                var stored = await target.DeliverOnceAsync(user, DeliveryIdOf(uid), stream, uid, cancellationToken).ConfigureAwait(false);
+                // The target's own unique-id for a delivery id it already had: the same message, copied before.
+                if (!string.Equals(stored, uid, StringComparison.Ordinal))
+                    throw new MailStoreException(MailStoreErrorKind.Permanent, $"{user}: message {uid} is stored as {stored}; refusing to change a unique-id.");
             }
-            return new MailboxCopyResult(user, copied);
+            copied++;
         }
+        return new MailboxCopyResult(user, copied);
     }
 
     /// <summary>The delivery id a copied message is recorded under.</summary>

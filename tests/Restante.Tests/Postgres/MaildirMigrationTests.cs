@@ -58,6 +58,52 @@ public sealed class MaildirMigrationTests
         Assert.Equal(5, after.Count);
     }
 
+    [PostgresFact]
+    public async Task Retained_messages_and_policy_state_are_copied_and_a_second_run_adds_nothing()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "passwd"), "alice:{PLAIN}a::::::\n");
+        // Whole seconds: restante-policy keeps seconds.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero));
+        var maildirs = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), null, fsync: false, clock, retentionDays: 30);
+        for (var i = 0; i < 3; i++)
+            await maildirs.DeliverAsync("alice", new MemoryStream(Encoding.ASCII.GetBytes($"Subject: {i}\n\nbody {i}\n")), CancellationToken.None);
+        var login = clock.GetUtcNow();
+        string[] uids;
+        await using (var session = await maildirs.OpenAsync("alice", CancellationToken.None))
+        {
+            uids = session.Messages.Select(m => m.Uid).ToArray();
+            await ((IPolicyMaildrop)session).SavePolicyStateAsync(new PolicyStateUpdate(login, [0, 1], login.AddMinutes(1)), CancellationToken.None);
+            // Message 1 is deleted, and kept (Retention:Days) in restante-retained.
+            await session.ExpungeAsync([1], CancellationToken.None);
+        }
+
+        var first = await RunCliAsync("migrate", "maildir-to-postgres", "--postgres", connectionString, "--data", data.Path);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Contains("alice: 2 messages, 1 retained", first.Output, StringComparison.Ordinal);
+
+        await using var postgres = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString }, null, clock, retentionDays: 30);
+        await using (var drop = (IPolicyMaildrop)await postgres.OpenAsync("alice", CancellationToken.None))
+        {
+            Assert.Equal([uids[0], uids[2]], drop.Messages.Select(m => m.Uid));
+            Assert.Equal(login, drop.LastLogin);
+            Assert.Equal(login.AddMinutes(1), drop.FirstRetrieved(0));
+            Assert.Null(drop.FirstRetrieved(1));
+        }
+
+        // Run again: nothing doubles, nothing retained comes back.
+        var second = await RunCliAsync("migrate", "maildir-to-postgres", "--postgres", connectionString, "--data", data.Path);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Equal(2, (await ReadAllAsync(postgres, "alice")).Count);
+
+        // The retained message is there to restore, with its unique-id and bytes (it comes back last: uids only grow).
+        Assert.Equal(1, await postgres.RestoreAsync("alice", since: null, CancellationToken.None));
+        Assert.Equal(1, await maildirs.RestoreAsync("alice", since: null, CancellationToken.None));
+        Assert.Equal((await ReadAllAsync(maildirs, "alice")).OrderBy(m => m.Uid, StringComparer.Ordinal), (await ReadAllAsync(postgres, "alice")).OrderBy(m => m.Uid, StringComparer.Ordinal), new MessageComparer());
+    }
+
     private sealed class MessageComparer : IEqualityComparer<(string Uid, long Size, byte[] Bytes)>
     {
         public bool Equals((string Uid, long Size, byte[] Bytes) x, (string Uid, long Size, byte[] Bytes) y)

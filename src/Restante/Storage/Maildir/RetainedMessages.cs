@@ -63,6 +63,41 @@ internal static class RetainedMessages
     public static int Purge(VerifiedMaildir maildir, DateTimeOffset deletedBefore, bool fsync)
         => ForEachDay(maildir, day => day.AddDays(1) <= deletedBefore, (folder, _, name) => Posix.UnlinkAt(folder, name) == 0, fsync);
 
+    /// <summary>Every retained message, by day and file name (what `restante migrate maildir-to-postgres` copies), oldest day first.</summary>
+    public static List<(DateTimeOffset Day, string FileName)> List(VerifiedMaildir maildir)
+    {
+        var found = new List<(DateTimeOffset, string)>();
+        using var retained = OpenFolder(maildir, maildir.Root, maildir.Path, FolderName, create: false);
+        if (retained is null) return found;
+        var retainedPath = Path.Join(maildir.Path, FolderName);
+        foreach (var dayEntry in Posix.ReadDirectory(retained, retainedPath).OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            if (!TryParseDay(dayEntry.Name, out var day)) continue;
+            using var folder = OpenFolder(maildir, retained, retainedPath, dayEntry.Name, create: false);
+            if (folder is null) continue;
+            foreach (var file in Posix.ReadDirectory(folder, Path.Join(retainedPath, dayEntry.Name)))
+            {
+                if (file.Name[0] == '.' || file.Name == Posix.UndecodableName) continue;
+                if (Posix.TryStatAt(folder, file.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
+                found.Add((day, file.Name));
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Opens a retained message for reading, never through a symlink; null when it is gone.</summary>
+    public static FileStream? Open(VerifiedMaildir maildir, DateTimeOffset day, string fileName)
+    {
+        using var retained = OpenFolder(maildir, maildir.Root, maildir.Path, FolderName, create: false);
+        if (retained is null) return null;
+        using var folder = OpenFolder(maildir, retained, Path.Join(maildir.Path, FolderName), DayName(day), create: false);
+        if (folder is null) return null;
+        var errno = Posix.TryOpenReadAt(folder, fileName, out var handle);
+        if (errno == Posix.ENoEnt) return null;
+        if (errno != 0) throw Posix.ErrnoException("open", Path.Join(maildir.Path, FolderName, DayName(day), fileName), errno);
+        return new FileStream(handle!, FileAccess.Read, bufferSize: 0);
+    }
+
     /// <summary>Runs <paramref name="act"/> on each regular file of the chosen days; empty day folders are removed.</summary>
     private static int ForEachDay(VerifiedMaildir maildir, Func<DateTimeOffset, bool> chosen, Func<SafeFileHandle, string, string, bool> act, bool fsync)
     {
