@@ -7,7 +7,10 @@
 # same rounds, tuned fairly: high-performance login mode (service_count = 0, process_min_avail),
 # default mail_fsync, pop3_lock_session = yes like Restante's lock.
 #
-#   bench/pg-compare.sh [--quick] [--rounds N] [--duration S] [--keep] [--no-dovecot]
+#   bench/pg-compare.sh [--quick] [--rounds N] [--duration S] [--keep] [--no-dovecot] [--pg-socket]
+#
+# --pg-socket: the PostgreSQL nodes connect through the Unix-domain socket instead of TCP on
+# loopback (what a node on the database's own machine would use; see RESULTS-postgres.md).
 #
 # Ports from BENCH_PORT_BASE (default 21200): PostgreSQL on it, the servers on +10 to +41.
 #
@@ -15,7 +18,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 KEEP=0 USERS=60 DOVECOT=1
+ROUNDS=3 DURATION=5 KEEP=0 USERS=60 DOVECOT=1 SOCKET=0
 RESULTS="$ROOT/bench/RESULTS-postgres.md"
 COMMAND_LINE="bench/pg-compare.sh $*"
 while [[ $# -gt 0 ]]; do
@@ -25,8 +28,9 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-dovecot) DOVECOT=0 ;;
+    --pg-socket) SOCKET=1 ;;
     --results) RESULTS=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "pg-compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,6 +76,7 @@ P=${BENCH_PORT_BASE:-21200}
 PGPORT=$P
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c max_connections=300" start >/dev/null
 CONN="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
+[[ $SOCKET == 1 ]] && CONN="Host=$WORK/pgsock;Port=$PGPORT;Username=postgres;Database=postgres;Maximum Pool Size=64"
 "$RESTANTE" db migrate --postgres "$CONN" >&2
 log "copying the corpus into PostgreSQL"
 "$RESTANTE" migrate maildir-to-postgres --postgres "$CONN" --data "$WORK/maildir" | tail -1 >&2
@@ -200,7 +205,7 @@ END_UPTIME=$(uptime)
   echo
   echo "\`$COMMAND_LINE\`, $(date -u +%F), $(nproc) cores, load average before/after: $START_LOAD / $END_LOAD."
   echo "Corpus: $USERS users x 20 messages of ~50 KB, the same for both stores (copied with \`restante migrate maildir-to-postgres\`)."
-  echo "PostgreSQL $($PGBIN/postgres --version | awk '{print $3}') on the same machine, default settings (fsync, synchronous_commit on); Restante Fsync on."
+  echo "PostgreSQL $($PGBIN/postgres --version | awk '{print $3}') on the same machine, default settings (fsync, synchronous_commit on); Restante Fsync on; nodes connect through $([[ $SOCKET == 1 ]] && echo "the Unix-domain socket" || echo "TCP on loopback")."
   echo "Two nodes: two \`restante serve\` processes on one database, half the clients and half the users on each; the figure is the sum."
   if [[ $DOVECOT == 1 ]]; then
     echo "Dovecot $(dovecot --version | awk '{print $1}') on its own copy of the Maildir corpus: high-performance login mode (service_count = 0, process_min_avail = 2), default mail_fsync, pop3_lock_session = yes."

@@ -16,13 +16,14 @@
 # --pg-conn-extra 'K=V;…': appended to the "pg" node's connection string only (to try Npgsql settings
 # against the base node's defaults, e.g. 'Read Buffer Size=131072' or 'Host=DIR' for the Unix socket;
 # the socket directory is $WORK/pgsock, so "Host=@SOCK" is replaced by it).
+# --pg-env 'K=V …': environment of the "pg" node only (runtime knobs, against the base node without them).
 #
 # --perf S: after the rounds, perf-records this build's node and the PostgreSQL backends for S
 # seconds under the same load and prints their top frames by self time.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" BUILD=1
+ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" PGENV="" BUILD=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -32,9 +33,10 @@ while [[ $# -gt 0 ]]; do
     --pg-bin) PGNODE=$2; shift ;;
     --perf) PERF=$2; shift ;;
     --pg-conn-extra) CONNEXTRA=$2; shift ;;
+    --pg-env) PGENV=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "pg-retr.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -93,7 +95,7 @@ done
 start() {
   local n=$1; shift
   if [[ $n == maildir ]]; then "$RESTANTE" serve --data "$WORK/maildir" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning >"$WORK/$n.log" 2>&1 &
-  else "$(clibin "$n")" serve --data "$WORK/$n" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning --store postgres --postgres "$(nodeconn "$n")" >"$WORK/$n.log" 2>&1 &
+  else env ${PGENV:+$([[ $n == pg ]] && echo "$PGENV")} "$(clibin "$n")" serve --data "$WORK/$n" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning --store postgres --postgres "$(nodeconn "$n")" >"$WORK/$n.log" 2>&1 &
   fi
   NODEPID[$n]=$!; PIDS+=($!)
   for _ in $(seq 100); do grep -q "POP3 listening" "$WORK/$n.log" && return 0; sleep 0.1; done
