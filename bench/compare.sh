@@ -106,7 +106,7 @@ if [[ $IDLE_BIG -gt 0 ]] && want idle-big; then
     log "RLIMIT_NOFILE $(ulimit -Sn) for the servers and the load generator"
   else
     hard=$(ulimit -Hn); ulimit -Sn "$hard"
-    capped=$(((hard - 2000) * 4 / 11 / 1000 * 1000)); ((capped >= 1000)) || capped=1000
+    capped=$(((hard - 1000) * 4 / 11 / 100 * 100)); ((capped >= 1000)) || capped=1000
     IDLE_BIG_NOTE="idle-big capped at $capped sessions (asked $IDLE_BIG): the RLIMIT_NOFILE hard limit $hard could not be raised (no CAP_SYS_RESOURCE)"
     log "$IDLE_BIG_NOTE"; IDLE_BIG=$capped
   fi
