@@ -11,7 +11,7 @@ namespace Restante.Storage.Maildir;
 /// keeps apart two sessions inside one server. Other programs take it with <c>flock(1)</c> on the
 /// Maildir directory. (Until this release the lock was on a file <c>restante-pop3.lock</c> in the
 /// root; a leftover one is ignored. An older and a newer Restante do not see each other's lock.)
-/// On NFS, flock on a directory is local to the machine: run one server per Maildir tree there.
+/// On NFS a lock on a directory is not known to reach the server: run one server per Maildir tree there.
 /// </summary>
 internal sealed class MaildirLock : IDisposable
 {
