@@ -67,7 +67,7 @@ internal static class FileDescriptorLimit
     /// <summary>
     /// The share of POP3 sessions assumed to be inside a command at the same moment (1 in 4). Not enforced: a session
     /// spends microseconds of its life in most commands, and a RETR to a slow reader is cut at WriteTimeout. Counting
-    /// every session as always busy (the old budget of 8) tripled the descriptors an idle session was charged.
+    /// every session as always busy (the old budget of 8) charged an idle session nearly three times this.
     /// </summary>
     public const int BusyShareDivisor = 4;
 

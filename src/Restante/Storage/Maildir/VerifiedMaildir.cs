@@ -39,9 +39,6 @@ internal sealed class VerifiedMaildir : IDisposable
 
     public SafeFileHandle Cur => _cur ?? Reopen(ref _cur, "cur");
 
-    /// <summary>Descriptors held now: the root and the folders open since the last <see cref="CloseFolders"/>.</summary>
-    public int DescriptorsHeld => 1 + (_tmp is null ? 0 : 1) + (_new is null ? 0 : 1) + (_cur is null ? 0 : 1);
-
     /// <summary>
     /// Closes <c>tmp/</c>, <c>new/</c> and <c>cur/</c>, keeping only the root; the next use opens them again. Only
     /// between operations: a handle another thread is using would be closed under it.
@@ -57,7 +54,7 @@ internal sealed class VerifiedMaildir : IDisposable
     private SafeFileHandle Reopen(ref SafeFileHandle? field, string name)
     {
         var opened = OpenDirectory(Root, Path, name, create: false, $"{name}/ is a symlink or not a directory");
-        // Two threads may race to open it (a listing sizes messages in parallel): one handle wins, the other closes.
+        // Should two threads race to open it, one handle wins and the other is closed, so none is leaked.
         var won = Interlocked.CompareExchange(ref field, opened, null);
         if (won is null) return opened;
         opened.Dispose();
