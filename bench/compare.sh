@@ -97,15 +97,16 @@ fi
 # sessions as the hard limit allows, and the results header says so.
 IDLE_BIG_NOTE=""
 if [[ $IDLE_BIG -gt 0 ]] && want idle-big; then
-  # Restante counts 8 descriptors per Maildir POP3 session (FileDescriptorLimit.PerPop3Session) and fits its
-  # connection limits to the hard limit; never lower a hard limit that is already high enough.
-  need=$((IDLE_BIG * 8 + 10000)) hard=$(ulimit -Hn)
+  # Restante counts 2 descriptors per idle Maildir POP3 session (FileDescriptorLimit.PerPop3Session) plus 3 for
+  # one session in 4 at work (PerPop3Command, BusyShareDivisor), and fits its connection limits to the hard
+  # limit; the load generator needs one per session. Never lower a hard limit that is already high enough.
+  need=$((IDLE_BIG * 3 + 10000)) hard=$(ulimit -Hn)
   if [[ $hard == unlimited ]] || (( hard >= need )) || ulimit -Hn "$need" 2>/dev/null; then
     ulimit -Sn "$(ulimit -Hn)"
     log "RLIMIT_NOFILE $(ulimit -Sn) for the servers and the load generator"
   else
     hard=$(ulimit -Hn); ulimit -Sn "$hard"
-    capped=$(((hard - 2000) / 8 / 1000 * 1000)); ((capped >= 1000)) || capped=1000
+    capped=$(((hard - 1000) * 4 / 11 / 100 * 100)); ((capped >= 1000)) || capped=1000
     IDLE_BIG_NOTE="idle-big capped at $capped sessions (asked $IDLE_BIG): the RLIMIT_NOFILE hard limit $hard could not be raised (no CAP_SYS_RESOURCE)"
     log "$IDLE_BIG_NOTE"; IDLE_BIG=$capped
   fi

@@ -49,14 +49,27 @@ internal static class FileDescriptorLimit
     public const int Headroom = 256;
 
     /// <summary>
-    /// What one logged-in POP3 session holds: its socket, and for a Maildir the root, tmp/, new/ and
-    /// cur/ (opened once and held, so a folder swapped for a symlink later cannot lead elsewhere: see
-    /// VerifiedMaildir) and the lock file; a RETR briefly two more, the message and, when it goes out
-    /// with sendfile, the same file opened again through /proc/self/fd. Counted with the Maildir
-    /// store, the one that holds most, so the limits never promise what accept(2) and open(2) then
-    /// refuse with EMFILE.
+    /// What one logged-in Maildir POP3 session holds between commands: its socket and the Maildir's root directory,
+    /// which also carries the mailbox lock (flock on the root itself: see MaildirLock). tmp/, new/ and cur/ are
+    /// opened relative to the root when a command needs them and closed when it is done (see VerifiedMaildir).
+    /// DescriptorBudgetTests counts an idle session's descriptors in /proc/self/fd against this figure, so it
+    /// cannot drift from the code.
     /// </summary>
-    public const int PerPop3Session = 8;
+    public const int PerPop3Session = 2;
+
+    /// <summary>
+    /// What a POP3 command holds beyond the idle session, for as long as it runs: a RETR the folder (for one
+    /// openat), the message and, when it goes out with sendfile, the same file opened again through /proc/self/fd;
+    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted.
+    /// </summary>
+    public const int PerPop3Command = 3;
+
+    /// <summary>
+    /// The share of POP3 sessions assumed to be inside a command at the same moment (1 in 4). Not enforced: a session
+    /// spends microseconds of its life in most commands, and a RETR to a slow reader is cut at WriteTimeout. Counting
+    /// every session as always busy (the old budget of 8) charged an idle session nearly three times this.
+    /// </summary>
+    public const int BusyShareDivisor = 4;
 
     /// <summary>
     /// A POP3 session over any other store: its socket, a lock or spool (mbox), a message being sent. The
@@ -72,7 +85,8 @@ internal static class FileDescriptorLimit
 
     /// <summary>Descriptors the connection limits may need at once.</summary>
     public static long Needed(ConnectionShares shares, int perPop3Session = PerPop3Session)
-        => shares.Pop3 * (long)perPop3Session + (shares.Lmtp + (long)shares.Smtp) * PerDeliverySession;
+        => shares.Pop3 * (long)perPop3Session + (shares.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor * PerPop3Command
+            + (shares.Lmtp + (long)shares.Smtp) * PerDeliverySession;
 
     /// <summary>The limits as asked when they fit in <paramref name="available"/> descriptors, else all scaled down alike (at least 1 each).</summary>
     public static ConnectionShares Fit(ConnectionShares wanted, long available, int perPop3Session = PerPop3Session)

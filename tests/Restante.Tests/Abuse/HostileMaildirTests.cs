@@ -204,15 +204,20 @@ public class HostileMaildirTests
     }
 
     [Fact]
-    public async Task A_symlinked_lock_file_is_not_followed()
+    public async Task A_planted_lock_file_symlink_is_neither_followed_nor_needed()
     {
+        // The lock was once a file restante-pop3.lock in the root; now it is a flock on the root itself.
         await using var server = await StartWithAliceAsync();
         server.Deliver("alice", Normal, 1_700_000_005);
         var target = Path.Combine(server.Data.Path, "outside", "created-by-lock");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         File.CreateSymbolicLink(Path.Combine(server.MaildirOf("alice"), "restante-pop3.lock"), target);
 
-        await AssertRefusedAsync(server);
+        await using (var c = await server.LoginAsync("alice", "secret"))
+        {
+            await c.SendAsync("STAT");
+            await c.ExpectAsync($"+OK 1 {NormalOctets}");
+        }
 
         Assert.False(File.Exists(target));
     }
@@ -294,7 +299,7 @@ public class HostileMaildirTests
     }
 
     [Fact]
-    public async Task Cur_swapped_for_a_symlink_during_a_session_makes_quit_delete_nothing_outside()
+    public async Task Cur_swapped_for_a_symlink_during_a_session_is_refused_and_quit_deletes_nothing()
     {
         await using var server = await StartWithAliceAsync();
         var maildir = server.MaildirOf("alice");
@@ -314,12 +319,45 @@ public class HostileMaildirTests
             await c.SendAsync("DELE 1");
             await c.ExpectAsync("+OK");
             await c.SendAsync("QUIT");
-            await c.ReadLineAsync();
+            // An idle session holds no cur/ descriptor: the folder is opened again at QUIT, O_NOFOLLOW, and refused.
+            await c.ExpectAsync("-ERR [SYS/TEMP]");
 
             Assert.Equal("keep me\n", File.ReadAllText(Path.Combine(elsewhere, name)));
-            // The message removed is the one the session listed, in the folder it was listed in.
-            Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "cur.moved")));
+            Assert.Equal([name], Directory.GetFiles(Path.Combine(maildir, "cur.moved")).Select(Path.GetFileName));
         }
+        Assert.Contains(server.Logs.Lines, l => l.Contains("Refusing", StringComparison.Ordinal) && l.Contains("cur/ is a symlink", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("cur")]
+    [InlineData("new")]
+    public async Task A_folder_swapped_for_a_symlink_after_login_is_refused_to_retr(string folder)
+    {
+        await using var server = await StartWithAliceAsync();
+        var maildir = server.MaildirOf("alice");
+        foreach (var sub in new[] { "tmp", "new", "cur" }) Directory.CreateDirectory(Path.Combine(maildir, sub));
+        var name = folder == "cur" ? "1700000000.M1P1.host:2,S" : "1700000000.M1P1.host";
+        File.WriteAllText(Path.Combine(maildir, folder, name), Normal);
+
+        await using (var c = await server.LoginAsync("alice", "secret"))
+        {
+            await c.SendAsync("STAT");
+            await c.ExpectAsync($"+OK 1 {NormalOctets}");
+            // The same name elsewhere holds a secret; the folder becomes a symlink to it.
+            var elsewhere = Path.Combine(server.Data.Path, "outside", "secrets");
+            Directory.CreateDirectory(elsewhere);
+            File.WriteAllText(Path.Combine(elsewhere, name), Secret);
+            Directory.Move(Path.Combine(maildir, folder), Path.Combine(maildir, folder + ".moved"));
+            Directory.CreateSymbolicLink(Path.Combine(maildir, folder), elsewhere);
+
+            await c.SendAsync("RETR 1");
+            await c.ExpectAsync("-ERR [SYS/TEMP]");
+            await c.SendAsync("TOP 1 5");
+            await c.ExpectAsync("-ERR [SYS/TEMP]");
+            await c.SendAsync("NOOP");
+            await c.ExpectAsync("+OK");
+        }
+        Assert.Contains(server.Logs.Lines, l => l.Contains("Refusing", StringComparison.Ordinal) && l.Contains($"{folder}/ is a symlink", StringComparison.Ordinal));
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]

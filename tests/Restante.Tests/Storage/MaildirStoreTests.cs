@@ -289,27 +289,29 @@ public sealed class MaildirStoreTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task Our_lock_is_seen_by_other_processes()
+    public async Task Our_lock_is_seen_by_other_processes_on_the_maildir_directory()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "Needs flock(1) and Linux flock(2) semantics.");
         await using (await _dirs.Store.OpenAsync("alice", CancellationToken.None))
-            Assert.Equal(1, Run("flock", "--nonblock", _dirs.LockFileOf("alice"), "true"));
-        Assert.Equal(0, Run("flock", "--nonblock", _dirs.LockFileOf("alice"), "true"));
+            Assert.Equal(1, Run("flock", "--nonblock", _dirs.MaildirOf("alice"), "true"));
+        Assert.Equal(0, Run("flock", "--nonblock", _dirs.MaildirOf("alice"), "true"));
+        // The lock needs no file of its own in the Maildir.
+        Assert.False(File.Exists(Path.Combine(_dirs.MaildirOf("alice"), "restante-pop3.lock")));
     }
 
     [SkippableFact]
     public async Task A_lock_held_by_another_process_vanishes_when_it_is_killed()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "Needs Linux flock(2) semantics.");
-        await (await _dirs.Store.OpenAsync("alice", CancellationToken.None)).DisposeAsync();   // creates the lock file
-        // One process (no forked child inheriting the descriptor) that holds flock and sleeps.
+        await (await _dirs.Store.OpenAsync("alice", CancellationToken.None)).DisposeAsync();   // creates the Maildir
+        // One process (no forked child inheriting the descriptor) that holds flock on the Maildir and sleeps.
         using var holder = Process.Start(new ProcessStartInfo("python3")
         {
             ArgumentList =
             {
                 "-c",
-                "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)",
-                _dirs.LockFileOf("alice"),
+                "import fcntl, os, sys, time\nf = os.open(sys.argv[1], os.O_RDONLY)\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)",
+                _dirs.MaildirOf("alice"),
             },
             RedirectStandardOutput = true,
         })!;

@@ -20,7 +20,6 @@ internal sealed class TempMaildirs : IDisposable
 
     public string MaildirOf(string user) => Path.Combine(Root, user, "Maildir");
 
-    public string LockFileOf(string user) => Path.Combine(MaildirOf(user), "restante-pop3.lock");
 
     /// <summary>Writes a message file directly, as another delivery agent would; returns its path.</summary>
     public string Put(string user, string folder, string name, string content) => Put(user, folder, name, Encoding.UTF8.GetBytes(content));

@@ -5,7 +5,9 @@ namespace Restante.Storage.Maildir;
 
 /// <summary>
 /// A locked Maildir and the snapshot taken when it was opened. Files are never moved or changed
-/// while reading, so a POP3 session leaves no trace in the Maildir until it expunges.
+/// while reading, so a POP3 session leaves no trace in the Maildir until it expunges. Between
+/// operations it holds one descriptor, the Maildir's root (which also carries the lock): each
+/// operation opens the folders it needs and closes them when done (see <see cref="VerifiedMaildir"/>).
 /// </summary>
 internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
 {
@@ -142,6 +144,12 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
                 _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} is not a regular file (a symlink or special file put there after login)."),
             };
         }
+        catch (RefusedMaildirException ex)
+        {
+            // new/ or cur/ was swapped for a symlink since login: nothing is read through it.
+            MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+            throw new MailStoreException(MailStoreErrorKind.Permanent, ex.Message, ex);
+        }
         catch (IOException ex)
         {
             throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
@@ -150,9 +158,26 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         {
             throw new MailStoreException(MailStoreErrorKind.Permanent, $"Cannot read {LogText.Of(path, LogText.PathLimit)}: {ex.Message}", ex);
         }
+        finally
+        {
+            // The message stays open on its own descriptor; the folder is not needed until the next command.
+            _maildir.CloseFolders();
+        }
     }
 
     public ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ValueTask.FromResult(Expunge(indexes, cancellationToken));
+        }
+        finally
+        {
+            _maildir.CloseFolders();
+        }
+    }
+
+    private ExpungeResult Expunge(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);
         ArgumentNullException.ThrowIfNull(indexes);
@@ -177,7 +202,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         {
             // Nothing is removed rather than removed for good against the operator's retention setting.
             MaildirLog.UnlinkFailed(_logger, LogText.Of(Path.Join(_maildir.Path, RetainedMessages.FolderName), LogText.PathLimit), ex);
-            return ValueTask.FromResult(new ExpungeResult(0, indexes.Distinct().Count()));
+            return new ExpungeResult(0, indexes.Distinct().Count());
         }
         using var retained = retainIn;
         foreach (var index in indexes)
@@ -196,6 +221,12 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 MaildirLog.UnlinkFailed(_logger, LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit), ex);
+                failed++;
+            }
+            catch (RefusedMaildirException ex)
+            {
+                // The folder was swapped for a symlink since login: nothing is removed through it.
+                MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
                 failed++;
             }
         }
@@ -223,13 +254,13 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
                 if (_fsync) Posix.FsyncDirectory(_maildir.Folder(folder), directory);
                 removed += count;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RefusedMaildirException)
             {
                 MaildirLog.DirectorySyncFailed(_logger, directory, ex);
                 failed += count;
             }
         }
-        return ValueTask.FromResult(new ExpungeResult(removed, failed));
+        return new ExpungeResult(removed, failed);
     }
 
     /// <summary>
@@ -255,19 +286,31 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_lock is null, this);
-        foreach (var index in indexes)
+        try
         {
-            var entry = EntryOf(index);
-            var before = entry;
-            try
+            foreach (var index in indexes)
             {
-                MaildirSeenFlag.Mark(_maildir, ref entry);
-                Remember(index, entry, before);
+                var entry = EntryOf(index);
+                var before = entry;
+                try
+                {
+                    MaildirSeenFlag.Mark(_maildir, ref entry);
+                    Remember(index, entry, before);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot flag {LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit)} seen: {ex.Message}", ex);
+                }
+                catch (RefusedMaildirException ex)
+                {
+                    MaildirLog.Refused(_logger, ex.Maildir, ex.Reason);
+                    throw new MailStoreException(MailStoreErrorKind.Permanent, ex.Message, ex);
+                }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new MailStoreException(MailStoreErrorKind.Transient, $"Cannot flag {LogText.Of(_maildir.PathOf(entry.Folder, entry.FileName), LogText.PathLimit)} seen: {ex.Message}", ex);
-            }
+        }
+        finally
+        {
+            _maildir.CloseFolders();
         }
         return ValueTask.CompletedTask;
     }
@@ -297,7 +340,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
 
     public ValueTask DisposeAsync()
     {
-        // Closing the lock file's descriptor is what releases the flock.
+        // LOCK_UN on the root, then closing it: the lock is free before anything else of ours goes.
         var held = Interlocked.Exchange(ref _lock, null);
         if (held is null) return ValueTask.CompletedTask;
         held.Dispose();

@@ -122,6 +122,8 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
                 ? new ListingMessages(listing)
                 : UidlAssignment.Apply(MaildirMaildrop.EntriesOf(listing), MaildirMaildrop.MessagesOf(listing), _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
             var maildrop = new MaildirMaildrop(maildir, listing, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
+            // Until its next command the session holds only the root (locked) and its socket: see VerifiedMaildir.
+            maildir.CloseFolders();
             held = null;
             maildir = null;
             _guard?.NoteServed();

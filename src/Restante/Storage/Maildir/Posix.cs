@@ -32,6 +32,7 @@ internal static class Posix
     private const int RenameNoReplace = 1;
     private const int LockEx = 2;
     private const int LockNb = 4;
+    private const int LockUn = 8;
     private const int SeekSet = 0;
     private const int PosixFadvSequential = 2;
 
@@ -360,6 +361,15 @@ internal static class Posix
         var errno = Marshal.GetLastPInvokeError();
         if (errno == EWouldBlock) return false;
         throw ErrnoException("flock", path, errno);
+    }
+
+    /// <summary>flock(LOCK_UN): releases the lock for every descriptor sharing this open file description (a copy a forked child still holds included).</summary>
+    public static void Unlock(SafeFileHandle handle)
+    {
+        int rc;
+        do rc = Flock(handle, LockUn);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        // Nothing to do on failure: closing the descriptor, which follows, releases it too.
     }
 
     /// <summary>The exception .NET would throw for this errno: access errors apart from I/O errors.</summary>

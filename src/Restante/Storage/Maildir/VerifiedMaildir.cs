@@ -3,20 +3,29 @@ using Microsoft.Win32.SafeHandles;
 namespace Restante.Storage.Maildir;
 
 /// <summary>
-/// A Maildir whose root, <c>tmp/</c>, <c>new/</c> and <c>cur/</c> were each opened as real
-/// directories (O_DIRECTORY|O_NOFOLLOW) and are held open. The user may write to the Maildir, so
-/// every later name is resolved relative to these descriptors: a symlink or a swapped folder
-/// planted after this point can at most point us at the directories we verified, never outside.
+/// A Maildir whose root was opened as a real directory (O_DIRECTORY|O_NOFOLLOW, each component
+/// below the administrator's part) and is held open. The user may write to the Maildir, so every
+/// later name is resolved relative to that descriptor: a symlink planted after this point can at
+/// most point us at the directory we verified, never outside. <c>tmp/</c>, <c>new/</c> and
+/// <c>cur/</c> are verified (and created) at <see cref="Open"/> too, but a session that only waits
+/// should not hold three more descriptors for them (an idle POP3 session would hold six instead of
+/// two, and RLIMIT_NOFILE bounds how many sessions one server can hold): the owner
+/// <see cref="CloseFolders"/> between operations, and the next use opens the folder again
+/// relative to the root, O_DIRECTORY|O_NOFOLLOW. A folder swapped for a symlink or a file since
+/// is then refused (<see cref="RefusedMaildirException"/>); one swapped for another directory is
+/// still inside the verified root, where the user could have put it before logging in.
 /// </summary>
 internal sealed class VerifiedMaildir : IDisposable
 {
+    private SafeFileHandle? _tmp, _new, _cur;
+
     private VerifiedMaildir(string path, SafeFileHandle root, SafeFileHandle tmp, SafeFileHandle @new, SafeFileHandle cur)
     {
         Path = path;
         Root = root;
-        Tmp = tmp;
-        New = @new;
-        Cur = cur;
+        _tmp = tmp;
+        _new = @new;
+        _cur = cur;
     }
 
     /// <summary>The path it was opened by; for log lines only, never to open anything.</summary>
@@ -24,11 +33,33 @@ internal sealed class VerifiedMaildir : IDisposable
 
     public SafeFileHandle Root { get; }
 
-    public SafeFileHandle Tmp { get; }
+    public SafeFileHandle Tmp => _tmp ?? Reopen(ref _tmp, "tmp");
 
-    public SafeFileHandle New { get; }
+    public SafeFileHandle New => _new ?? Reopen(ref _new, "new");
 
-    public SafeFileHandle Cur { get; }
+    public SafeFileHandle Cur => _cur ?? Reopen(ref _cur, "cur");
+
+    /// <summary>
+    /// Closes <c>tmp/</c>, <c>new/</c> and <c>cur/</c>, keeping only the root; the next use opens them again. Only
+    /// between operations: a handle another thread is using would be closed under it.
+    /// </summary>
+    public void CloseFolders()
+    {
+        Interlocked.Exchange(ref _tmp, null)?.Dispose();
+        Interlocked.Exchange(ref _new, null)?.Dispose();
+        Interlocked.Exchange(ref _cur, null)?.Dispose();
+    }
+
+    /// <summary>Opens a folder again relative to the verified root; never creates it (that was for <see cref="Open"/>).</summary>
+    private SafeFileHandle Reopen(ref SafeFileHandle? field, string name)
+    {
+        var opened = OpenDirectory(Root, Path, name, create: false, $"{name}/ is a symlink or not a directory");
+        // Should two threads race to open it, one handle wins and the other is closed, so none is leaked.
+        var won = Interlocked.CompareExchange(ref field, opened, null);
+        if (won is null) return opened;
+        opened.Dispose();
+        return won;
+    }
 
     public SafeFileHandle Folder(MaildirFolder folder) => folder == MaildirFolder.New ? New : Cur;
 
@@ -100,9 +131,7 @@ internal sealed class VerifiedMaildir : IDisposable
 
     public void Dispose()
     {
+        CloseFolders();
         Root.Dispose();
-        Tmp.Dispose();
-        New.Dispose();
-        Cur.Dispose();
     }
 }
