@@ -66,10 +66,12 @@ public class MaildirIndexTests
     {
         var (dirs, store, _) = Setup();
         using var _d = dirs;
+        // A whole second, so that putting it back below restores the exact mtime (nanoseconds included).
+        var cur = Path.Combine(dirs.MaildirOf("big"), "cur");
+        var stamp = DateTime.UnixEpoch.AddSeconds(1_700_000_000);
+        Directory.SetLastWriteTimeUtc(cur, stamp);
         var first = await UidsAsync(store);
         // A file removed behind our back with the folder's mtime put back (utime): the ctime still moved.
-        var cur = Path.Combine(dirs.MaildirOf("big"), "cur");
-        var stamp = Directory.GetLastWriteTimeUtc(cur);
         File.Delete(Directory.GetFiles(cur).Order(StringComparer.Ordinal).First());
         Directory.SetLastWriteTimeUtc(cur, stamp);
         Assert.Equal(first.Skip(1), await UidsAsync(store));
