@@ -56,13 +56,25 @@ public class MaildirIndexTests
         var (dirs, store, _) = Setup();
         using var _d = dirs;
         var first = await UidsAsync(store);
-        // A file removed behind our back with the folder's time put back: only a listing would
-        // notice, so the unchanged list proves the cached one was used.
-        var cur = Path.Combine(dirs.MaildirOf("big"), "cur");
-        var stamp = Directory.GetLastWriteTimeUtc(cur);
-        File.Delete(Directory.GetFiles(cur)[0]);
-        Directory.SetLastWriteTimeUtc(cur, stamp);
+        var listed = store.Index.FoldersListed;
         Assert.Equal(first, await UidsAsync(store));
+        Assert.Equal(listed, store.Index.FoldersListed);
+    }
+
+    [Fact]
+    public async Task A_folder_whose_mtime_was_set_back_is_listed_again_by_its_ctime()
+    {
+        var (dirs, store, _) = Setup();
+        using var _d = dirs;
+        // A whole second, so that putting it back below restores the exact mtime (nanoseconds included).
+        var cur = Path.Combine(dirs.MaildirOf("big"), "cur");
+        var stamp = DateTime.UnixEpoch.AddSeconds(1_700_000_000);
+        Directory.SetLastWriteTimeUtc(cur, stamp);
+        var first = await UidsAsync(store);
+        // A file removed behind our back with the folder's mtime put back (utime): the ctime still moved.
+        File.Delete(Directory.GetFiles(cur).Order(StringComparer.Ordinal).First());
+        Directory.SetLastWriteTimeUtc(cur, stamp);
+        Assert.Equal(first.Skip(1), await UidsAsync(store));
     }
 
     [Fact]
@@ -189,6 +201,7 @@ public class MaildirIndexTests
         using var _d = dirs;
         var (before, sizes) = await ListingAsync(store);
         Assert.True(File.Exists(Path.Combine(dirs.MaildirOf("big"), SizeIndex.FileName)));
+        File.Delete(Path.Combine(dirs.MaildirOf("big"), ListingFile.FileName));   // the size index is what is tested
         // Change every file's content but not its name: a server that read them would see it.
         foreach (var file in Directory.GetFiles(Path.Combine(dirs.MaildirOf("big"), "new"))) File.WriteAllText(file, "changed, much longer than before\n");
 
@@ -221,6 +234,7 @@ public class MaildirIndexTests
         var (before, sizes) = await ListingAsync(store);
         var path = Path.Combine(dirs.MaildirOf("big"), SizeIndex.FileName);
         File.WriteAllText(path, index);
+        File.Delete(Path.Combine(dirs.MaildirOf("big"), ListingFile.FileName));   // the size index is what is tested
 
         var restarted = new MaildirStore(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, time);
         var (after, afterSizes) = await ListingAsync(restarted);
@@ -242,6 +256,7 @@ public class MaildirIndexTests
         using var _d = dirs;
         var (before, sizes) = await ListingAsync(store);
         var path = Path.Combine(dirs.MaildirOf("big"), SizeIndex.FileName);
+        File.Delete(Path.Combine(dirs.MaildirOf("big"), ListingFile.FileName));   // the size index is what is tested
         // Valid lines, but wrong sizes and 8 MB of them: more than any index of 300 messages.
         using (var writer = new StreamWriter(path))
         {

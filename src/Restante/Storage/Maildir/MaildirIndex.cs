@@ -5,46 +5,115 @@ namespace Restante.Storage.Maildir;
 
 /// <summary>
 /// The incremental index of each large Maildir this server has opened: the last listing (names,
-/// sizes, arrival order; see <see cref="MaildirListing"/>) and the modification times of new/ and
-/// cur/ it reflects. At the next open a folder whose time is unchanged, and was already old
-/// enough to trust when it was listed, is not listed again; a changed folder is listed and
+/// sizes, arrival order; see <see cref="MaildirListing"/>) and the <see cref="FolderStamp"/>s of
+/// new/ and cur/ it reflects. At the next open a folder whose stamp is unchanged, and was already
+/// old enough to trust when it was listed, is not listed again; a changed folder is listed and
 /// compared with what the index knew (<see cref="MaildirScan"/>), so one delivery into a
 /// 100,000-message Maildir costs one directory listing and no sort, no stat and no read of the
-/// messages already known. Files others drop in, rename or remove are found by that listing;
-/// our own deliveries too (their names carry S= and W=, so nothing needs reading).
-/// On disk the <see cref="SizeIndex"/> keeps the sizes, so a restart lists the folders once and
-/// reads no message it already sized. Nothing on disk is trusted to skip a listing: after a
-/// restart both folders are always listed.
+/// messages already known. Files others drop in, rename or remove are found by that listing.
+/// Our own deliveries are recorded as they happen (<see cref="RecordDelivery"/>), so they cost no
+/// listing at all.
+/// On disk the listing is kept in <see cref="ListingFile"/> (a restart reads it instead of listing
+/// an unchanged folder) and the sizes in the <see cref="SizeIndex"/> (a restart whose listing file is
+/// gone or refused lists the folders but reads no message it already sized).
+/// In memory the index holds at most <see cref="MaxBytes"/> of listings; the least recently opened
+/// mailbox goes first.
 /// </summary>
-internal sealed class MaildirIndex
+internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
 {
     // Small mailboxes list in microseconds; keeping them would only cost memory.
     public const int MinimumEntries = 256;
 
-    // Why the time alone is not trusted right away: a folder's mtime has the resolution of the
+    // About eight 1,000,000-message listings or seven hundred of 10,000 messages.
+    public const long DefaultMaxBytes = 512L * 1024 * 1024;
+
+    // A first listing that leaves this many messages without a size after its budget is a huge
+    // mailbox seen for the first time, not a few files planted to be slow (those are left out of
+    // the session as before): see OpenAsync.
+    public const int BackgroundSizingThreshold = 1024;
+
+    // How long the background sizing of a first listing may read messages in all.
+    private static readonly TimeSpan BackgroundSizingBudget = TimeSpan.FromMinutes(10);
+
+    // Our own deliveries recorded since the last listing of new/; past this the next open lists new/.
+    private const int MaxPendingDeliveries = 4096;
+
+    // Why the time alone is not trusted right away: a folder's times have the resolution of the
     // kernel's clock tick, so a file dropped in during the same tick as the change we listed (a
-    // delivery of ours, another MDA's, a rename by a mail client) would leave the time as we
-    // recorded it. A folder whose time was within this of our clock when we listed it is listed
+    // delivery of ours, another MDA's, a rename by a mail client) would leave the times as we
+    // recorded them. A folder whose time was within this of our clock when we listed it is listed
     // again at every open until it is older; a change after that moves the time past it. Dovecot
     // follows the same rule for its Maildir sync.
     private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, State> _byMaildir = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _building = new(StringComparer.Ordinal);
+    private readonly Lock _evicting = new();
+    private long _bytes;
+    private long _clock;
 
-    private sealed record State(MaildirListing Listing, Stamp Stamp, int Unsaved);
+    /// <summary>The most the listings kept in memory may take together.</summary>
+    public long MaxBytes { get; } = maxBytes;
+
+    /// <summary>What the listings kept in memory take now (an estimate: names, records, lookup table).</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>The Maildirs whose listing is kept, for tests.</summary>
+    internal ICollection<string> Kept => _byMaildir.Keys;
+
+    /// <summary>How many times a folder was listed (new/ and cur/ count one each), for tests.</summary>
+    internal int FoldersListed => _foldersListed;
+
+    private int _foldersListed;
+
+    /// <param name="Pending">Messages we delivered into new/ since it was last listed (their stamp is in <paramref name="Stamp"/>).</param>
+    /// <param name="OnDisk">The stamp <see cref="ListingFile"/> holds for this listing's line; null when none is known.</param>
+    /// <param name="ChangesSinceDisk">Messages added, removed or renamed since the file was written.</param>
+    private sealed record State(MaildirListing Listing, Stamp Stamp, int Unsaved, Delivered[] Pending, Stamp? OnDisk, int ChangesSinceDisk)
+    {
+        public long LastUse;
+
+        public long Bytes => Listing.Names.Length + Listing.Count * 24L + 64;
+    }
+
+    private readonly record struct Delivered(string Name, long Size);
 
     /// <summary>The listing for a session that holds the Maildir's lock (no other session of ours changes it meanwhile).</summary>
+    /// <param name="reopen">Opens the Maildir again for a sizing that outlives this open; null: none (the budget's leftovers wait for a later login).</param>
     public async Task<MaildirListing> OpenAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<VerifiedMaildir>? reopen = null)
     {
+        if (_building.ContainsKey(maildir.Path)) throw BeingIndexed();
         // Before listing: a change made while we list then moves the time past what we record.
         var stamp = Stamp.Read(maildir, time);
-        _byMaildir.TryGetValue(maildir.Path, out var known);
+        var known = Take(maildir.Path);
+        // The path may now name another Maildir (renamed, replaced): nothing of the old one applies.
+        if (known is not null && !known.Stamp.SameFolders(stamp)) known = null;
+        known ??= Load(maildir, stamp, logger);
+
+        var previous = known?.Listing ?? MaildirListing.Empty;
         var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
         var listCur = known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur;
-        if (!listNew && !listCur) return known!.Listing;
+        var delivered = 0;
+        if (known is { Pending.Length: > 0 })
+        {
+            // Our own deliveries since new/ was listed: added without listing it (a listing of new/ would find them anyway).
+            if (WithDelivered(known.Listing, known.Pending) is { } merged)
+            {
+                previous = merged;
+                delivered = merged.Count - known.Listing.Count;
+            }
+            else listNew = true;
+        }
+        if (!listNew && !listCur)
+        {
+            var unchanged = known! with { Listing = previous, Pending = [], ChangesSinceDisk = known.ChangesSinceDisk + delivered };
+            Keep(maildir, unchanged, logger);
+            return previous;
+        }
 
-        var taken = await Snapshot.TakeAsync(maildir, known?.Listing ?? MaildirListing.Empty, listNew, listCur, known?.Unsaved ?? 0,
+        Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
+        var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
             logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
         if (known is not null && !(listNew && listCur))
         {
@@ -56,31 +125,235 @@ internal sealed class MaildirIndex
             if ((!listCur && after.Cur != stamp.Cur) || (!listNew && after.New != stamp.New))
             {
                 stamp = after;
-                taken = await Snapshot.TakeAsync(maildir, known.Listing, true, true, known.Unsaved,
+                Interlocked.Add(ref _foldersListed, 2);
+                taken = await Snapshot.TakeAsync(maildir, previous, true, true, known.Unsaved,
                     logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
             }
         }
+        if (known is null && taken.Full is not null && taken.Unsized >= BackgroundSizingThreshold && reopen is not null)
+        {
+            // A huge Maildir seen for the first time (a million messages without ,W= take minutes to read): rather than
+            // serve the part the budget allowed, which would show the client a mailbox that grows over its next logins
+            // (and renumbers it: the sized part is not a prefix of arrival order), the login answers -ERR [SYS/TEMP]
+            // (RFC 3206 §4: try again later) and the sizing goes on in the background without the lock, so it does not
+            // depend on a client waiting minutes for a reply. The next login finds the whole listing and only lists what
+            // changed since. A few slow files (a planted sparse file) stay below the threshold and are left out of the
+            // session as before, so they cannot make the mailbox unavailable.
+            StartSizing(maildir.Path, taken.Full, stamp, reopen, logger, fsync, time);
+            throw BeingIndexed();
+        }
         if (taken.Listing.Count < MinimumEntries)
         {
-            _byMaildir.TryRemove(maildir.Path, out _);
+            Forget(maildir.Path);
             return taken.Listing;
         }
         // Messages left out this time must be looked for again next time, whatever the times say.
         var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
-        _byMaildir[maildir.Path] = new State(taken.Listing, recorded, taken.Unsaved);
+        var state = new State(taken.Listing, recorded, taken.Unsaved, [], known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + delivered + taken.Changes);
+        Keep(maildir, state, logger);
         return taken.Listing;
     }
 
-    /// <summary>The modification times of new/ and cur/, and whether each is old enough to trust.</summary>
-    public readonly record struct Stamp(DateTime New, DateTime Cur, bool NewSettled, bool CurSettled)
+    /// <summary>
+    /// Records a message we just renamed into new/: the listing takes it at the next open without listing new/.
+    /// Only when new/ was, just before the rename (<paramref name="before"/>), exactly as the index last saw it: then the
+    /// change to <paramref name="after"/> is our rename. Anything else leaves the stamps differing, and the next open
+    /// lists new/.
+    /// </summary>
+    /// <remarks>
+    /// REVIEW: a file another MDA renames into new/ between our two stats, within the same clock tick as our rename,
+    /// is not seen until new/ changes again (the next delivery or rename lists it). The window is two system calls;
+    /// closing it would take a listing of new/ per delivery, which is what this saves.
+    /// </remarks>
+    public void RecordDelivery(string maildir, FolderStamp before, FolderStamp after, string name, long size)
+    {
+        while (_byMaildir.TryGetValue(maildir, out var state))
+        {
+            if (!state.Stamp.NewSettled || state.Stamp.New != before || !after.SameFolder(before)) return;
+            var updated = state.Pending.Length < MaxPendingDeliveries
+                ? state with { Stamp = state.Stamp with { New = after }, Pending = [.. state.Pending, new Delivered(name, size)] }
+                : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [] };
+            updated.LastUse = state.LastUse;
+            if (_byMaildir.TryUpdate(maildir, updated, state)) return;
+        }
+    }
+
+    private static MailStoreException BeingIndexed() =>
+        new(MailStoreErrorKind.Transient, "The mailbox is being indexed for the first time; try again in a minute.");
+
+    private State? Take(string path)
+    {
+        if (!_byMaildir.TryGetValue(path, out var state)) return null;
+        state.LastUse = Interlocked.Increment(ref _clock);
+        return state;
+    }
+
+    /// <summary>The listing file, when it proves itself and describes these very folders.</summary>
+    private static State? Load(VerifiedMaildir maildir, Stamp now, ILogger logger)
+    {
+        var rejection = ListingFile.TryRead(maildir, out var content);
+        if (rejection != ListingFile.Rejection.None)
+        {
+            if (rejection != ListingFile.Rejection.Missing) MaildirLog.ListingFileRefused(logger, maildir.Path, rejection.ToString());
+            return null;
+        }
+        if (!content.Stamp.SameFolders(now)) return null;
+        return new State(content.Listing, content.Stamp, 0, [], content.Stamp, 0);
+    }
+
+    private void Keep(VerifiedMaildir maildir, State state, ILogger logger)
+    {
+        // Rewrite the file when it misses more than a little (as the size index: a thousandth of the mailbox, so a huge
+        // one is not rewritten at every delivery, and a restart lists at most that many changes again), when there is
+        // none, or when this listing is proven (both folders settled) and the file's is not: that is what lets a restart
+        // read the file alone.
+        var onDisk = state.OnDisk;
+        var settled = state.Stamp.NewSettled && state.Stamp.CurSettled;
+        var write = onDisk is null || state.ChangesSinceDisk > state.Listing.Count / 1024
+            || (settled && !(onDisk.Value.NewSettled && onDisk.Value.CurSettled));
+        if (write && state.Pending.Length == 0)
+        {
+            try
+            {
+                ListingFile.Write(maildir, state.Listing, state.Stamp);
+                state = state with { OnDisk = state.Stamp, ChangesSinceDisk = 0 };
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                MaildirLog.ListingFileNotWritten(logger, maildir.Path, ex);
+            }
+        }
+        state.LastUse = Interlocked.Increment(ref _clock);
+        State? replaced = null;
+        _byMaildir.AddOrUpdate(maildir.Path, state, (_, old) =>
+        {
+            replaced = old;
+            return state;
+        });
+        Interlocked.Add(ref _bytes, state.Bytes - (replaced?.Bytes ?? 0));
+        Evict(maildir.Path);
+    }
+
+    private void Forget(string path)
+    {
+        if (_byMaildir.TryRemove(path, out var old)) Interlocked.Add(ref _bytes, -old.Bytes);
+    }
+
+    /// <summary>Drops the least recently opened listings until the rest fit (never the one just kept, which is in use).</summary>
+    private void Evict(string keep)
+    {
+        if (Bytes <= MaxBytes) return;
+        lock (_evicting)
+        {
+            while (Bytes > MaxBytes)
+            {
+                string? oldest = null;
+                var oldestUse = long.MaxValue;
+                foreach (var (path, state) in _byMaildir)
+                {
+                    if (path == keep || state.LastUse >= oldestUse) continue;
+                    oldest = path;
+                    oldestUse = state.LastUse;
+                }
+                if (oldest is null) return;
+                Forget(oldest);
+            }
+        }
+    }
+
+    /// <summary>The listing with our deliveries added in arrival order; null when one cannot be added (then new/ is listed).</summary>
+    private static MaildirListing? WithDelivered(MaildirListing listing, Delivered[] pending)
+    {
+        var added = new List<(byte[] Name, long Size)>(pending.Length);
+        foreach (var d in pending)
+        {
+            var name = System.Text.Encoding.UTF8.GetBytes(d.Name);
+            if (name.Length > byte.MaxValue) return null;
+            // Already there when a listing of new/ raced with the delivery and found it.
+            if (listing.FindBase(name.AsSpan(0, MaildirName.BaseLength(name))) >= 0) continue;
+            added.Add((name, d.Size));
+        }
+        if (added.Count == 0) return listing;
+        // Our names start with the delivery time, so they follow everything listed before; anything else (a file that
+        // claims a later time, two deliveries out of order) is left to a listing of new/, which sorts properly.
+        var last = listing.Count > 0 ? listing.BaseOf(listing.Count - 1).ToArray() : null;
+        var bytes = listing.Names.Length;
+        foreach (var (name, _) in added)
+        {
+            var baseName = name.AsSpan(0, MaildirName.BaseLength(name));
+            if (last is not null && ArrivalOrder.Compare(last, baseName) >= 0) return null;
+            last = baseName.ToArray();
+            bytes += name.Length;
+        }
+        var names = GC.AllocateUninitializedArray<byte>(bytes);
+        listing.Names.CopyTo(names, 0);
+        var records = new MaildirListing.Record[listing.Count + added.Count];
+        listing.Records.CopyTo(records, 0);
+        var at = listing.Names.Length;
+        var next = listing.Count;
+        foreach (var (name, size) in added)
+        {
+            name.CopyTo(names, at);
+            records[next++] = new MaildirListing.Record
+            {
+                NameStart = at,
+                NameLength = (byte)name.Length,
+                BaseLength = (byte)MaildirName.BaseLength(name),
+                Folder = MaildirFolder.New,
+                // Our delivery names carry W= with the size we wrote.
+                SizeFromName = true,
+                Size = size,
+            };
+            at += name.Length;
+        }
+        return new MaildirListing(names, records);
+    }
+
+    private void StartSizing(string path, MaildirListing full, Stamp stamp, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeProvider time)
+    {
+        // One sizing per Maildir: the placeholder is in the table before the work starts, and only its owner removes it.
+        var gate = new TaskCompletionSource();
+        if (!_building.TryAdd(path, gate.Task)) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                using var maildir = reopen();
+                // Another Maildir at that path since: what was listed is not its.
+                if (!Stamp.Read(maildir, time).SameFolders(stamp)) return;
+                var taken = await Snapshot.SizeRestAsync(maildir, full, logger, fsync, BackgroundSizingBudget, time, CancellationToken.None).ConfigureAwait(false);
+                // The stamps from before the listing: whatever changed since is listed again at the next open.
+                var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
+                if (taken.Listing.Count >= MinimumEntries && !_byMaildir.ContainsKey(path))
+                    Keep(maildir, new State(taken.Listing, recorded, taken.Unsaved, [], null, taken.Changes), logger);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RefusedMaildirException)
+            {
+                MaildirLog.BackgroundSizingFailed(logger, path, ex);
+            }
+            finally
+            {
+                _building.TryRemove(path, out _);
+                gate.SetResult();
+            }
+        });
+    }
+
+    /// <summary>Completes when no background sizing of <paramref name="path"/> runs (for tests).</summary>
+    internal Task SizedAsync(string path) => _building.TryGetValue(path, out var task) ? task : Task.CompletedTask;
+
+    /// <summary>The stamps of new/ and cur/, and whether each is old enough to trust.</summary>
+    public readonly record struct Stamp(FolderStamp New, FolderStamp Cur, bool NewSettled, bool CurSettled)
     {
         public static Stamp Read(VerifiedMaildir maildir, TimeProvider time)
         {
             // The folders opened at login, not the paths: those may have been swapped since.
-            var newTime = Posix.Stat(maildir.New).LastWriteUtc;
-            var curTime = Posix.Stat(maildir.Cur).LastWriteUtc;
+            var newStamp = FolderStamp.Read(maildir.New);
+            var curStamp = FolderStamp.Read(maildir.Cur);
             var now = time.GetUtcNow().UtcDateTime;
-            return new Stamp(newTime, curTime, now - newTime > SettleTime, now - curTime > SettleTime);
+            return new Stamp(newStamp, curStamp, now - newStamp.LatestUtc > SettleTime, now - curStamp.LatestUtc > SettleTime);
         }
+
+        public bool SameFolders(in Stamp other) => New.SameFolder(other.New) && Cur.SameFolder(other.Cur);
     }
 }

@@ -89,6 +89,9 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         _newFolderSync = newFolderSync ?? new GroupCommit();
     }
 
+    /// <summary>The index of large Maildirs, for tests.</summary>
+    internal MaildirIndex Index => _index;
+
     /// <summary>Where this store's UIDLs come from.</summary>
     public UidlSource UidlSource { get; }
 
@@ -116,7 +119,8 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
                 ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{path} is locked by another session.");
             SweepNow(maildir);
             // Under the lock, so no other session of ours changes the Maildir while we look.
-            var listing = await _index.OpenAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken).ConfigureAwait(false);
+            var listing = await _index.OpenAsync(maildir, _logger, _fsync, _sizingBudget, _time, cancellationToken,
+                reopen: () => VerifiedMaildir.Open(path, _trustedLength, create: false)).ConfigureAwait(false);
             // After the index: the previous server's file may change while the folders do not.
             IReadOnlyList<StoredMessage> messages = _importedUidls is null
                 ? new ListingMessages(listing)
@@ -202,12 +206,16 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
             // (see WireForm). Both folders are the ones verified above: a tmp/ or new/ swapped
             // for a symlink since cannot send the message anywhere else.
             var finalName = WireForm.Name(name, length, wireForm);
+            var before = FolderStamp.Read(maildir.New);
             Posix.RenameAt(maildir.Tmp, name, maildir.New, finalName, replace: false, Path.Join(path, "new", finalName));
+            var after = FolderStamp.Read(maildir.New);
             leftover = (maildir.New, finalName);
             // The rename is durable only once new/ itself is synced: by an fsync that started after
             // it, shared with the deliveries that renamed into the same new/ meanwhile (GroupCommit).
             if (_fsync) await _newFolderSync.SyncAsync(maildir.New, Path.Join(path, "new")).ConfigureAwait(false);
             leftover = null;
+            // Recorded in the index, so the next login need not list new/ to find it (see MaildirIndex.RecordDelivery).
+            _index.RecordDelivery(path, before, after, finalName, length);
             MaildirLog.Delivered(_logger, path, finalName);
             return MaildirName.ToUid(MaildirName.Base(finalName).ToString());
         }

@@ -16,7 +16,9 @@ internal static class Snapshot
     /// <summary>The listing to serve, and what the index must remember about it.</summary>
     /// <param name="Complete">False when messages were left out (not sized within the budget, gone while sized): the next open must list again to find them.</param>
     /// <param name="Unsaved">Changes to the sizes the index file would hold that are not written yet.</param>
-    public readonly record struct Taken(MaildirListing Listing, bool Complete, int Unsaved);
+    /// <param name="Changes">Messages added, removed or renamed against the previous listing.</param>
+    /// <param name="Unsized">Messages the budget left without a size; <paramref name="Full"/> then holds them (size -1) with the rest, for sizing later.</param>
+    public readonly record struct Taken(MaildirListing Listing, bool Complete, int Unsaved, int Changes = 0, int Unsized = 0, MaildirListing? Full = null);
 
     /// <summary>
     /// Lists the folders that may have changed, keeps what <paramref name="previous"/> knew of the
@@ -38,6 +40,8 @@ internal static class Snapshot
         foreach (ref readonly var r in records.AsSpan()) if (r.Size < 0) unsized++;
         var counted = 0;
         var complete = true;
+        var leftOver = 0;
+        MaildirListing? full = null;
         var index = default(SizeIndex.Outcome);
         var cold = previous.Count == 0;
         if (unsized > 0)
@@ -49,11 +53,16 @@ internal static class Snapshot
                 index = SizeIndex.Apply(maildir, listing);
                 if (index.Damaged) MaildirLog.IndexDamaged(logger, maildir.Path);
             }
-            (counted, complete) = await CountSizesAsync(maildir, listing, logger, sizingBudget, time, refused, cancellationToken).ConfigureAwait(false);
-            if (!complete) listing = SizedOnly(listing);
+            (counted, complete, leftOver) = await CountSizesAsync(maildir, listing, logger, sizingBudget, time, refused, cancellationToken).ConfigureAwait(false);
+            if (!complete)
+            {
+                if (leftOver > 0) full = listing;
+                listing = SizedOnly(listing);
+            }
         }
         else LogRefused(logger, maildir, refused);
         MaildirLog.Opened(logger, maildir.Path, listing.Count, counted);
+        var changes = scan.Added + scan.Removed + scan.Renamed;
 
         unsaved += counted;
         // Rewrite when the file would miss more than a little: at a first listing when anything
@@ -61,17 +70,36 @@ internal static class Snapshot
         // a thousandth of the mailbox, so a huge mailbox is not rewritten at every delivery and a
         // restart reads at most that many messages again.
         var write = cold ? counted > 0 || index.Stale : unsaved > listing.Count / 1024;
-        if (!writeIndex || !write) return new Taken(listing, complete, unsaved);
+        if (writeIndex && write) unsaved = WriteSizeIndex(maildir, listing, logger, fsync, unsaved);
+        return new Taken(listing, complete, unsaved, changes, leftOver, full);
+    }
+
+    /// <summary>
+    /// Sizes what a login's budget left unsized in <paramref name="full"/> (a first listing of a huge
+    /// Maildir, see <see cref="MaildirIndex"/>), within <paramref name="budget"/>, and writes the size index.
+    /// </summary>
+    public static async Task<Taken> SizeRestAsync(VerifiedMaildir maildir, MaildirListing full, ILogger logger, bool fsync, TimeSpan budget,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (counted, complete, leftOver) = await CountSizesAsync(maildir, full, logger, budget, time, new RefusedEntries(), cancellationToken).ConfigureAwait(false);
+        var listing = complete ? full : SizedOnly(full);
+        var unsaved = WriteSizeIndex(maildir, listing, logger, fsync, counted);
+        MaildirLog.Opened(logger, maildir.Path, listing.Count, counted);
+        return new Taken(listing, complete, unsaved, listing.Count, leftOver);
+    }
+
+    private static int WriteSizeIndex(VerifiedMaildir maildir, MaildirListing listing, ILogger logger, bool fsync, int unsaved)
+    {
         try
         {
             SizeIndex.Write(maildir, listing, fsync);
-            unsaved = 0;
+            return 0;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             MaildirLog.IndexNotWritten(logger, maildir.Path, ex);
+            return unsaved;
         }
-        return new Taken(listing, complete, unsaved);
     }
 
     /// <summary>The listing without the messages that could not be sized.</summary>
@@ -142,7 +170,7 @@ internal static class Snapshot
     /// Reads every message still without a size to count it. Returns how many were counted, and
     /// false when some are left without a size (gone, not regular files, or past the budget).
     /// </summary>
-    private static async Task<(int Counted, bool Complete)> CountSizesAsync(VerifiedMaildir maildir, MaildirListing listing, ILogger logger,
+    private static async Task<(int Counted, bool Complete, int LeftOver)> CountSizesAsync(VerifiedMaildir maildir, MaildirListing listing, ILogger logger,
         TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, CancellationToken cancellationToken)
     {
         var records = listing.Records;
@@ -181,7 +209,7 @@ internal static class Snapshot
         }
         LogRefused(logger, maildir, refused);
         if (unsized > 0) MaildirLog.SizingBudgetSpent(logger, maildir.Path, sizingBudget, unsized);
-        return (counted, complete);
+        return (counted, complete, unsized);
     }
 
     private static void LogRefused(ILogger logger, VerifiedMaildir maildir, in RefusedEntries refused)

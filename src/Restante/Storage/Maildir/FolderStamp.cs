@@ -1,0 +1,56 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// What tells whether a Maildir folder (new/ or cur/) may have changed since it was listed: which
+/// directory it is (device and inode) and its change and modification times, in nanoseconds.
+/// The change time (ctime) is the one that counts: a user can set a directory's mtime back with
+/// utime(2), but every change of an entry, and that utime call itself, sets the ctime to the
+/// kernel's clock, and nobody but the clock's owner can set it back. The mtime is compared too (a
+/// file system that keeps no ctime still keeps it).
+/// </summary>
+internal readonly record struct FolderStamp(ulong Device, ulong Inode, long ChangeNs, long ModifyNs)
+{
+    /// <summary>The stamp of an open folder (the descriptor verified at login, not a path that may have been swapped since).</summary>
+    public static FolderStamp Read(SafeFileHandle folder)
+    {
+        // struct statx is 256 bytes with the same layout on every architecture.
+        const uint mask = 0x100 | 0x40 | 0x80;   // STATX_INO | STATX_MTIME | STATX_CTIME
+        Span<byte> buffer = stackalloc byte[256];
+        int rc;
+        do rc = Statx(folder, "", AtEmptyPath, mask, ref MemoryMarshal.GetReference(buffer));
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (rc < 0) throw Posix.ErrnoException("statx", "(folder)", Marshal.GetLastPInvokeError());
+        // stx_ino at 32, stx_ctime at 128, stx_mtime at 112 (tv_sec int64, tv_nsec uint32), stx_dev_major/minor at 136/140.
+        var inode = MemoryMarshal.Read<ulong>(buffer[32..]);
+        var device = (ulong)MemoryMarshal.Read<uint>(buffer[136..]) << 32 | MemoryMarshal.Read<uint>(buffer[140..]);
+        return new FolderStamp(device, inode, Nanoseconds(buffer[128..]), Nanoseconds(buffer[112..]));
+    }
+
+    /// <summary>The later of the two times, as UTC: what the settle rule compares with the clock.</summary>
+    public DateTime LatestUtc => DateTime.UnixEpoch.AddTicks(Math.Max(ChangeNs, ModifyNs) / 100);
+
+    /// <summary>True when this is the same directory as <paramref name="other"/>, whatever its times.</summary>
+    public bool SameFolder(in FolderStamp other) => Device == other.Device && Inode == other.Inode;
+
+    private static long Nanoseconds(ReadOnlySpan<byte> timestamp)
+    {
+        var seconds = MemoryMarshal.Read<long>(timestamp);
+        var nanoseconds = MemoryMarshal.Read<uint>(timestamp[8..]);
+        if (!BitConverter.IsLittleEndian)
+        {
+            seconds = BinaryPrimitives.ReverseEndianness(seconds);
+            nanoseconds = BinaryPrimitives.ReverseEndianness(nanoseconds);
+        }
+        return seconds * 1_000_000_000 + nanoseconds;
+    }
+
+    private const int AtEmptyPath = 0x1000;
+    private const int EIntr = 4;
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
+}
