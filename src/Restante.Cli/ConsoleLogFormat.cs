@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -24,6 +25,16 @@ internal static partial class ConsoleLogFormat
 
     /// <summary>Adds the console logger in the chosen format. Call before AddSystemd, which picks journald's format for "simple".</summary>
     public static void Add(ILoggingBuilder logging, IServiceCollection services, string? format)
+    {
+        AddFormats(logging, services, format);
+        // The runtime's formatters and options, written a batch at a time (BatchedConsoleWriter) instead of a thread
+        // wake-up and a write(2) per line; AddSystemd only chooses a formatter, so it applies to this provider too.
+        foreach (var runtimeConsole in services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList())
+            services.Remove(runtimeConsole);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, BatchedConsoleLoggerProvider>());
+    }
+
+    private static void AddFormats(ILoggingBuilder logging, IServiceCollection services, string? format)
     {
         if (!IsJson(format))
         {

@@ -38,6 +38,13 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
 
     /// <summary>The user's name if <paramref name="password"/> is right, otherwise null.</summary>
     public async ValueTask<string?> VerifyPasswordAsync(string user, string password, CancellationToken ct)
+        => (await AuthenticateAsync(user, password, ct).ConfigureAwait(false))?.Name;
+
+    /// <summary>
+    /// The user's record if <paramref name="password"/> is right, otherwise null: what <see cref="VerifyPasswordAsync"/>
+    /// checks, returning the record the check looked up so that the login needs no second lookup for its policy fields.
+    /// </summary>
+    public async ValueTask<UserRecord?> AuthenticateAsync(string user, string password, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(password);
@@ -53,7 +60,7 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
             // A non-ASCII password stored before passwords were prepared was hashed as typed: it still works as typed.
             if (!matches && prepared != password)
                 matches = await VerifyAsync(scheme, password, encoded, ct).ConfigureAwait(false);
-            return matches ? record.Name : null;
+            return matches ? record : null;
         }
         await Hashing.RunAsync(() => _dummyScheme.Verify(password, _dummyHash.Value), ct).ConfigureAwait(false);
         return null;
@@ -66,7 +73,7 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
     // later than a fast scheme's wrong password, telling the two apart. So the fast path is taken only with nothing queued.
     private ValueTask<bool> VerifyAsync(IPasswordScheme scheme, string password, string encoded, CancellationToken ct)
         => PasswordSchemes.IsFast(scheme) && Hashing.QueueDepth == 0
-            ? ValueTask.FromResult(Hashing.RunInline(() => scheme.Verify(password, encoded)))
+            ? ValueTask.FromResult(Hashing.RunInline((scheme, password, encoded), static c => c.scheme.Verify(c.password, c.encoded)))
             : new ValueTask<bool>(Hashing.RunAsync(() => scheme.Verify(password, encoded), ct, memoryHard: scheme is Argon2idScheme));
 
     /// <summary>The threads every hash runs on; its queue depth is there for metrics.</summary>
@@ -83,6 +90,10 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
     /// user's secret, otherwise null. Only users stored with a plaintext-equivalent scheme (PLAIN) can use APOP.
     /// </summary>
     public async ValueTask<string?> VerifyApopAsync(string user, string timestamp, string digestHex, CancellationToken ct)
+        => (await AuthenticateApopAsync(user, timestamp, digestHex, ct).ConfigureAwait(false))?.Name;
+
+    /// <summary>The user's record if the APOP digest is right (see <see cref="VerifyApopAsync"/>), otherwise null.</summary>
+    public async ValueTask<UserRecord?> AuthenticateApopAsync(string user, string timestamp, string digestHex, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(timestamp);
@@ -97,7 +108,7 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
             secret = plaintext;
         }
         var matches = ApopDigest.Matches(timestamp, secret ?? DummyApopSecret, digestHex);
-        return matches && secret is not null ? record!.Name : null;
+        return matches && secret is not null ? record : null;
     }
 
     /// <summary>

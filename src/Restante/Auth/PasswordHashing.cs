@@ -90,8 +90,16 @@ public sealed class PasswordHashing : IDisposable
     public T RunInline<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        return RunInline(work, static w => w());
+    }
+
+    /// <summary><see cref="RunInline{T}(Func{T})"/> with the work's inputs passed in, so a static lambda allocates nothing per login.</summary>
+    /// <exception cref="PasswordHashingBusyException">The queue is full (or the pool is stopping); nothing was run.</exception>
+    public T RunInline<TState, T>(TState state, Func<TState, T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
         if (_queue.IsAddingCompleted || _queue.Count >= QueueCapacity) throw new PasswordHashingBusyException();
-        return work();
+        return work(state);
     }
 
     private void Work()

@@ -45,9 +45,14 @@ public sealed class PlainScheme : IPasswordScheme
 
     private static void Digest(ReadOnlySpan<char> text, Span<byte> digest)
     {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(text)];
+        // On the stack for any password a person types (no heap copy of it left for the collector to keep); wiped either way.
+        var length = Encoding.UTF8.GetByteCount(text);
+        var bytes = length <= StackLimit ? stackalloc byte[StackLimit] : new byte[length];
+        bytes = bytes[..length];
         Encoding.UTF8.GetBytes(text, bytes);
         SHA256.HashData(bytes, digest);
         CryptographicOperations.ZeroMemory(bytes);
     }
+
+    private const int StackLimit = 512;
 }

@@ -168,6 +168,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _listeners.Add(listener);
+                TcpKeepAlive.ApplyToListener(listener.ListeningSocket, _context.Options.TcpKeepAlive);
                 var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // RFC 3206 [SYS/TEMP]: the client may come back later.
                 listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: false, proxy, stopping), _gate,
@@ -178,6 +179,7 @@ public sealed partial class Pop3Server : IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var listener = ConnectionListener.Bind(ListenAddress.Parse(address), logger);
                 _pop3sListeners.Add(listener);
+                TcpKeepAlive.ApplyToListener(listener.ListeningSocket, _context.Options.TcpKeepAlive);
                 var proxy = _options.Pop3ExpectsProxyHeader(address) ? _proxy : null;
                 // A POP3S client expects a TLS handshake, to which a plaintext -ERR is noise: it is just closed.
                 listener.Start((socket, stopping) => RunSessionAsync(socket, implicitTls: true, proxy, stopping), _gate,

@@ -46,6 +46,9 @@ public sealed partial class ConnectionListener : IAsyncDisposable
 
     public int ActiveConnections => _connections.Count;
 
+    /// <summary>The listening socket, for options its connections inherit (<see cref="ListenerSocketOptions"/>).</summary>
+    internal Socket ListeningSocket => _socket;
+
     public static ConnectionListener Bind(IPEndPoint endPoint, ILogger logger, int backlog = 512)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -54,6 +57,8 @@ public sealed partial class ConnectionListener : IAsyncDisposable
             if (endPoint.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
             // Lets a restarted server bind at once while old connections sit in TIME_WAIT.
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Replies are written whole, once per batch: no reason to wait for more. Set here, every connection has it.
+            if (ListenerSocketOptions.Inherited) socket.NoDelay = true;
             socket.Bind(endPoint);
             socket.Listen(backlog);
         }
@@ -178,14 +183,22 @@ public sealed partial class ConnectionListener : IAsyncDisposable
                 continue;
             }
 
-            // Replies are written whole, once per batch: no reason to wait for more (TCP only).
-            if (client.ProtocolType == ProtocolType.Tcp) client.NoDelay = true;
+            // Replies are written whole, once per batch: no reason to wait for more (TCP only; inherited where Bind set it).
+            if (!ListenerSocketOptions.Inherited && client.ProtocolType == ProtocolType.Tcp) client.NoDelay = true;
             var id = Interlocked.Increment(ref _nextConnection);
             // Registered before it starts, so StopAsync can never miss a connection that is just beginning.
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _connections[id] = done.Task;
-            _ = RunConnectionAsync(client, handler, lease, id, done);
+            // Leave the accept loop at once; the session runs on the thread pool. Queued as a work item of its own, without
+            // this loop's execution context: the cheapest hop there is (an awaited Task.Yield captured and restored one).
+            ThreadPool.UnsafeQueueUserWorkItem(new AcceptedConnection(this, client, handler, lease, id, done), preferLocal: false);
         }
+    }
+
+    private sealed class AcceptedConnection(ConnectionListener listener, Socket client, Func<Socket, CancellationToken, Task> handler,
+        ConnectionGate.Lease lease, long id, TaskCompletionSource done) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = listener.RunConnectionAsync(client, handler, lease, id, done);
     }
 
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
@@ -196,8 +209,6 @@ public sealed partial class ConnectionListener : IAsyncDisposable
 
     private async Task RunConnectionAsync(Socket client, Func<Socket, CancellationToken, Task> handler, ConnectionGate.Lease lease, long id, TaskCompletionSource done)
     {
-        // Leave the accept loop at once; the session runs on the thread pool.
-        await Task.Yield();
         try
         {
             await handler(client, _stopping.Token).ConfigureAwait(false);

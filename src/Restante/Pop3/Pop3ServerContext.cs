@@ -44,12 +44,13 @@ public sealed class Pop3ServerContext
 
     /// <summary>
     /// The user's policy. The user's record is looked up only when a field could change anything (the bounds leave
-    /// room), so a server without policies costs no second lookup per login.
+    /// room), and not at all when the login already has it (<paramref name="record"/>: USER/PASS and APOP hand over the
+    /// record their check found), so a login costs one lookup of the user directory, with or without policies.
     /// </summary>
-    internal async ValueTask<MailboxPolicy> PolicyForAsync(string user, CancellationToken cancellationToken)
+    internal async ValueTask<MailboxPolicy> PolicyForAsync(string user, UserRecord? record, CancellationToken cancellationToken)
     {
         if (!Policies.LoginDelayVaries && !Policies.ExpireVaries) return Policies.For(user, null, out _);
-        var record = await Authenticator.FindRecordAsync(user, cancellationToken).ConfigureAwait(false);
+        record ??= await Authenticator.FindRecordAsync(user, cancellationToken).ConfigureAwait(false);
         var policy = Policies.For(user, record, out var problem);
         if (problem is not null) Pop3Log.PolicyFieldIgnored(Logger, Protocol.LogText.Of(user), problem);
         return policy;

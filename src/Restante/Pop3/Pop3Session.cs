@@ -602,7 +602,9 @@ public sealed class Pop3Session
     /// The only way into TRANSACTION: opens and locks the maildrop (RFC 1939 §4). On failure the
     /// session stays in AUTHORIZATION with an -ERR written.
     /// </summary>
-    internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken)
+    /// <param name="record">The user's record when the login just looked it up (the policy then needs no second lookup).</param>
+    internal async ValueTask<CommandOutcome> EnterTransactionAsync(string user, string mechanism, CancellationToken cancellationToken,
+        Auth.UserRecord? record = null)
     {
         PendingUser = null;
         if (_server.Hooks?.OnLogin(this, user) is { } refusal)
@@ -613,7 +615,7 @@ public sealed class Pop3Session
         // The credentials were right: this address's earlier failures for this user were the owner's own (a client
         // trying APOP first, a mistyped password), not guessing; Dovecot's auth penalty is cleared the same way.
         _server.Throttle.RecordSuccess(RemoteAddress, user);
-        var policy = await _server.PolicyForAsync(user, cancellationToken).ConfigureAwait(false);
+        var policy = await _server.PolicyForAsync(user, record, cancellationToken).ConfigureAwait(false);
 
         IMaildrop maildrop;
         try

@@ -21,9 +21,9 @@ internal sealed class ApopCommand : IPop3Command
         if (!PrintableText.TryDecodeAscii(nameBytes, out var name) || !PrintableText.TryDecodeAscii(digestBytes, out var digest))
             return await session.FailLoginAsync(PrintableText.From(nameBytes), "APOP", cancellationToken).ConfigureAwait(false);
 
-        var authenticated = await session.Server.Authenticator.VerifyApopAsync(name, timestamp, digest, cancellationToken).ConfigureAwait(false);
-        if (authenticated is null)
+        var record = await session.Server.Authenticator.AuthenticateApopAsync(name, timestamp, digest, cancellationToken).ConfigureAwait(false);
+        if (record is null)
             return await session.FailLoginAsync(name, "APOP", cancellationToken).ConfigureAwait(false);
-        return await session.EnterTransactionAsync(authenticated, "APOP", cancellationToken).ConfigureAwait(false);
+        return await session.EnterTransactionAsync(record.Name, "APOP", cancellationToken, record).ConfigureAwait(false);
     }
 }

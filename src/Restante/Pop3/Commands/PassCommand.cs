@@ -19,9 +19,9 @@ internal sealed class PassCommand : IPop3Command
         // RFC 6856 §2.2: "The server MUST reject UTF-8 usernames or passwords that fail to comply with the formal syntax in UTF-8".
         if (!Utf8Text.TryDecode(arguments.Span, allowControls: true, out var password))
             return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
-        var authenticated = await session.Server.Authenticator.VerifyPasswordAsync(user, password, cancellationToken).ConfigureAwait(false);
-        if (authenticated is null)
+        var record = await session.Server.Authenticator.AuthenticateAsync(user, password, cancellationToken).ConfigureAwait(false);
+        if (record is null)
             return await session.FailLoginAsync(user, "USER/PASS", cancellationToken).ConfigureAwait(false);
-        return await session.EnterTransactionAsync(authenticated, "USER/PASS", cancellationToken).ConfigureAwait(false);
+        return await session.EnterTransactionAsync(record.Name, "USER/PASS", cancellationToken, record).ConfigureAwait(false);
     }
 }
