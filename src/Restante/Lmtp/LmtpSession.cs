@@ -16,40 +16,33 @@ namespace Restante.Lmtp;
 /// streams into a spool; after the final "." each recipient gets its own copy, and LMTP answers
 /// once per recipient, in RCPT order (RFC 2033 §4.2).
 /// </summary>
-public sealed class LmtpSession
+public sealed class LmtpSession : ILineProtocol
 {
     private static long s_nextSessionId;
 
-    private readonly LmtpServerContext _server;
-    private readonly Stream _transport;
-    // Shared (the options are immutable). Zero-byte reads: a session waiting for its MTA's next command holds no
-    // 16 KiB read buffer, as POP3 sessions do.
-    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true, useZeroByteReads: true);
+    // Shared (the options are immutable). A session waiting for its MTA's next command holds no 16 KiB read buffer:
+    // the connection waits with a zero-byte read on the socket before the pipe reads (as for POP3).
+    private static readonly StreamPipeReaderOptions s_readerOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true);
     private static readonly StreamPipeWriterOptions s_writerOptions = new(minimumBufferSize: 4096, leaveOpen: true);
-    private readonly IoDeadline _ioTimeout;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
-    private int _consecutiveErrors;
-    private bool _rejectedThisCommand;
-    private bool _discardingLongLine;
+
+    private readonly LmtpServerContext _server;
+    private readonly LineConnection _connection;
     private DataReception? _data;
+    private DataReception.Step _dataStep;
     private int _transactions;
     private int _lastReplyCode;
-    private string _endReason = "client disconnected";
     private long _dataStartedAt;
-    // The I/O timer now armed is the DATA time limit (not the idle or write timeout): decides the goodbye.
+    // The read deadline last armed was the DATA time limit (not the idle timeout): decides the goodbye.
     private bool _armedForDataLimit;
+    private IDisposable? _scope;
 
     public LmtpSession(LmtpServerContext server, DeliveryDialect dialect, Stream transport, EndPoint? remoteEndPoint)
     {
         _server = server;
-        _transport = transport;
         Dialect = dialect;
         RemoteEndPoint = remoteEndPoint;
         Id = Interlocked.Increment(ref s_nextSessionId);
-        _input = PipeReader.Create(transport, s_readerOptions);
-        _output = PipeWriter.Create(transport, s_writerOptions);
-        _ioTimeout = new IoDeadline(server.TimeProvider);
+        _connection = new LineConnection(transport, server.TimeProvider, s_readerOptions, s_writerOptions);
         Logger = server.Logger;
     }
 
@@ -65,124 +58,90 @@ public sealed class LmtpSession
 
     internal ILogger Logger { get; }
 
-    internal PipeWriter Output => _output;
+    internal PipeWriter Output => _connection.Output;
 
     /// <summary>The name given in LHLO/EHLO/HELO.</summary>
     internal string? ClientName { get; private set; }
 
     internal MailTransaction? Transaction { get; private set; }
 
-    public async Task RunAsync(CancellationToken stopping)
+    public Task RunAsync(CancellationToken stopping) => _connection.RunAsync(this, stopping);
+
+    void ILineProtocol.Begin()
     {
         LmtpLog.Connected(Logger, Dialect, Id, RemoteEndPoint);
-        using var scope = Logger.BeginScope("{Protocol} session {SessionId} {Peer}", Dialect, Id, RemoteEndPoint);
-        var stoppingRegistration = _ioTimeout.CancelWhen(stopping);
-        try
-        {
-            // RFC 5321 §4.2 / RFC 2033 §4: the greeting names the host and the protocol.
-            SmtpReply.Write(_output, 220, "", $"{_server.Hostname} {(Dialect == DeliveryDialect.Lmtp ? "LMTP" : "ESMTP")} Restante ready", last: true);
-            if (!await FlushAsync().ConfigureAwait(false)) return;
-            await ProcessAsync(stopping).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            _endReason = "server shutting down";
-            await TrySayGoodbyeAsync("421 4.3.2 Server shutting down\r\n"u8.ToArray()).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_armedForDataLimit && !stopping.IsCancellationRequested)
-        {
-            _endReason = "DATA time limit reached";
-            await TrySayGoodbyeAsync("421 4.4.2 DATA took too long, closing connection\r\n"u8.ToArray()).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // RFC 5321 §4.5.3.2: on a timeout the server closes, preferably after a 421.
-            _endReason = "timed out";
-            await TrySayGoodbyeAsync("421 4.4.2 Idle timeout, closing connection\r\n"u8.ToArray()).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            _endReason = "connection lost";
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            _endReason = "internal error";
-            LmtpLog.SessionFailed(Logger, ex, Dialect, Id);
-        }
-        finally
-        {
-            await EndAsync().ConfigureAwait(false);
-            await stoppingRegistration.DisposeAsync().ConfigureAwait(false);
-            _ioTimeout.Dispose();
-        }
+        _scope = Logger.BeginScope("{Protocol} session {SessionId} {Peer}", Dialect, Id, RemoteEndPoint);
     }
 
-    private async Task ProcessAsync(CancellationToken stopping)
+    void ILineProtocol.Finished() => _scope?.Dispose();
+
+    int ILineProtocol.LineLimit => LmtpLimits.MaxLine;
+
+    int ILineProtocol.MaxBadCommands => _server.Limits.MaxBadCommands;
+
+    TimeSpan ILineProtocol.WriteTimeout => _server.Limits.WriteTimeout;
+
+    ValueTask<bool> ILineProtocol.OpenAsync()
     {
-        while (true)
-        {
-            var read = await _input.ReadAsync(_ioTimeout.Arm(ReadTimeout())).ConfigureAwait(false);
-            DisarmTimer();
-
-            var buffer = read.Buffer;
-            var outcome = SessionOutcome.Continue;
-            while (outcome == SessionOutcome.Continue)
-            {
-                if (_data is not null)
-                {
-                    var step = _data.Consume(ref buffer);
-                    if (step == DataReception.Step.NeedMoreData) break;
-                    if (step == DataReception.Step.SpoolFull)
-                    {
-                        await FlushSpoolAsync(_data, stopping).ConfigureAwait(false);
-                        continue;
-                    }
-                    outcome = await FinishDataAsync().ConfigureAwait(false);
-                    continue;
-                }
-
-                if (_discardingLongLine)
-                {
-                    if (!LineReader.TrySkipPastLineEnd(ref buffer)) break;
-                    _discardingLongLine = false;
-                }
-                var status = LineReader.TryTakeLine(ref buffer, LmtpLimits.MaxLine, out var line);
-                if (status == LineStatus.NeedMoreData) break;
-                if (status == LineStatus.TooLong)
-                {
-                    // Answer once, then drop everything up to the line end (RFC 5321 §4.5.3.1.4/6).
-                    _discardingLongLine = true;
-                    outcome = Refuse(new SmtpReply(500, "5.5.2", "Line too long"));
-                }
-                else
-                {
-                    outcome = await ExecuteLineAsync(line, stopping).ConfigureAwait(false);
-                    if (outcome == SessionOutcome.Continue && !_rejectedThisCommand) _consecutiveErrors = 0;
-                }
-                // Replies to pipelined commands go out before more commands run (see PendingOutput).
-                if (PendingOutput.IsOverLimit(_output) && !await FlushAsync().ConfigureAwait(false)) return;
-                if (outcome == SessionOutcome.Continue && _consecutiveErrors >= _server.Limits.MaxBadCommands)
-                {
-                    SmtpReply.Write(_output, 421, "4.7.0", "Too many errors, closing connection", last: true);
-                    _endReason = "too many bad commands";
-                    outcome = SessionOutcome.Close;
-                }
-            }
-
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (!await FlushAsync().ConfigureAwait(false)) return;
-            if (outcome == SessionOutcome.Close) return;
-            if (read.IsCompleted)
-            {
-                if (_data is not null) _endReason = "client disconnected mid-DATA";
-                return;
-            }
-        }
+        // RFC 5321 §4.2 / RFC 2033 §4: the greeting names the host and the protocol.
+        SmtpReply.Write(Output, 220, "", $"{_server.Hostname} {(Dialect == DeliveryDialect.Lmtp ? "LMTP" : "ESMTP")} Restante ready", last: true);
+        return ValueTask.FromResult(true);
     }
+
+    byte[]? ILineProtocol.Interrupted(bool serverStopping)
+    {
+        if (serverStopping)
+        {
+            _connection.EndReason = "server shutting down";
+            return "421 4.3.2 Server shutting down\r\n"u8.ToArray();
+        }
+        if (_armedForDataLimit && _connection.LastArmedForRead)
+        {
+            _connection.EndReason = "DATA time limit reached";
+            return "421 4.4.2 DATA took too long, closing connection\r\n"u8.ToArray();
+        }
+        // RFC 5321 §4.5.3.2: on a timeout the server closes, preferably after a 421.
+        _connection.EndReason = "timed out";
+        return "421 4.4.2 Idle timeout, closing connection\r\n"u8.ToArray();
+    }
+
+    void ILineProtocol.Failed(Exception exception) => LmtpLog.SessionFailed(Logger, exception, Dialect, Id);
+
+    void ILineProtocol.WriteLineTooLong() => Reply(new SmtpReply(500, "5.5.2", "Line too long"));   // RFC 5321 §4.5.3.1.4/6
+
+    void ILineProtocol.WriteTooManyBadCommands() => SmtpReply.Write(Output, 421, "4.7.0", "Too many errors, closing connection", last: true);
+
+    ValueTask<bool> ILineProtocol.StartTlsAsync(long discardedPlaintext) => throw new NotSupportedException("LMTP offers no STARTTLS.");
+
+    RawInput ILineProtocol.TakeRaw(ref ReadOnlySequence<byte> input)
+    {
+        if (_data is null) return RawInput.Lines;
+        _dataStep = _data.Consume(ref input);
+        return _dataStep == DataReception.Step.NeedMoreData ? RawInput.NeedMoreData : RawInput.Ready;
+    }
+
+    async ValueTask<LineOutcome> ILineProtocol.ProcessRawAsync(CancellationToken cancellationToken)
+    {
+        if (_dataStep == DataReception.Step.SpoolFull)
+        {
+            await FlushSpoolAsync(_data!, cancellationToken).ConfigureAwait(false);
+            return LineOutcome.Continue;
+        }
+        return ToLineOutcome(await FinishDataAsync().ConfigureAwait(false));
+    }
+
+    void ILineProtocol.InputEnded()
+    {
+        if (_data is not null) _connection.EndReason = "client disconnected mid-DATA";
+    }
+
+    async ValueTask<LineOutcome> ILineProtocol.ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken cancellationToken)
+        => ToLineOutcome(await ExecuteLineAsync(line, cancellationToken).ConfigureAwait(false));
+
+    private static LineOutcome ToLineOutcome(SessionOutcome outcome) => outcome == SessionOutcome.Close ? LineOutcome.Close : LineOutcome.Continue;
 
     private async ValueTask<SessionOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
     {
-        _rejectedThisCommand = false;
         // Lines are at most 1000 octets; one copy lets commands await safely.
         var bytes = line.ToArray();
         var verb = SmtpCommandParser.Parse(bytes, out var range);
@@ -211,7 +170,7 @@ public sealed class LmtpSession
     internal void Reply(SmtpReply reply)
     {
         _lastReplyCode = reply.Code;
-        reply.WriteTo(_output);
+        reply.WriteTo(Output);
     }
 
     /// <summary>Writes an error reply and counts it toward <see cref="LmtpLimits.MaxBadCommands"/>.</summary>
@@ -220,8 +179,7 @@ public sealed class LmtpSession
     private SessionOutcome Refuse(SmtpReply reply)
     {
         Reply(reply);
-        _rejectedThisCommand = true;
-        _consecutiveErrors++;
+        _connection.CountBadCommand();
         return SessionOutcome.Continue;
     }
 
@@ -252,7 +210,7 @@ public sealed class LmtpSession
     }
 
     /// <summary>Between commands the idle timeout; inside DATA no more than what is left of <see cref="LmtpLimits.DataTimeout"/>.</summary>
-    private TimeSpan ReadTimeout()
+    TimeSpan ILineProtocol.NextReadTimeout()
     {
         var idle = _server.Limits.IdleTimeout;
         _armedForDataLimit = false;
@@ -263,8 +221,7 @@ public sealed class LmtpSession
         return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
     }
 
-
-    internal void SetEndReason(string reason) => _endReason = reason;
+    internal void SetEndReason(string reason) => _connection.EndReason = reason;
 
     /// <summary>
     /// The final "." has arrived: deliver a copy per recipient and reply. Deliveries run to the end
@@ -354,38 +311,17 @@ public sealed class LmtpSession
         var other => other.ToString() is { Length: > 0 } text ? text : "local socket",
     };
 
-    /// <summary>Flushes with the write timeout armed; false when the client is gone.</summary>
-    private async ValueTask<bool> FlushAsync()
-    {
-        _armedForDataLimit = false;
-        var result = await _output.FlushAsync(_ioTimeout.Arm(_server.Limits.WriteTimeout)).ConfigureAwait(false);
-        DisarmTimer();
-        return !result.IsCompleted && !result.IsCanceled;
-    }
-
-    private void DisarmTimer() => _ioTimeout.Disarm();
-
-    private ValueTask TrySayGoodbyeAsync(byte[] line) => PeerGoodbye.TrySendAsync(_transport, line);
-
-    private async ValueTask EndAsync()
+    ValueTask ILineProtocol.EndAsync()
     {
         if (_data is { } data)
         {
             // Mid-DATA: the spool is unlinked already; closing it leaves no trace, and nothing
             // was put in any mailbox.
-            LmtpLog.DataAbandoned(Logger, LogText.Address(Transaction?.Sender), data.Size, _endReason);
+            LmtpLog.DataAbandoned(Logger, LogText.Address(Transaction?.Sender), data.Size, _connection.EndReason);
             data.Dispose();
             _data = null;
         }
-        LmtpLog.Ended(Logger, Dialect, Id, _endReason, _transactions);
-        await _input.CompleteAsync().ConfigureAwait(false);
-        try
-        {
-            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            // Flushing leftovers to a vanished peer: nothing to do.
-        }
+        LmtpLog.Ended(Logger, Dialect, Id, _connection.EndReason, _transactions);
+        return ValueTask.CompletedTask;
     }
 }

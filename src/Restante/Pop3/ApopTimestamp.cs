@@ -20,6 +20,14 @@ internal static class ApopTimestamp
     [ThreadStatic] private static byte[]? t_batch;
     [ThreadStatic] private static int t_used;
 
+    /// <summary>The timestamp for a new greeting, or null when the greeting offers no APOP (see <see cref="Pop3Options.Apop"/>).</summary>
+    public static string? ForGreeting(Pop3ServerContext server) => server.Options.Apop switch
+    {
+        ApopMode.On => Create(server.Hostname),
+        ApopMode.Off => null,
+        _ => server.Authenticator.HasApopSecrets ? Create(server.Hostname) : null,
+    };
+
     public static string Create(string hostname)
     {
         var counter = Interlocked.Increment(ref s_counter);

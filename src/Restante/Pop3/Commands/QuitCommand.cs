@@ -10,7 +10,7 @@ internal sealed class QuitCommand : IPop3Command
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         if (session.State == Pop3State.Transaction)
-            return session.UpdateAsync(cancellationToken);
+            return Pop3Update.RunAsync(session);
         session.SetEndReason("quit");
         session.WriteOk("Logging out.");
         return ValueTask.FromResult(CommandOutcome.Close);

@@ -1,0 +1,52 @@
+using Restante.Pop3.Quirks;
+using Restante.Protocol;
+using Restante.Storage;
+
+namespace Restante.Pop3;
+
+/// <summary>RFC 1939 §6: QUIT in TRANSACTION enters UPDATE and removes the marked messages; nothing else ever does.</summary>
+internal static class Pop3Update
+{
+    public static async ValueTask<CommandOutcome> RunAsync(Pop3Session session)
+    {
+        var transaction = session.Transaction!;
+        session.EnterUpdate();
+        await SeenOnQuit.ApplyAsync(session, transaction).ConfigureAwait(false);
+        var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
+        if (marked.Count == 0)
+        {
+            await session.ReleaseMaildropAsync().ConfigureAwait(false);
+            session.WriteOk("Logging out.");
+            session.SetEndReason("quit");
+            return CommandOutcome.Close;
+        }
+
+        ExpungeResult result;
+        try
+        {
+            // Once UPDATE has begun it finishes even if the server is stopping: the client asked for it.
+            result = await transaction.Store.ExpungeAsync(marked, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
+        {
+            Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+            result = new ExpungeResult(0, marked.Count);
+        }
+
+        // The lock goes before the reply does: a client that logs in again the moment it reads +OK
+        // (a poller, a test) must not meet [IN-USE] from the session it just ended.
+        await session.ReleaseMaildropAsync().ConfigureAwait(false);
+        session.SetEndReason("quit");
+        if (result.Complete)
+        {
+            session.WriteOk($"Logging out, {result.Removed} messages deleted.");
+        }
+        else
+        {
+            Pop3Log.ExpungeIncomplete(session.Logger, session.User!, result.Removed, marked.Count);
+            // RFC 2449 §8 / RFC 3206: the removal is worth retrying, so [SYS/TEMP].
+            session.Reject("Some deleted messages not removed.", ResponseCode.SysTemp);
+        }
+        return CommandOutcome.Close;
+    }
+}
