@@ -24,10 +24,10 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
         do rc = Statx(folder, "", AtEmptyPath, mask, ref MemoryMarshal.GetReference(buffer));
         while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
         if (rc < 0) throw Posix.ErrnoException("statx", "(folder)", Marshal.GetLastPInvokeError());
-        // stx_ino at 32, stx_ctime at 128, stx_mtime at 112 (tv_sec int64, tv_nsec uint32), stx_dev_major/minor at 136/140.
+        // stx_ino at 32, stx_ctime at 96, stx_mtime at 112 (tv_sec int64, tv_nsec uint32), stx_dev_major/minor at 136/140.
         var inode = MemoryMarshal.Read<ulong>(buffer[32..]);
         var device = (ulong)MemoryMarshal.Read<uint>(buffer[136..]) << 32 | MemoryMarshal.Read<uint>(buffer[140..]);
-        return new FolderStamp(device, inode, Nanoseconds(buffer[128..]), Nanoseconds(buffer[112..]));
+        return new FolderStamp(device, inode, Nanoseconds(buffer[96..]), Nanoseconds(buffer[112..]));
     }
 
     /// <summary>The later of the two times, as UTC: what the settle rule compares with the clock.</summary>
