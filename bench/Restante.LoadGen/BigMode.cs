@@ -27,14 +27,29 @@ internal static class BigMode
         var before = ServerMemory.Read(o.ServerPids);
         await using var rss = new RssSampler(o.ServerPids);
         long previous = -1;
+        var refusals = 0;
+        long? firstRefusedAt = null;
+        double servedAfterMs = 0;
         for (var round = 0; round < o.PrimeLogins + rounds && Clock.Now < deadline; round++)
         {
             var priming = round < o.PrimeLogins;
             try
             {
                 if (!priming && o.DeliverTo is not null) Delivery.Deliver(o.DeliverTo, o.DeliverSize, round);
-                var t = await LoginOnceAsync(o, user, stats);
+                var t = await LoginOnceAsync(o, user, stats, retryTemporary: priming);
+                if (ReferenceEquals(t, TemporarilyRefused))
+                {
+                    // A server may answer the first login on a huge never-seen Maildir with -ERR [SYS/TEMP] while it
+                    // sizes the messages in the background (Restante does): a priming login is retried, as a
+                    // client would, and the time until it got in is reported.
+                    refusals++;
+                    firstRefusedAt ??= Clock.Now;
+                    round--;
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    continue;
+                }
                 if (t is null) continue;
+                if (round == 0 && firstRefusedAt is { } since) servedAfterMs = Clock.Ms(Clock.Now - since);
                 if (!priming && o.DeliverTo is not null && previous >= 0 && t.Count != previous + 1)
                     stats.Fail("count-not-plus-one", $"one message delivered, but STAT went from {previous} to {t.Count} (a stale or partial listing)");
                 previous = t.Count;
@@ -65,6 +80,8 @@ internal static class BigMode
         {
             r.Set("first_all_ms", first.All);
             r.Set("first_login_ms", first.Login);
+            r.Set("first_temporary_refusals", refusals);
+            r.Set("first_served_after_ms", servedAfterMs);
         }
         if (o.ServerPids.Count > 0 && messages > 0)
         {
@@ -84,7 +101,10 @@ internal static class BigMode
         return r.ErrorCount == 0 && measured.Count > 0 ? 0 : 1;
     }
 
-    private static async Task<Timing?> LoginOnceAsync(Options o, (string Name, byte[] User, byte[] Pass) user, WorkerStats stats)
+    /// <summary>What LoginOnceAsync returns for a login answered -ERR [SYS/TEMP] when it was asked to retry those.</summary>
+    private static readonly Timing TemporarilyRefused = new(0, 0, 0, 0, 0, 0, -1);
+
+    private static async Task<Timing?> LoginOnceAsync(Options o, (string Name, byte[] User, byte[] Pass) user, WorkerStats stats, bool retryTemporary = false)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(o.TimeoutSeconds));
         var ct = timeout.Token;
@@ -120,6 +140,7 @@ internal static class BigMode
             await c.WaitForCloseAsync(ct);
             return new Timing(Clock.Ms(t1 - t0), Clock.Ms(t2 - t1), Clock.Ms(t3 - t2), Clock.Ms(t4 - t3), Clock.Ms(t4 - t1), Clock.Ms(t4 - t0), count);
         }
+        catch (Pop3ProtocolException ex) when (retryTemporary && ex.Message.StartsWith("PASS: -ERR [SYS/TEMP]", StringComparison.Ordinal)) { return TemporarilyRefused; }
         catch (Pop3ProtocolException ex) { stats.Fail(ex.Kind, ex.Message); }
         catch (OperationCanceledException) { stats.Fail("timeout", $"login not finished within {o.TimeoutSeconds} s"); }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException) { stats.Fail("io", ex.Message); }
