@@ -63,6 +63,7 @@ internal static class MessageSender
         {
             // The first chunk is read before anything is written: a message that cannot be read is then still an -ERR.
             var pending = -1;
+            IOException? failure = null;   // a read that failed after part of a chunk came in
             if (!session.Utf8Mode && !okWritten)
             {
                 // RFC 6856 §2.1: no raw UTF-8 header for a client that did not send UTF8 (see DowngradedMessage). A file's
@@ -72,7 +73,7 @@ internal static class MessageSender
                 {
                     try
                     {
-                        pending = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
+                        (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
                     }
                     catch (IOException ex)
                     {
@@ -84,6 +85,7 @@ internal static class MessageSender
                     {
                         message.Seek(0, SeekOrigin.Begin);
                         pending = -1;
+                        failure = null;
                     }
                 }
                 if (!settled)
@@ -109,7 +111,7 @@ internal static class MessageSender
             {
                 try
                 {
-                    pending = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
+                    (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
                 }
                 catch (IOException ex)
                 {
@@ -131,12 +133,19 @@ internal static class MessageSender
             while (true)
             {
                 // A chunk not filled to the brim is the end of the message (FillAsync stops only at the end or when full).
-                var ended = pending < ChunkSize;
+                var ended = pending < ChunkSize && failure is null;
                 if (pending > 0)
                 {
                     writer.Write(buffer.AsSpan(0, pending), output);
                     session.BytesSent += pending;
                     metrics.Sent(pending);
+                }
+                if (failure is not null)
+                {
+                    // What was read before the failure goes out, then the session hangs up without the final ".".
+                    Pop3Log.StoreFailure(session.Logger, failure, session.User!);
+                    await session.FlushAsync().ConfigureAwait(false);
+                    return ReadFailed(session);
                 }
                 if (ended || writer.Finished)
                 {
@@ -146,7 +155,7 @@ internal static class MessageSender
                 if (!await session.FlushAsync().ConfigureAwait(false)) return CommandOutcome.Close;
                 try
                 {
-                    pending = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
+                    (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
                 }
                 catch (IOException ex)
                 {
@@ -170,19 +179,27 @@ internal static class MessageSender
     /// <summary>
     /// Reads until <see cref="ChunkSize"/> octets are in <paramref name="buffer"/> or the message ends, so a short chunk
     /// means the end: the last chunk then carries the final "." and the client never waits for a write of its own.
+    /// A read that fails before anything came in throws; one that fails later returns what came in, and the failure.
     /// </summary>
-    private static async ValueTask<int> FillAsync(Stream message, byte[] buffer, CancellationToken cancellationToken)
+    private static async ValueTask<(int Length, IOException? Failure)> FillAsync(Stream message, byte[] buffer, CancellationToken cancellationToken)
     {
         var filled = 0;
-        while (filled < ChunkSize)
+        try
         {
-            var read = IsFile(message)
-                ? message.Read(buffer, filled, ChunkSize - filled)
-                : await message.ReadAsync(buffer.AsMemory(filled, ChunkSize - filled), cancellationToken).ConfigureAwait(false);
-            if (read == 0) break;
-            filled += read;
+            while (filled < ChunkSize)
+            {
+                var read = IsFile(message)
+                    ? message.Read(buffer, filled, ChunkSize - filled)
+                    : await message.ReadAsync(buffer.AsMemory(filled, ChunkSize - filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0) break;
+                filled += read;
+            }
         }
-        return filled;
+        catch (IOException ex) when (filled > 0)
+        {
+            return (filled, ex);
+        }
+        return (filled, null);
     }
 
     private static CommandOutcome ReadFailed(Pop3Session session)
