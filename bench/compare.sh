@@ -22,6 +22,11 @@
 #   login-tls-resume-c16  the same, each worker resuming its previous TLS session (a returning client)
 #   retr-c8 retr-tls-c8   login, LIST, RETR every ~50 KB message (verified against LIST), QUIT; MB/s
 #   retr-1mb-c1    the same on 100 messages of ~1 MB
+#   retr-wire-c8 retr-wire-1mb-c1   the same two on messages in wire form (CRLF, no line starting with '.',
+#                  ASCII header), delivered over LMTP before round 1 so each server stores them as its own delivery
+#                  does: Restante marks them for sendfile (base,S=n,W=n,P=n, mode 0400), Dovecot saves them as any
+#                  delivery (LF, mail_save_crlf = no). Restante's priming pass of these runs at Debug log level and
+#                  counts the "with sendfile" lines: the results say how many RETRs took that path
 #   big            on big100k (100k messages, 2 KB): big-warm = logins with nothing new (PASS…UIDL,
 #                  after one unmeasured login); big-deliver = one message dropped into new/ (tmp/,
 #                  rename, as Postfix's virtual(8)) before each login, STAT checked to grow by one;
@@ -112,6 +117,7 @@ if [[ $IDLE_BIG -gt 0 ]] && want idle-big; then
   fi
 fi
 M1_COUNT=1000000 M1_ROUNDS=3
+WIRE_USERS=16   # wire0000…: 20 messages of ~50 KB each; wire1mb: LARGE_COUNT of ~1 MB (bench/Restante.Corpus --lmtp)
 IDLE_USERS=$((IDLE_BIG > IDLE_N * 2 ? IDLE_BIG : IDLE_N * 2))
 CORPUS_ARGS=(--users "$USERS_N" --messages 20 --size 51200 --big-count "$BIG_COUNT" --big-size 2048 --large-count "$LARGE_COUNT"
   --large-size 1048576 --huge-mb 50 --idle-users "$IDLE_USERS")
@@ -193,6 +199,8 @@ copy_corpus() {   # copy_corpus SERVER: a private copy, since every server write
   rm -rf "${WORK:?}/$s"; mkdir -p "$WORK/$s"
   tar -C "$CORPUS" "${skip[@]}" -cf - . | tar -C "$WORK/$s" -xf -
   printf 'lmtpbench:{PLAIN}bench\nbig1m:{PLAIN}bench\n' >>"$WORK/$s/passwd"
+  for u in $(seq 0 $((WIRE_USERS - 1))); do printf 'wire%04d:{PLAIN}bench\n' "$u"; done >>"$WORK/$s/passwd"
+  printf 'wire1mb:{PLAIN}bench\n' >>"$WORK/$s/passwd"
   [[ $s == dovecot* ]] && chown -R mail:mail "$WORK/$s"
   return 0
 }
@@ -245,6 +253,7 @@ start_restante() {
     eval "extra=($a)"; RESTANTE_TLS=1
   fi
   t0=$(now_us)
+  [[ -n ${RESTANTE_LOG_LEVEL:-} ]] && extra+=(--log-level "$RESTANTE_LOG_LEVEL")
   "$RESTANTE" serve --data "$WORK/restante" --pop3 "127.0.0.1:${PORT[restante]}" --lmtp "127.0.0.1:${LMTP_PORT[restante]}" \
     "${extra[@]}" >>"$WORK/restante.log" 2>&1 &
   PID[restante]=$!
@@ -361,7 +370,8 @@ start_ceiling() {
   "$CEILING" --pop3 "127.0.0.1:${PORT[ceiling]}" --pop3s "127.0.0.1:${TLS_PORT[ceiling]}" \
     --cert "$WORK/cert.pem" --key "$WORK/key.pem" \
     --mailbox "big100k=${BIG_COUNT}x2048" --mailbox "large1mb=${LARGE_COUNT}x1048576" --mailbox "huge50m=1x52428800" \
-    --mailbox "user*=20x51200" --mailbox "idle*=0x1" >>"$WORK/ceiling.log" 2>&1 &
+    --mailbox "user*=20x51200" --mailbox "wire1mb=${LARGE_COUNT}x1048576" --mailbox "wire*=20x51200" \
+    --mailbox "idle*=0x1" >>"$WORK/ceiling.log" 2>&1 &
   PID[ceiling]=$!
   wait_greeting "${PORT[ceiling]}"
   record_start ceiling "$t0"
@@ -429,8 +439,36 @@ SESSION_CASES=(
   "retr-c8|restante dovecot ceiling|retr -c 8 --warmup-sessions $WARM_RETR"
   "retr-tls-c8|restante dovecot ceiling|--tls retr -c 8 --warmup-sessions $WARM_RETR"
   "retr-1mb-c1|restante dovecot ceiling|retr -c 1 --user large1mb --password bench --warmup-sessions $WARM_1MB"
+  "retr-wire-c8|restante dovecot ceiling|retr -c 8 --users $WORK/wire-users.txt --warmup-sessions $WARM_RETR"
+  "retr-wire-1mb-c1|restante dovecot ceiling|retr -c 1 --user wire1mb --password bench --warmup-sessions $WARM_1MB"
 )
 BIG=(big --user big100k --password bench --timeout 300 -d 900)
+
+# The wire-form mailboxes: delivered over LMTP, so each server stores them as its own delivery does.
+wants_wire() { want retr-wire || want retr-wire-c8 || want retr-wire-1mb || want retr-wire-1mb-c1; }
+WIRE_NOTE=""
+if wants_wire; then
+  for u in $(seq 0 $((WIRE_USERS - 1))); do printf 'wire%04d:bench\n' "$u"; done >"$WORK/wire-users.txt"
+  for s in restante dovecot; do
+    has "$s" || continue
+    log "delivering the wire-form mailboxes to $s over LMTP"
+    "$CORPUSGEN" --lmtp "127.0.0.1:${LMTP_PORT[$s]}" --wire-users "$WIRE_USERS" --messages 20 --size 51200 \
+      --wire-large-count "$LARGE_COUNT" --large-size 1048576 >&2 || { log "LMTP delivery to $s failed"; FAILED=$((FAILED + 1)); }
+  done
+  # Restante's priming of them at Debug level: every RETR of a file its delivery marked must go out with sendfile.
+  stop_server restante
+  before=$(grep -c "with sendfile" "$WORK/restante.log" || true)
+  RESTANTE_LOG_LEVEL=Debug start_restante
+  run restante prime 0 retr -c 8 --rounds $((WIRE_USERS / 8)) --users "$WORK/wire-users.txt" -d 300 >/dev/null
+  run restante prime 0 retr -c 1 --user wire1mb --password bench --rounds 1 -d 300 >/dev/null
+  sent=$(($(grep -c "with sendfile" "$WORK/restante.log" || true) - before))
+  marked=$(find "$WORK/restante/mail" -path '*/wire*/new/*' -name '*,P=*' | wc -l)
+  expected=$((WIRE_USERS * 20 + LARGE_COUNT))
+  WIRE_NOTE="wire form: Restante stored $marked of $expected delivered messages marked for sendfile; in its priming pass (Debug log) $sent of $expected RETRs went out with sendfile"
+  log "$WIRE_NOTE"
+  [[ $sent == "$expected" ]] || FAILED=$((FAILED + 1))
+  restart restante
+fi
 
 # Priming: every mailbox each server's cases read is read once (and big100k's first-ever login is
 # the big-first case), so no server measures its first touch of a mailbox inside a case.
@@ -441,6 +479,10 @@ for s in "${SERVERS[@]}"; do
   if [[ $s != dovecot-nfu ]]; then
     run "$s" prime 0 retr -c 1 --user large1mb --password bench --rounds 1 -d 300
     run "$s" prime 0 retr -c 1 --user huge50m --password bench --rounds 1 -d 300
+  fi
+  if wants_wire && [[ $s == dovecot ]]; then
+    run "$s" prime 0 retr -c 8 --rounds $((WIRE_USERS / 8)) --users "$WORK/wire-users.txt" -d 300 >/dev/null
+    run "$s" prime 0 retr -c 1 --user wire1mb --password bench --rounds 1 -d 300
   fi
   want big && run "$s" big-first 1 "${BIG[@]}" --rounds 1
 done
@@ -481,7 +523,7 @@ for round in $(seq "$ROUNDS"); do
     want "${case_name%%-c*}" || want "$case_name" || continue
     read -r -a spec <<<"$args"
     extra=("${USERS[@]}")
-    [[ $args == *--user\ * ]] && extra=()
+    [[ $args == *--user\ * || $args == *--users\ * ]] && extra=()
     for s in "${order[@]}"; do
       [[ $servers == all || " $servers " == *" $s "* ]] || continue
       run "$s" "$case_name" "$round" "${spec[@]}" "${extra[@]}" -d "$DURATION"
@@ -580,13 +622,14 @@ TABLE="$WORK/table.md"
   echo "- Restante: defaults (Fsync on, Information logging to a file: one line per LMTP delivery, as Dovecot logs), MaxConnections raised to $RESTANTE_MaxConnections for the idle cases"
   echo "- open files: RLIMIT_NOFILE $(ulimit -Sn) for servers and load generator${IDLE_BIG_NOTE:+; $IDLE_BIG_NOTE}"
   if [[ $RESTANTE_TLS == 0 ]]; then echo "- Restante TLS cases not run: RESTANTE_POP3S_ARGS was set empty"; fi
+  if [[ -n $WIRE_NOTE ]]; then echo "- $WIRE_NOTE"; fi
   echo
   cat "$TABLE"
   echo
   echo "Cases:"
   echo "- startup: launch … first POP3 greeting on a new connection (ms), then the server's RSS/PSS/private memory (KB, all its processes) right after; one sample per start and restart. The ceiling renders every mailbox into memory before it listens, so its start-up figures include that."
   echo "- login-cN: N clients, each session connect, USER, PASS, STAT, QUIT (sessions/s; p99 of whole sessions); login-tls-c16 over implicit TLS, full handshake every session; login-tls-resume-c16 with each worker resuming its previous TLS session."
-  echo "- retr-c8 / retr-tls-c8: login, LIST, RETR of every ~50 KB message verified against LIST, QUIT (payload MB/s = 10^6 octets/s; p99 of single RETRs); retr-1mb-c1: 100 messages of ~1 MB; retr-50mb: one 50 MB message, rss_growth_kb = server RSS peak − before."
+  echo "- retr-c8 / retr-tls-c8: login, LIST, RETR of every ~50 KB message verified against LIST, QUIT (payload MB/s = 10^6 octets/s; p99 of single RETRs); retr-1mb-c1: 100 messages of ~1 MB; retr-wire-c8 / retr-wire-1mb-c1: the same on wire-form messages ($WIRE_USERS mailboxes of 20 × ~50 KB; $LARGE_COUNT × ~1 MB) delivered over LMTP to each server before round 1 (Restante: sent with sendfile; Dovecot: stored and sent as any delivery; ceiling: the same sizes from memory); retr-50mb: one 50 MB message, rss_growth_kb = server RSS peak − before."
   echo "- big-first: the first-ever login on big100k (${BIG_COUNT} messages of ~2 KB in new/, no ,S= in names), PASS sent … last UIDL line (all_ms); LIST included."
   echo "- big-warm: $BIG_ROUNDS logins with nothing new since the previous one (after one unmeasured login); big-deliver: $BIG_ROUNDS logins with one message dropped into new/ before each (tmp/ then rename, as Postfix's virtual(8); STAT must grow by one); big-cold: the first login after a restart of the server (each round, every server; warm page cache, on-disk indexes kept). all_ms = PASS … last UIDL line; login/stat/list/uidl_ms are the steps."
   echo "- lmtp-c8: LMTP deliveries/s of 4 KB messages from 8 clients (LmtpBench, 2 s warm-up), fsync on in both, one log line per delivery in both."

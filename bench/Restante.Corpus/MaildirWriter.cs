@@ -55,7 +55,9 @@ internal sealed class MessageBuilder(Random random)
 
     private readonly StringBuilder _text = new();
 
-    public byte[] Build(string user, long time, int micro, int size)
+    /// <param name="dotLines">False: no line starts with '.', as in most real mail (a quoted-printable encoder never
+    /// starts a line with one), so the message needs no byte-stuffing; the random sequence stays the same.</param>
+    public byte[] Build(string user, long time, int micro, int size, bool dotLines = true)
     {
         var sb = _text.Clear();
         var from = Names[random.Next(Names.Length)];
@@ -77,6 +79,7 @@ internal sealed class MessageBuilder(Random random)
         while (sb.Length < size)
         {
             var roll = random.Next(60);
+            if (!dotLines && roll <= 2) roll = 5;
             if (roll == 0) sb.Append(".\n");                         // a lone dot: must be stuffed or it ends the message
             else if (roll == 1) sb.Append("..double dot\n");
             else if (roll == 2) sb.Append(".leading dot ").Append(Words[random.Next(Words.Length)]).Append('\n');

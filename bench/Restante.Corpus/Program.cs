@@ -12,8 +12,15 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine($"corpus: {ex.Message}");
-    Console.Error.WriteLine("usage: Restante.Corpus --out DIR [--seed 6] [--users 200] [--messages 20] [--size 51200] [--big-count 100000] [--big-size 2048] [--large-count 100] [--large-size 1048576] [--huge-mb 50] [--idle-users 1000] [--password bench] [--mailbox NAME=COUNTxSIZE]...");
+    Console.Error.WriteLine("usage: Restante.Corpus --out DIR [--seed 6] [--users 200] [--messages 20] [--size 51200] [--big-count 100000] [--big-size 2048] [--large-count 100] [--large-size 1048576] [--huge-mb 50] [--idle-users 1000] [--password bench] [--mailbox NAME=COUNTxSIZE]...\n       Restante.Corpus --lmtp HOST:PORT [--seed 6] [--wire-users 16] [--messages 20] [--size 51200] [--wire-large-count 100] [--large-size 1048576]");
     return 2;
+}
+if (o.Lmtp is not null)
+{
+    var began = DateTime.UtcNow;
+    var (delivered, octets) = await LmtpFeeder.DeliverAsync(o);
+    Console.WriteLine($"corpus: {delivered} messages, {octets / 1e6:F1} MB delivered over LMTP to {o.Lmtp} ({(DateTime.UtcNow - began).TotalSeconds:F1} s)");
+    return 0;
 }
 if (Directory.Exists(Path.Combine(o.Out, "mail")))
 {
@@ -74,6 +81,10 @@ namespace Restante.Corpus
         public int HugeMb { get; private set; } = 50;
         public int IdleUsers { get; private set; } = 1000;
         public string Password { get; private set; } = "bench";
+        /// <summary>Deliver the wire-form mailboxes (see LmtpFeeder) to this LMTP server instead of writing Maildirs.</summary>
+        public System.Net.IPEndPoint? Lmtp { get; private set; }
+        public int WireUsers { get; private set; } = 16;
+        public int WireLargeCount { get; private set; } = 100;
         /// <summary>Further mailboxes, --mailbox NAME=COUNTxSIZE (e.g. big1m=1000000x1536).</summary>
         public List<(string Name, int Count, int Size)> Mailboxes { get; } = [];
 
@@ -97,6 +108,9 @@ namespace Restante.Corpus
                     case "--huge-mb": HugeMb = Int(); break;
                     case "--idle-users": IdleUsers = Int(); break;
                     case "--password": Password = Next(); break;
+                    case "--lmtp": Lmtp = System.Net.IPEndPoint.Parse(Next()); break;
+                    case "--wire-users": WireUsers = Int(); break;
+                    case "--wire-large-count": WireLargeCount = Int(); break;
                     case "--mailbox":
                         var spec = Next();
                         var eq = spec.IndexOf('=');
@@ -107,7 +121,7 @@ namespace Restante.Corpus
                     default: throw new ArgumentException($"unknown option {args[i]}");
                 }
             }
-            if (Out.Length == 0) throw new ArgumentException("--out DIR is required");
+            if (Out.Length == 0 && Lmtp is null) throw new ArgumentException("--out DIR is required");
             if (Password.Contains(':', StringComparison.Ordinal)) throw new ArgumentException("the password cannot contain ':'");
         }
     }

@@ -12,7 +12,7 @@ namespace Restante.Tests.Pop3;
 /// </summary>
 public class RetrBytesTests
 {
-    private const int ReadBuffer = 256 * 1024;   // MessageSender's chunk: the cases below straddle it
+    private const int ReadBuffer = Restante.Pop3.Commands.MessageSender.ChunkSize;   // the cases below straddle it
 
     /// <summary>Messages that have broken converters before; the key names the case in a failure.</summary>
     private static IEnumerable<(string Name, byte[] Stored)> TrickyMessages()
@@ -84,6 +84,101 @@ public class RetrBytesTests
             Assert.Equal($"+OK {MessageOctets.Count(stored)} octets", status);
         }
         Assert.Equal(0, SendfileCount(server));
+    }
+
+    /// <summary>A Postfix-style message (LF ends, some dot lines) of about <paramref name="bodyLines"/> body lines.</summary>
+    private static byte[] LfMessage(int bodyLines)
+    {
+        var text = new StringBuilder("Subject: big\nX-Long: yes\n\n");
+        for (var i = 0; i < bodyLines; i++) text.Append(i % 7 == 0 ? ".line " : "line ").Append(i).Append(" the quick brown fox jumps over the lazy dog\n");
+        return Encoding.Latin1.GetBytes(text.ToString());
+    }
+
+    /// <summary>What TOP n must send: the header, the blank line and n body lines of <paramref name="stored"/> (RFC 1939 §7).</summary>
+    private static byte[] TopReference(byte[] stored, int n)
+    {
+        var text = Encoding.Latin1.GetString(stored);
+        var bodyStart = text.IndexOf("\n\n", StringComparison.Ordinal) + 2;
+        var end = bodyStart;
+        for (var i = 0; i < n && end < text.Length; i++) end = text.IndexOf('\n', end) + 1;
+        return Reference(Encoding.Latin1.GetBytes(text[..end]));
+    }
+
+    [Fact]
+    public async Task Top_of_a_message_larger_than_a_chunk_stops_after_n_lines_in_any_chunk()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        var stored = LfMessage(30_000);   // ~1.6 MB: the line limit falls in the first, a middle and the last chunk
+        Assert.True(stored.Length > 5 * ReadBuffer);
+        server.Deliver("alice", stored, 1_700_000_000);
+        await using var c = await server.LoginAsync("alice", "secret");
+        foreach (var n in (int[])[0, 1, 5, 6_000, 20_000, 29_999, 30_000, 1_000_000])
+        {
+            var (status, raw) = await RetrRawAsync(c, $"TOP 1 {n}");
+            Assert.Equal("+OK Top of message follows", status);
+            Assert.True(TopReference(stored, n).AsSpan().SequenceEqual(raw), $"TOP 1 {n}");
+        }
+        // And RETR after all those TOPs is the whole message.
+        var (_, whole) = await RetrRawAsync(c, "RETR 1");
+        Assert.True(Reference(stored).AsSpan().SequenceEqual(whole));
+    }
+
+    [Fact]
+    public async Task Pipelined_commands_around_converted_retrs_keep_their_order()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        var small = Encoding.Latin1.GetBytes("Subject: s\n\n.dot\nbody\n");
+        var large = LfMessage(20_000);   // several chunks
+        server.Deliver("alice", small, 1_700_000_000);
+        server.Deliver("alice", large, 1_700_000_001);
+        await using var c = await server.LoginAsync("alice", "secret");
+        // Replies to NOOP and LIST sit in the writer when RETR starts; RETR's +OK, body and "." must follow them, whole.
+        await c.SendRawAsync("NOOP\r\nRETR 1\r\nRETR 2\r\nNOOP\r\nTOP 2 3\r\nLIST 1\r\nRETR 1\r\nSTAT\r\n"u8.ToArray());
+        await c.ExpectAsync("+OK");
+        Assert.Equal($"+OK {MessageOctets.Count(small)} octets", await c.ReadLineAsync());
+        Assert.Equal(Reference(small), await c.ReadRawBodyAsync());
+        Assert.Equal($"+OK {MessageOctets.Count(large)} octets", await c.ReadLineAsync());
+        Assert.Equal(Reference(large), await c.ReadRawBodyAsync());
+        await c.ExpectAsync("+OK");
+        await c.ExpectAsync("+OK");
+        Assert.Equal(TopReference(large, 3), await c.ReadRawBodyAsync());
+        Assert.Equal($"+OK 1 {MessageOctets.Count(small)}", await c.ReadLineAsync());
+        await c.ExpectAsync("+OK");
+        Assert.Equal(Reference(small), await c.ReadRawBodyAsync());
+        Assert.Equal($"+OK 2 {MessageOctets.Count(small) + MessageOctets.Count(large)}", await c.ReadLineAsync());
+    }
+
+    /// <summary>Messages whose end falls exactly on, just before and just after a chunk boundary: the final "." goes with the last chunk, or alone.</summary>
+    [Fact]
+    public async Task Messages_ending_at_a_chunk_boundary_are_sent_whole()
+    {
+        await using var server = await TestServer.StartAsync();
+        server.AddUser("alice", "secret");
+        var head = "Subject: edge\n\n";
+        var lengths = new[] { ReadBuffer - 1, ReadBuffer, ReadBuffer + 1, 2 * ReadBuffer, 2 * ReadBuffer + 1 };
+        var cases = new List<byte[]>();
+        foreach (var length in lengths)
+        {
+            // Lines of 64 octets, LF-ended; the last line ends exactly at the message's end, or has no line end.
+            var body = new StringBuilder(head);
+            while (body.Length < length) body.Append(body.Length % 640 == 0 ? '.' : 'x').Append(body.Length % 64 == 63 ? "\n" : "");
+            body.Length = length;
+            cases.Add(Encoding.Latin1.GetBytes(body.ToString()));
+            body[^1] = '\n';
+            cases.Add(Encoding.Latin1.GetBytes(body.ToString()));
+        }
+        for (var i = 0; i < cases.Count; i++) server.Deliver("alice", cases[i], 1_700_000_000 + i);
+        await using var c = await server.LoginAsync("alice", "secret");
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var (status, raw) = await RetrRawAsync(c, $"RETR {i + 1}");
+            Assert.Equal($"+OK {MessageOctets.Count(cases[i])} octets", status);
+            Assert.True(Reference(cases[i]).AsSpan().SequenceEqual(raw), $"case {i}: {cases[i].Length} octets");
+        }
+        await c.SendAsync("NOOP");
+        await c.ExpectAsync("+OK");
     }
 
     [Fact]

@@ -50,6 +50,81 @@ public class MessageWriterTests
         Assert.Equal(unstuffed.Length, MessageOctets.Count(Encoding.Latin1.GetBytes(stored)));
     }
 
+    /// <summary>RFC 1939 §3 written the slow and obvious way, one octet at a time.</summary>
+    private static string Reference(string stored)
+    {
+        var output = new StringBuilder();
+        var atLineStart = true;
+        for (var i = 0; i < stored.Length; i++)
+        {
+            var c = stored[i];
+            if (atLineStart && c == '.') output.Append('.');
+            if (c == '\n' && (i == 0 || stored[i - 1] != '\r')) output.Append('\r');
+            output.Append(c);
+            atLineStart = c == '\n';
+        }
+        if (!atLineStart) output.Append("\r\n");
+        return output.Append(".\r\n").ToString();
+    }
+
+    // RETR converts 32 octets at a time (16 in the tail, then one by one): each line end that needs work is put at
+    // every offset of a block, in the tail, and at every chunk boundary near it.
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    [InlineData("\n.")]
+    [InlineData("\r\n.")]
+    [InlineData("\n\n")]
+    [InlineData("\n..\n.")]
+    [InlineData("\r")]
+    [InlineData("\r\r\n")]
+    [InlineData(".")]
+    public void Retr_converts_line_ends_and_dots_at_every_offset_of_a_block(string special)
+    {
+        for (var at = 0; at < 100; at++)
+        {
+            foreach (var after in (int[])[0, 1, 15, 16, 17, 31, 32, 33, 70])
+            {
+                var stored = new string('a', at) + special + new string('b', after) + special + "c";
+                var expected = Reference(stored);
+                Assert.Equal(expected, Render(stored));
+                foreach (var chunk in (int[])[1, 7, 16, 31, 32, 33, at, at + 1, at + 2])
+                    if (chunk > 0) Assert.Equal(expected, Render(stored, chunk: chunk));
+            }
+        }
+    }
+
+    [Fact]
+    public void Retr_of_a_lf_message_larger_than_many_blocks_is_exact_in_any_chunking()
+    {
+        var random = new Random(13);
+        var text = new StringBuilder("Subject: x\n\n");
+        while (text.Length < 20_000)
+        {
+            var roll = random.Next(10);
+            text.Append(roll switch { 0 => ".", 1 => "..", 2 => "\r", _ => "" });
+            text.Append('w', random.Next(0, 90)).Append(roll == 3 ? "\r\n" : "\n");
+        }
+        var stored = text.ToString();
+        var expected = Reference(stored);
+        foreach (var chunk in (int[])[int.MaxValue, 4096, 1000, 257, 33, 32, 31, 3])
+            Assert.Equal(expected, Render(stored, chunk: chunk));
+    }
+
+    [Fact]
+    public void MaxOutput_holds_the_worst_case()
+    {
+        // Every octet an LF followed by a dot: each pair doubles, and the first dot is stuffed too.
+        var stored = "." + string.Concat(Enumerable.Repeat("\n.", 200));
+        var bytes = Encoding.Latin1.GetBytes(stored);
+        var output = new ArrayBufferWriter<byte>(MessageWriter.MaxOutput(bytes.Length));
+        var writer = new MessageWriter();
+        writer.Write(bytes, output);
+        writer.Complete(output);
+        Assert.True(output.WrittenCount <= MessageWriter.MaxOutput(bytes.Length));
+        Assert.Equal(Reference(stored), Encoding.Latin1.GetString(output.WrittenSpan));
+    }
+
     private const string Mail = "Subject: hi\nFrom: a@b\n\nline1\n.line2\nline3\n";
 
     [Theory]

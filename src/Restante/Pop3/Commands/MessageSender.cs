@@ -11,8 +11,10 @@ namespace Restante.Pop3.Commands;
 /// </summary>
 internal static class MessageSender
 {
-    // One read for a typical message, four for 1 MB: each chunk is read, converted and flushed as one block.
-    private const int ChunkSize = 256 * 1024;
+    // One read for a typical message, four for 1 MB: each chunk is read, converted and flushed as one block. A little
+    // under 256 KiB, so the writer's block for a converted chunk (MessageWriter.MaxOutput: twice the chunk and a little)
+    // is a 512 KiB array from the pool, not a 1 MiB one.
+    internal const int ChunkSize = 256 * 1024 - 64;
 
     public static async ValueTask<CommandOutcome> SendAsync(Pop3Session session, int index, string okText, long? bodyLineLimit, CancellationToken cancellationToken)
     {
@@ -59,7 +61,9 @@ internal static class MessageSender
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            var pending = 0;
+            // The first chunk is read before anything is written: a message that cannot be read is then still an -ERR.
+            var pending = -1;
+            IOException? failure = null;   // a read that failed after part of a chunk came in
             if (!session.Utf8Mode && !okWritten)
             {
                 // RFC 6856 §2.1: no raw UTF-8 header for a client that did not send UTF8 (see DowngradedMessage). A file's
@@ -69,7 +73,7 @@ internal static class MessageSender
                 {
                     try
                     {
-                        pending = message.Read(buffer, 0, ChunkSize);
+                        (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
                     }
                     catch (IOException ex)
                     {
@@ -80,7 +84,8 @@ internal static class MessageSender
                     if (!settled)
                     {
                         message.Seek(0, SeekOrigin.Begin);
-                        pending = 0;
+                        pending = -1;
+                        failure = null;
                     }
                 }
                 if (!settled)
@@ -102,39 +107,63 @@ internal static class MessageSender
                         okText = $"{drop.SizeOf(index) + prepared.SizeChange} octets";
                 }
             }
+            if (pending < 0)
+            {
+                try
+                {
+                    (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+                    // After a sendfile that fell back, "+OK" is out already: see the read loop below.
+                    if (okWritten) return ReadFailed(session);
+                    return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+                }
+            }
 
             var output = session.Output;
+            // The +OK line, the converted chunk and, when the message ended inside it, the final "." go into one block of
+            // the writer: a message that fits a chunk reaches the socket in one write, not three (the status line and the
+            // "." each as a packet of their own cost a send and a wake-up of the client apiece).
+            output.GetSpan(StatusLineRoom + MessageWriter.MaxOutput(pending));
             if (bodyLineLimit is not null) session.WriteOk(okText);
             else if (!okWritten) Pop3Reply.Ok(output, okText);
             var writer = new MessageWriter(bodyLineLimit);
-            while (!writer.Finished)
+            while (true)
             {
-                var read = pending;
-                pending = 0;
-                if (read == 0)
+                // A chunk not filled to the brim is the end of the message (FillAsync stops only at the end or when full).
+                var ended = pending < ChunkSize && failure is null;
+                if (pending > 0)
                 {
-                    try
-                    {
-                        read = IsFile(message)
-                            ? message.Read(buffer, 0, ChunkSize)
-                            : await message.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (IOException ex)
-                    {
-                        // Half a message has gone out after +OK: the only honest thing left is to hang up,
-                        // so the client does not take a truncated message for a whole one.
-                        Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-                        session.SetEndReason("message read failed");
-                        return CommandOutcome.Close;
-                    }
+                    writer.Write(buffer.AsSpan(0, pending), output);
+                    session.BytesSent += pending;
+                    metrics.Sent(pending);
                 }
-                if (read == 0) break;
-                writer.Write(buffer.AsSpan(0, read), output);
-                session.BytesSent += read;
-                metrics.Sent(read);
+                if (failure is not null)
+                {
+                    // What was read before the failure goes out, then the session hangs up without the final ".".
+                    Pop3Log.StoreFailure(session.Logger, failure, session.User!);
+                    await session.FlushAsync().ConfigureAwait(false);
+                    return ReadFailed(session);
+                }
+                if (ended || writer.Finished)
+                {
+                    writer.Complete(output);   // flushed by the session with whatever else this batch wrote
+                    break;
+                }
                 if (!await session.FlushAsync().ConfigureAwait(false)) return CommandOutcome.Close;
+                try
+                {
+                    (pending, failure) = await FillAsync(message, buffer, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+                    return ReadFailed(session);
+                }
+                output.GetSpan(MessageWriter.MaxOutput(pending));
             }
-            writer.Complete(output);
         }
         finally
         {
@@ -142,6 +171,43 @@ internal static class MessageSender
             await message.DisposeAsync().ConfigureAwait(false);
         }
         return bodyLineLimit is null ? Retrieved(session, index, startedAt) : CommandOutcome.Continue;
+    }
+
+    // Room asked for the status line ahead of the message, so both land in one block (a longer one still works).
+    private const int StatusLineRoom = 256;
+
+    /// <summary>
+    /// Reads until <see cref="ChunkSize"/> octets are in <paramref name="buffer"/> or the message ends, so a short chunk
+    /// means the end: the last chunk then carries the final "." and the client never waits for a write of its own.
+    /// A read that fails before anything came in throws; one that fails later returns what came in, and the failure.
+    /// </summary>
+    private static async ValueTask<(int Length, IOException? Failure)> FillAsync(Stream message, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        try
+        {
+            while (filled < ChunkSize)
+            {
+                var read = IsFile(message)
+                    ? message.Read(buffer, filled, ChunkSize - filled)
+                    : await message.ReadAsync(buffer.AsMemory(filled, ChunkSize - filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0) break;
+                filled += read;
+            }
+        }
+        catch (IOException ex) when (filled > 0)
+        {
+            return (filled, ex);
+        }
+        return (filled, null);
+    }
+
+    private static CommandOutcome ReadFailed(Pop3Session session)
+    {
+        // Half a message has gone out after +OK: the only honest thing left is to hang up,
+        // so the client does not take a truncated message for a whole one.
+        session.SetEndReason("message read failed");
+        return CommandOutcome.Close;
     }
 
     // A file in the page cache reads in microseconds; the async path would hop to the thread pool and back for
