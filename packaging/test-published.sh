@@ -12,8 +12,8 @@ mode=--aot
 if [[ ${1:-} == --aot || ${1:-} == --r2r ]]; then mode=$1; shift; fi
 case $(uname -m) in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) echo "unsupported machine $(uname -m)" >&2; exit 69 ;; esac
 packaging/publish.sh "$mode" "$rid"
-executable=artifacts/publish/$rid/restante
-[[ $mode == --aot ]] && executable=artifacts/publish-aot/$rid/restante
+executable=$PWD/artifacts/publish/$rid/restante
+[[ $mode == --aot ]] && executable=$PWD/artifacts/publish-aot/$rid/restante
 
 # Every test class that starts the program (serve with Maildir, mbox and PostgreSQL, TLS and resumption,
 # LMTP, deliver, user and db commands, reload on SIGHUP, the control socket, config check, metrics,

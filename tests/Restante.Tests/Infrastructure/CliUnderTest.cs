@@ -14,7 +14,7 @@ internal static class CliUnderTest
 
     /// <summary>The published executable under test, or null for `dotnet Restante.Cli.dll`.</summary>
     public static string? Executable { get; } = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } path
-        ? Path.GetFullPath(path)
+        ? Path.GetFullPath(path)  // relative to where the tests start, which is their bin directory
         : null;
 
     /// <summary>
@@ -24,6 +24,7 @@ internal static class CliUnderTest
     public static void Apply(ProcessStartInfo start)
     {
         if (Executable is not { } executable) return;
+        if (!File.Exists(executable)) throw new FileNotFoundException($"{Variable} names {executable}, which does not exist", executable);
         var arguments = start.ArgumentList;
         var dll = arguments.IndexOf(ServerProcess.CliPath);
         if (dll < 0) return;

@@ -36,7 +36,7 @@ public sealed class PublishedExecutableTests
             {
               "Pop3": ["127.0.0.1:1"],
               "MaxConnectionsPerIp": 5,
-              "IdleTimeout": "00:03:00",
+              "IdleTimeout": "00:30:00",
               "Apop": "Off",
               "TcpKeepAlive": { "Time": "00:02:00" },
               "Sasl": { "Mechanisms": ["PLAIN"] },
