@@ -31,6 +31,9 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 # The tests run initdb/pg_ctl from /usr/lib/postgresql/<version>/bin in a temporary directory; no
 # system cluster is used (the package may start one; it is left alone).
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
+# Native AOT (packaging/test-published.sh, which CI runs after this script) links with clang and zlib.
+command -v clang >/dev/null 2>&1 || need+=(clang)
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

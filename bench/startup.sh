@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Start-up of `restante serve`: time from exec to the first accepted connection (its +OK greeting
 # read), to the first completed login (USER/PASS answered +OK), the CPU time the server used up to
-# that login (the figure to trust on a loaded machine), and the idle RSS/PSS 2 s after it.
+# that login (the figure to trust on a loaded machine), and the idle RSS/PSS/private memory 2 s after it.
 #   bench/startup.sh [--runs N] [NAME=COMMAND ...]
 # COMMAND is how to start restante (the serve arguments are appended), e.g.
 #   fdd="dotnet src/Restante.Cli/bin/Release/net10.0/Restante.Cli.dll"
-#   r2r=artifacts/publish/linux-x64/restante
+#   r2r=artifacts/publish/linux-x64/restante   aot=artifacts/publish-aot/linux-x64/restante
 # Default: this tree's framework-dependent build, plus artifacts/publish/linux-x64/restante when
-# packaging/publish.sh has made it. Runs alternate between the commands; medians are reported.
+# packaging/publish.sh has made it, and artifacts/publish-aot/linux-x64/restante (publish.sh --aot). Runs alternate between the commands; medians are reported.
 # Environment: BENCH_PORT_BASE  the loopback POP3 port used, LMTP on the next (default 22610).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,7 @@ if [[ ${#COMMANDS[@]} -eq 0 ]]; then
   dotnet build -c Release src/Restante.Cli --nologo -v quiet >/dev/null
   COMMANDS=("framework-dependent=dotnet src/Restante.Cli/bin/Release/net10.0/Restante.Cli.dll")
   [[ -x artifacts/publish/linux-x64/restante ]] && COMMANDS+=("published=artifacts/publish/linux-x64/restante")
+  [[ -x artifacts/publish-aot/linux-x64/restante ]] && COMMANDS+=("native-aot=artifacts/publish-aot/linux-x64/restante")
 fi
 echo "load before: $(uptime)" >&2
 python3 - "$RUNS" "${BENCH_PORT_BASE:-22610}" "${COMMANDS[@]}" <<'PY'
@@ -43,12 +44,14 @@ def read_line(sock, deadline):
     return data.decode()
 
 def memory(pid):
-    rss = pss = 0
+    # Private (clean + dirty): the pages only this process maps, what a second server would add.
+    rss = pss = private = 0
     for line in open(f'/proc/{pid}/status'):
         if line.startswith('VmRSS:'): rss = int(line.split()[1])
     for line in open(f'/proc/{pid}/smaps_rollup'):
         if line.startswith('Pss:'): pss = int(line.split()[1])
-    return rss, pss
+        if line.startswith(('Private_Clean:', 'Private_Dirty:')): private += int(line.split()[1])
+    return rss, pss, private
 
 def cpu_ms(pid):
     # utime + stime (fields 14 and 15 of /proc/PID/stat, after the parenthesised name), in ms:
@@ -84,8 +87,8 @@ def once(command):
             cpu = cpu_ms(proc.pid)
             sock.sendall(b'QUIT\r\n'); read_line(sock, deadline); sock.close()
             time.sleep(2)   # idle: what a server that has served one session keeps
-            rss, pss = memory(proc.pid)
-            return accepted * 1000, login * 1000, cpu, rss / 1024, pss / 1024
+            rss, pss, private = memory(proc.pid)
+            return accepted * 1000, login * 1000, cpu, rss / 1024, pss / 1024, private / 1024
         finally:
             proc.send_signal(signal.SIGTERM)
             try: proc.wait(10)
@@ -97,10 +100,10 @@ results = {name: [] for name, _ in commands}
 for _ in range(runs):
     for name, command in commands:
         results[name].append(once(command))
-print(f"{'build':<22} {'first connection ms':>20} {'first login ms':>20} {'CPU to login ms':>18} {'idle RSS MB':>12} {'idle PSS MB':>12}   (median of {runs}; [min-max])")
+print(f"{'build':<22} {'first connection ms':>20} {'first login ms':>20} {'CPU to login ms':>18} {'idle RSS MB':>12} {'idle PSS MB':>12} {'idle private MB':>16}   (median of {runs}; [min-max])")
 for name, rows in results.items():
     cols = list(zip(*rows))
     cell = lambda v, f: f"{statistics.median(v):{f}} [{min(v):.0f}-{max(v):.0f}]"
-    print(f"{name:<22} {cell(cols[0], '.0f'):>20} {cell(cols[1], '.0f'):>20} {cell(cols[2], '.0f'):>18} {cell(cols[3], '.1f'):>12} {cell(cols[4], '.1f'):>12}")
+    print(f"{name:<22} {cell(cols[0], '.0f'):>20} {cell(cols[1], '.0f'):>20} {cell(cols[2], '.0f'):>18} {cell(cols[3], '.1f'):>12} {cell(cols[4], '.1f'):>12} {cell(cols[5], '.1f'):>16}")
 PY
 echo "load after: $(uptime)" >&2

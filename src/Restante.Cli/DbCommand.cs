@@ -32,7 +32,7 @@ internal static class DbCommand
             }
             try
             {
-                await using var dataSource = NpgsqlDataSource.Create(connectionString);
+                await using var dataSource = PostgresConnectionDefaults.CreateBuilder(connectionString).Build();
                 var applied = await PostgresSchema.MigrateAsync(dataSource, cancellationToken);
                 await output.WriteLineAsync(applied.Count == 0
                     ? $"Schema is up to date (version {PostgresSchema.LatestVersion})."

@@ -16,9 +16,14 @@ internal static class PostgresConnectionDefaults
     private const int MaxAutoPrepare = 32;
 
     /// <summary>A builder for <paramref name="connectionString"/> with Restante's defaults filled in.</summary>
-    public static NpgsqlDataSourceBuilder CreateBuilder(string connectionString)
+    public static NpgsqlSlimDataSourceBuilder CreateBuilder(string connectionString)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        // The slim builder brings only the base types (text, integers, bytea, timestamptz, ...) plus
+        // what is enabled here: arrays (text[] user fields, bigint[] UIDs and leases). The full one
+        // roots every type handler (JSON, ranges, geometry, full-text search, ...), which a Native AOT
+        // `restante` would carry compiled for nothing.
+        var builder = new NpgsqlSlimDataSourceBuilder(connectionString);
+        builder.EnableArrays();
         var named = NamedKeys(connectionString);
         if (!named.Contains("maxautoprepare")) builder.ConnectionStringBuilder.MaxAutoPrepare = MaxAutoPrepare;
         // A connection going back to the pool would otherwise be sent DISCARD ALL, which costs a

@@ -1,7 +1,7 @@
 namespace Restante.Auth;
 
 /// <summary>When repeated failed logins cut an address off. Bound from the configuration section "LoginThrottle".</summary>
-public sealed class LoginThrottleOptions
+public sealed class LoginThrottleOptions : ISettingsSection
 {
     /// <summary>Failed logins from one address within <see cref="Window"/> before it is blocked.</summary>
     public int MaxFailuresPerIp { get; set; } = 10;

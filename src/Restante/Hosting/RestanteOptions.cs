@@ -4,7 +4,7 @@ using Restante.Networking;
 namespace Restante.Hosting;
 
 /// <summary>Where Restante keeps its data and where it listens. Bound from the configuration root.</summary>
-public sealed class RestanteOptions
+public sealed class RestanteOptions : ISettingsSection
 {
     /// <summary>The data directory: the passwd file, the default Maildirs, the development certificate.</summary>
     public string DataDirectory { get; set; } = "data";

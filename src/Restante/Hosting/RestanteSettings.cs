@@ -71,7 +71,10 @@ public sealed class RestanteSettings
         return result;
     }
 
-    private static void Walk(object options, string prefix, List<Setting> result)
+    // Reflection, kept trim-safe: ISettingsSection is annotated so the trimmer keeps the public
+    // properties of every options class, and GetType() on one carries that annotation (no list of
+    // keys to keep in step with the classes).
+    private static void Walk(ISettingsSection options, string prefix, List<Setting> result)
     {
         var type = options.GetType();
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
@@ -94,9 +97,12 @@ public sealed class RestanteSettings
                 case IEnumerable items:
                     result.Add(new Setting(key, string.Join(", ", items.Cast<object?>().Select(Format)), IsList: true));
                     break;
-                case var nested when IsOptionsClass(property.PropertyType):
+                case ISettingsSection nested:
                     Walk(nested, key + ":", result);
                     break;
+                case var other when IsOptionsClass(property.PropertyType):
+                    // Printed as its type name, and a trimmed build would have dropped its properties.
+                    throw new InvalidOperationException($"{other.GetType()} ({key}) is an options class that does not implement {nameof(ISettingsSection)}");
                 default:
                     result.Add(new Setting(key, Format(value), IsList: false));
                     break;

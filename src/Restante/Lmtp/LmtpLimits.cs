@@ -1,7 +1,7 @@
 namespace Restante.Lmtp;
 
 /// <summary>How delivery sessions behave (configuration section <c>LmtpLimits</c>, for LMTP and SMTP). Every default says where it comes from.</summary>
-public sealed class LmtpLimits
+public sealed class LmtpLimits : ISettingsSection
 {
     /// <summary>RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets, CRLF included. Commands get the same ceiling.</summary>
     public const int MaxLine = 1000;

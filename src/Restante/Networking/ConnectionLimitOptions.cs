@@ -1,7 +1,7 @@
 namespace Restante.Networking;
 
 /// <summary>How many connections the server holds at once, bound from the configuration root.</summary>
-public sealed class ConnectionLimitOptions
+public sealed class ConnectionLimitOptions : ISettingsSection
 {
     /// <summary>All connections on all POP3 listeners. Each idle session costs a few KB, so this is about file descriptors.</summary>
     public int MaxConnections { get; set; } = 10_000;

@@ -6,7 +6,7 @@ namespace Restante.Networking;
 /// <c>LmtpConnections</c> and <c>SmtpConnections</c>; loopback and <c>TrustedNetworks</c> are exempt
 /// from the per-address limit as on POP3, never from the total.
 /// </summary>
-public sealed class ListenerConnectionLimits
+public sealed class ListenerConnectionLimits : ISettingsSection
 {
     /// <summary>
     /// All connections on all listeners of this kind. Dovecot's default_process_limit (100) is the

@@ -8,7 +8,7 @@ namespace Restante.Networking;
 /// <see cref="RetryCount"/> without an answer (110 s with the defaults), which ends the session without UPDATE and
 /// frees the mailbox. A live client answers the probes at the TCP level and is never disturbed.
 /// </summary>
-public sealed class TcpKeepAliveOptions
+public sealed class TcpKeepAliveOptions : ISettingsSection
 {
     public bool Enabled { get; set; } = true;
 

@@ -4,7 +4,7 @@ namespace Restante.Policies;
 /// The configuration section <c>Policies</c>: per-domain LOGIN-DELAY and EXPIRE, and how far a single user's own
 /// value (a passwd or mail_user field) may go. The server-wide values are <c>LoginDelay</c> and <c>Expire</c>.
 /// </summary>
-public sealed class MailboxPolicyOptions
+public sealed class MailboxPolicyOptions : ISettingsSection
 {
     /// <summary>By domain (the part of the user name after the last '@', any case).</summary>
     public Dictionary<string, DomainPolicyOptions> Domains { get; set; } = new(StringComparer.OrdinalIgnoreCase);

@@ -3,7 +3,7 @@ using Restante.Auth.Sasl;
 namespace Restante.Pop3;
 
 /// <summary>How POP3 sessions behave. Bound from configuration; every default says why it is what it is.</summary>
-public sealed class Pop3Options
+public sealed class Pop3Options : ISettingsSection
 {
     /// <summary>The host name in the greeting's APOP timestamp. Empty: the machine's name.</summary>
     public string Hostname { get; set; } = string.Empty;

@@ -1,7 +1,7 @@
 namespace Restante.Storage;
 
 /// <summary>The configuration section <c>Retention</c>: soft deletion, off by default.</summary>
-public sealed class RetentionOptions
+public sealed class RetentionOptions : ISettingsSection
 {
     /// <summary>
     /// Keep messages deleted through POP3 (DELE and QUIT, or EXPIRE) this many days where POP3 cannot see them,

@@ -39,6 +39,7 @@ internal sealed class LoggedServerProcess : IAsyncDisposable
         foreach (var argument in new[] { ServerProcess.CliPath, "serve", "--data", dataDirectory, "--pop3", $"127.0.0.1:{port}", "--lmtp", $"127.0.0.1:{lmtpPort}" }.Concat(extra))
             start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment) start.Environment[key] = value;
+        CliUnderTest.Apply(start);
         var logPath = Path.Combine(dataDirectory, "server.log");
         var process = Process.Start(start)!;
         var copy = CopyAsync(process, logPath);

@@ -74,6 +74,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         var lmtpPort = FreePort();
         start.Environment["RESTANTE_LMTP__0"] = $"127.0.0.1:{lmtpPort}";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        CliUnderTest.Apply(start);
         var process = Process.Start(start)!;
         var server = new ServerProcess(process, chosen, lmtpPort);
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -17,6 +17,7 @@ public class DeliverCommandTests
         };
         foreach (var argument in new[] { ServerProcess.CliPath, "deliver", "--data", data }.Concat(arguments)) start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment ?? []) start.Environment[key] = value;
+        CliUnderTest.Apply(start);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

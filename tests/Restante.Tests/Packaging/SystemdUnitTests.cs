@@ -81,6 +81,7 @@ public sealed class SystemdUnitTests
             start.ArgumentList.Add(argument);
         start.Environment["RESTANTE_LMTP__0"] = $"127.0.0.1:{ServerProcess.FreePort()}";
         start.Environment["NOTIFY_SOCKET"] = notifyPath;
+        CliUnderTest.Apply(start);
         var output = new StringBuilder();
         using var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };

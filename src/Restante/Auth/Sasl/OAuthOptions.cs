@@ -4,7 +4,7 @@ namespace Restante.Auth.Sasl;
 /// Local validation of JWT access tokens for OAUTHBEARER and XOAUTH2 (configuration section <c>OAuth</c>). Nothing
 /// is fetched over the network: the signing keys come from a JWKS file (re-read when it changes).
 /// </summary>
-public sealed class OAuthOptions
+public sealed class OAuthOptions : ISettingsSection
 {
     /// <summary>The required "iss" claim, exactly.</summary>
     public string Issuer { get; set; } = string.Empty;

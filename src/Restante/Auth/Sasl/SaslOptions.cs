@@ -1,7 +1,7 @@
 namespace Restante.Auth.Sasl;
 
 /// <summary>Which SASL mechanisms the server enables (configuration section <c>Sasl</c>).</summary>
-public sealed class SaslOptions
+public sealed class SaslOptions : ISettingsSection
 {
     /// <summary>
     /// The default set. CRAM-MD5 and SCRAM are implemented but opt-in: they need a "{PLAIN}", "{CRAM-MD5}" or

@@ -3,7 +3,7 @@ using Restante.Networking;
 namespace Restante.Pop3.Quirks;
 
 /// <summary>Client quirk profiles (section <c>Quirks</c>); see the README's "Client quirk profiles".</summary>
-public sealed class QuirkOptions
+public sealed class QuirkOptions : ISettingsSection
 {
     /// <summary>The answer to a bare AUTH for sessions no profile changes it for.</summary>
     public EmptyAuthReply EmptyAuth { get; set; } = EmptyAuthReply.List;

@@ -1,7 +1,7 @@
 namespace Restante.Storage.Mbox;
 
 /// <summary>The <c>Mbox</c> section: where the spools are and how they are written.</summary>
-public sealed class MboxOptions
+public sealed class MboxOptions : ISettingsSection
 {
     /// <summary>The spool of a user, with <c>%u</c> for the user name, e.g. <c>/var/mail/%u</c>. Empty: DATA/spool-mbox/%u.</summary>
     public string Spool { get; set; } = string.Empty;
