@@ -104,10 +104,14 @@ internal static class MessageSender
             }
 
             var output = session.Output;
+            // The status line in the buffer the first chunk goes into: one write to the socket, not two (under TLS
+            // a record and a send of its own for ~20 octets). MessageWriter asks for at most twice a chunk.
+            if (pending > 0) output.GetSpan(pending * 2 + 128);
             if (bodyLineLimit is not null) session.WriteOk(okText);
             else if (!okWritten) Pop3Reply.Ok(output, okText);
             var writer = new MessageWriter(bodyLineLimit);
-            while (!writer.Finished)
+            var completed = false;
+            while (!writer.Finished && !completed)
             {
                 var read = pending;
                 pending = 0;
@@ -132,9 +136,15 @@ internal static class MessageSender
                 writer.Write(buffer.AsSpan(0, read), output);
                 session.BytesSent += read;
                 metrics.Sent(read);
+                // At the end of the file the terminator goes out with the last chunk, in the same write.
+                if (!writer.Finished && IsAtEnd(message))
+                {
+                    writer.Complete(output);
+                    completed = true;
+                }
                 if (!await session.FlushAsync().ConfigureAwait(false)) return CommandOutcome.Close;
             }
-            writer.Complete(output);
+            if (!completed) writer.Complete(output);
         }
         finally
         {
@@ -147,6 +157,8 @@ internal static class MessageSender
     // A file in the page cache reads in microseconds; the async path would hop to the thread pool and back for
     // every chunk, which costs more than the read itself.
     private static bool IsFile(Stream message) => message is FileStream or WireFormFile;
+
+    private static bool IsAtEnd(Stream message) => message.CanSeek && message.Position >= message.Length;
 
     private static CommandOutcome Retrieved(Pop3Session session, int index, long startedAt)
     {
