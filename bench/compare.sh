@@ -52,6 +52,7 @@
 #          --settle S (wait up to S s for the 1-min load average to fall below 1.0 before and after)
 # Environment: RESTANTE_POP3S_ARGS  extra `serve` arguments for implicit TLS (default: --pop3s/--tls-cert/--tls-key),
 #          with {PORT} {CERT} {KEY} replaced. Set it empty to skip Restante's TLS cases.
+#          RESTANTE_BENCH_TLS_KEY  rsa (default: RSA-2048) or ec (ECDSA P-256): the certificate all servers present.
 #          RESTANTE_BENCH_CACHE  where generated corpora are kept (default /tmp/restante-bench-corpus; same
 #          file system as /tmp, since the 1M copies are moved in and out of the work directory).
 #          BENCH_PORT_BASE  first of the ten loopback ports used (default 21110).
@@ -235,7 +236,9 @@ record_start() {   # record_start SERVER T0_US: start-up time and memory right a
     --out "$RESULTS_JSONL" | grep -E '^#' | sed "s/^/  /" >&2 || true
 }
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 30 -subj /CN=localhost 2>/dev/null
+# RESTANTE_BENCH_TLS_KEY=ec: an ECDSA P-256 certificate for all servers instead of RSA-2048 (bench/RESULTS-tls-resume.md).
+if [[ ${RESTANTE_BENCH_TLS_KEY:-rsa} == ec ]]; then TLS_NEWKEY=(-newkey ec -pkeyopt ec_paramgen_curve:P-256); else TLS_NEWKEY=(-newkey rsa:2048); fi
+openssl req -x509 "${TLS_NEWKEY[@]}" -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 30 -subj /CN=localhost 2>/dev/null
 chmod 644 "$WORK/key.pem"
 
 # --- Restante ----------------------------------------------------------------------------------

@@ -45,7 +45,22 @@ internal sealed class TlsClient
         // A full handshake carries the server's certificate; a resumed one sends only its hello,
         // extensions and Finished, which together are smaller than any certificate. .NET has no
         // "resumed" flag, so the size of what the server sent is the signal.
-        if (ssl.RemoteCertificate is X509Certificate2 certificate) _certificateLength = certificate.RawDataMemory.Length;
+        if (ssl.RemoteCertificate is X509Certificate2 certificate)
+        {
+            _certificateLength = certificate.RawDataMemory.Length;
+            // .NET builds and checks the server's chain on every handshake, resumed ones too, before the callback
+            // above can say yes; against the system store of ~150 roots that costs the client as much CPU as the
+            // server's whole resumed handshake, on the same 2 cores. From the second connection on, the worker
+            // trusts the certificate it saw first as its only root (what a client that pinned the certificate
+            // does), so the chain is one certificate checked against one: the measure is the server, not the store.
+            _options.CertificateChainPolicy ??= new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { certificate },
+                RevocationMode = X509RevocationMode.NoCheck,
+                DisableCertificateDownloads = true,
+            };
+        }
         return (ssl, _certificateLength > 0 && meter.BytesRead < _certificateLength);
     }
 

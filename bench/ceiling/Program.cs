@@ -147,6 +147,11 @@ namespace Restante.Ceiling
 
     internal sealed class Responder(List<MailboxSpec> specs, Dictionary<MailboxSpec, Mailbox> mailboxes, X509Certificate2? certificate)
     {
+        // One certificate context for every handshake, as Restante keeps one: given only ServerCertificate,
+        // SslStream makes a context (and builds the chain) per handshake, which a ceiling must not pay.
+        private readonly SslServerAuthenticationOptions? _tlsOptions = certificate is null ? null
+            : new() { ServerCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true) };
+
         public async Task ListenAsync(IPEndPoint endPoint, bool tls, CancellationToken stop)
         {
             using var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -178,7 +183,7 @@ namespace Restante.Ceiling
                 if (tls)
                 {
                     var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, stop);
+                    await ssl.AuthenticateAsServerAsync(_tlsOptions!, stop);
                     stream = ssl;
                 }
                 await stream.WriteAsync("+OK ceiling POP3 responder ready.\r\n"u8.ToArray(), stop);

@@ -85,16 +85,23 @@ public sealed partial class CertificateProvider
     /// </remarks>
     public bool AllowResumption { get; init; } = true;
 
-    /// <summary>TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1); no client certificates; no renegotiation.</summary>
-    public SslServerAuthenticationOptions ServerOptions(ServerCertificate certificate) => new()
-    {
-        ServerCertificateContext = certificate.Context,
-        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-        ClientCertificateRequired = false,
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        AllowRenegotiation = false,
-        AllowTlsResume = AllowResumption,
-    };
+    /// <summary>
+    /// TLS 1.2 and 1.3 only (RFC 8996 deprecates 1.0 and 1.1); no client certificates; no renegotiation. Built once
+    /// per certificate and shared by all its handshakes: SslStream copies the options when a handshake starts
+    /// (SslAuthenticationOptions.UpdateOptions), and the context in them is what keys OpenSSL's cached SSL_CTX,
+    /// so a handshake makes no certificate work of its own and lands where its ticket was issued.
+    /// </summary>
+    public SslServerAuthenticationOptions ServerOptions(ServerCertificate certificate)
+        // AllowResumption is fixed once the provider is built; two threads racing here build equal objects.
+        => certificate.ServerOptions ??= new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = certificate.Context,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ClientCertificateRequired = false,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+            AllowTlsResume = AllowResumption,
+        };
 
     private void CheckForChange()
     {
@@ -239,4 +246,7 @@ public sealed class ServerCertificate
     public SslStreamCertificateContext Context { get; }
 
     internal CertificateProvider.FileStamp Stamp { get; }
+
+    /// <summary>What every handshake with this certificate uses; see <see cref="CertificateProvider.ServerOptions"/>.</summary>
+    internal SslServerAuthenticationOptions? ServerOptions { get; set; }
 }

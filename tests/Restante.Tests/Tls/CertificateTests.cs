@@ -59,6 +59,33 @@ public class CertificateTests
         Assert.True(provider.Current.Certificate.HasPrivateKey);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Handshake_options_are_built_once_per_certificate_and_a_reload_brings_new_ones(bool resumption)
+    {
+        // Every handshake with one certificate shares one options object, holding the context made when the
+        // certificate was loaded: no per-connection certificate work. A reload must not hand out the old ones.
+        using var dir = new TempDirectory();
+        var a = Path.Combine(dir.Path, "a");
+        var b = Path.Combine(dir.Path, "b");
+        using var first = DevCertificate.Create(a);
+        using var second = DevCertificate.Create(b);
+        var provider = new CertificateProvider(DevCertificate.CertificatePath(a), DevCertificate.KeyPath(a), Logger().Logger) { AllowResumption = resumption };
+
+        var options = provider.ServerOptions(provider.Current);
+        Assert.Same(options, provider.ServerOptions(provider.Current));
+        Assert.Same(provider.Current.Context, options.ServerCertificateContext);
+        Assert.Equal(first.Thumbprint, options.ServerCertificateContext!.TargetCertificate.Thumbprint);
+        Assert.Equal(resumption, options.AllowTlsResume);
+
+        Assert.True(provider.TryReload(DevCertificate.CertificatePath(b), DevCertificate.KeyPath(b), out var error), error);
+        var reloaded = provider.ServerOptions(provider.Current);
+        Assert.NotSame(options, reloaded);
+        Assert.Equal(second.Thumbprint, reloaded.ServerCertificateContext!.TargetCertificate.Thumbprint);
+        Assert.Equal(resumption, reloaded.AllowTlsResume);
+    }
+
     [Fact]
     public void Changed_files_are_reloaded_bad_ones_keep_the_old_certificate_and_symlink_swaps_count()
     {
