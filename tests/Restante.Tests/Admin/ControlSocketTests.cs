@@ -74,7 +74,7 @@ public class ControlSocketTests
         using var again = await MailKitLoginAsync(server, "alice", "secret");
         Assert.Equal(2, again.Count);
         await again.DisconnectAsync(quit: true);
-        Assert.Contains(server.Output, l => l.Contains("kicked by the administrator", StringComparison.Ordinal));
+        Assert.True(await server.WaitForOutputAsync(l => l.Contains("kicked by the administrator", StringComparison.Ordinal)), string.Join("\n", server.Output));
 
         // By session id, and an unknown target is an error.
         await using var second = await server.LoginAsync("alice", "secret");
@@ -288,7 +288,7 @@ public class ControlSocketTests
         Assert.True(File.Exists(SocketOf(data.Path)), "SIGKILL leaves the socket file behind");
 
         await using var second = await ServerProcess.StartAsync(data.Path);
-        Assert.Contains(second.Output, l => l.Contains("Replaced the control socket", StringComparison.Ordinal));
+        Assert.True(await second.WaitForOutputAsync(l => l.Contains("Replaced the control socket", StringComparison.Ordinal)), string.Join("\n", second.Output));
         var (code, text) = await CliAsync("sessions", "--data", data.Path);
         Assert.True(code == 0, text);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SocketOf(data.Path)));

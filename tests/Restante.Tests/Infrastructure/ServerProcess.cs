@@ -34,6 +34,22 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a line matching <paramref name="match"/> appears in the output within <paramref name="timeout"/> (default 10 s).
+    /// The server writes its console log from a queue in batches (up to 10 ms apart), so a line logged just before a
+    /// reply can reach this process after the reply: wait for it rather than look once.
+    /// </summary>
+    public async Task<bool> WaitForOutputAsync(Func<string, bool> match, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            if (Output.Any(match)) return true;
+            if (DateTime.UtcNow >= deadline) return false;
+            await Task.Delay(20);
+        }
+    }
+
     public static string CliPath => Path.Combine(AppContext.BaseDirectory, "Restante.Cli.dll");
 
     public static int FreePort()

@@ -90,7 +90,8 @@ public sealed class HaproxyTests
             Assert.Contains($"[{Owner}]", message.Headers[MimeKit.HeaderId.Received], StringComparison.Ordinal);
             await owner.DisconnectAsync(quit: true);
         }
-        Assert.Contains(server.Output, l => l.Contains($"{Owner}:", StringComparison.Ordinal) && l.Contains("alice", StringComparison.Ordinal));
+        Assert.True(await server.WaitForOutputAsync(l => l.Contains($"{Owner}:", StringComparison.Ordinal) && l.Contains("alice", StringComparison.Ordinal)),
+            string.Join("\n", server.Output));
 
         // POP3S: TLS passes through HAProxy untouched, after the header.
         using (var tls = new Pop3Client { LocalEndPoint = new IPEndPoint(Owner, 0), ServerCertificateValidationCallback = (_, _, _, _) => true })

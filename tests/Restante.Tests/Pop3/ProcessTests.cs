@@ -53,8 +53,7 @@ public class ProcessTests
         var data = Path.Combine(parent.Path, "fresh");
         await using var server = await ServerProcess.StartAsync(data);
         Assert.True(Directory.Exists(data));
-        await Task.Delay(200);
-        Assert.Contains(server.Output, l => l.Contains("restante user add", StringComparison.Ordinal));
+        Assert.True(await server.WaitForOutputAsync(l => l.Contains("restante user add", StringComparison.Ordinal)), string.Join("\n", server.Output));
         await using var c = await server.ConnectAsync();
         await c.ExpectAsync("+OK");
     }
