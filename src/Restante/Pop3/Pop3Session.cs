@@ -617,6 +617,13 @@ public sealed class Pop3Session
         _server.Throttle.RecordSuccess(RemoteAddress, user);
         var policy = await _server.PolicyForAsync(user, record, cancellationToken).ConfigureAwait(false);
 
+        // The lock, the listing's folders and the policy state file: a slot until the session is idle (or refused, unlocked).
+        using var descriptors = await _server.CommandDescriptors.EnterAsync("login", cancellationToken).ConfigureAwait(false);
+        if (descriptors is null)
+        {
+            _server.Metrics.Login(mechanism, MetricTags.Unavailable);
+            return Reject("Server busy, please try again later.", ResponseCode.SysTemp);
+        }
         IMaildrop maildrop;
         try
         {
@@ -688,6 +695,15 @@ public sealed class Pop3Session
     {
         var transaction = Transaction!;
         State = Pop3State.Update;
+        // Seen flags, deletions and the policy state open folders and files: without a slot, nothing is changed.
+        using var descriptors = await _server.CommandDescriptors.EnterAsync("QUIT", cancellationToken).ConfigureAwait(false);
+        if (descriptors is null)
+        {
+            await ReleaseMaildropAsync().ConfigureAwait(false);
+            _endReason = "quit";
+            Reject("Server busy, nothing was deleted, try again later.", ResponseCode.SysTemp);
+            return CommandOutcome.Close;
+        }
         await SeenOnQuit.ApplyAsync(this, transaction).ConfigureAwait(false);
         var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
         if (marked.Count == 0)
