@@ -60,7 +60,8 @@ internal static class FileDescriptorLimit
     /// <summary>
     /// What a POP3 command holds beyond the idle session, for as long as it runs: a RETR the folder (for one
     /// openat), the message and, when it goes out with sendfile, the same file opened again through /proc/self/fd;
-    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted.
+    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted. Held under a slot of
+    /// <see cref="CommandDescriptorGate"/>, so at most the busy share of sessions hold these at once.
     /// </summary>
     public const int PerPop3Command = 3;
 
