@@ -29,6 +29,7 @@ public sealed class RestanteMetrics : IDisposable
     private readonly Counter<long> _lockRefusals;
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _connectionsRefused;
+    private readonly Counter<long> _commandsBusy;
     private long _activeSessions;
 
     /// <param name="meterFactory">The host's factory (DI's AddMetrics); null makes a meter this object owns.</param>
@@ -56,6 +57,8 @@ public sealed class RestanteMetrics : IDisposable
             "Deliveries, one per recipient, by protocol (lmtp, smtp, deliver) and outcome.");
         _connectionsRefused = Meter.CreateCounter<long>("restante.connections.refused", "{connection}",
             "Connections closed at accept because a connection limit (total or per address) was reached, by protocol.");
+        _commandsBusy = Meter.CreateCounter<long>("restante.pop3.descriptor_slots.refused", "{command}",
+            "POP3 commands (RETR, TOP, login, QUIT) refused with [SYS/TEMP] because every descriptor slot for commands was taken.");
     }
 
     public Meter Meter { get; }
@@ -104,6 +107,8 @@ public sealed class RestanteMetrics : IDisposable
         => _deliveries.Add(1, new("protocol", protocol), new("outcome", outcome));
 
     internal void ConnectionRefused(string protocol) => _connectionsRefused.Add(1, new KeyValuePair<string, object?>("protocol", protocol));
+
+    internal void DescriptorSlotRefused() => _commandsBusy.Add(1);
 
     public void Dispose() => Meter.Dispose();
 }

@@ -71,7 +71,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
             ? new ProxyProtocolAcceptor(new TrustedNetworks(options.ProxyTrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback: false),
                 _loggerFactory.CreateLogger("Restante.Networking"))
             : null;
-        var gates = GateLimitsFor(_settings, FitDescriptorLimit(Wanted(_settings)));
+        var fitted = FitDescriptorLimit(Wanted(_settings));
+        var gates = GateLimitsFor(_settings, fitted);
         _gate = new ConnectionGate(gates.Pop3.MaxConnections, gates.Pop3.MaxPerAddress, gates.Pop3.Trusted, gates.Pop3.Ipv6PrefixLength);
         _lmtpGate = new ConnectionGate(gates.Lmtp.MaxConnections, gates.Lmtp.MaxPerAddress, gates.Lmtp.Trusted, gates.Lmtp.Ipv6PrefixLength);
         _smtpGate = new ConnectionGate(gates.Smtp.MaxConnections, gates.Smtp.MaxPerAddress, gates.Smtp.Trusted, gates.Smtp.Ipv6PrefixLength);
@@ -86,6 +87,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
         {
             Certificates = Certificates, Hooks = sessionHooks, Metrics = Metrics,
         };
+        _context.CommandDescriptors = new CommandDescriptorGate(
+            _descriptorBudget is { } budget ? FileDescriptorLimit.CommandSlots(fitted, budget, Pop3Descriptors) : null,
+            _loggerFactory.CreateLogger("Restante.Networking"), refused: Metrics.DescriptorSlotRefused);
         LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
@@ -137,6 +141,9 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     /// <summary>The POP3 sessions running now (the control socket lists and kicks them).</summary>
     public Admin.SessionRegistry Sessions => _context.Sessions;
+
+    /// <summary>The busy share of the descriptor budget; tests replace it with a smaller one.</summary>
+    internal CommandDescriptorGate CommandDescriptors { get => _context.CommandDescriptors; set => _context.CommandDescriptors = value; }
 
     /// <summary>The threads password hashes run on; <see cref="Auth.PasswordHashing.QueueDepth"/> is the login backlog.</summary>
     public PasswordHashing PasswordHashing { get; }

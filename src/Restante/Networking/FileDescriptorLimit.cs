@@ -60,14 +60,17 @@ internal static class FileDescriptorLimit
     /// <summary>
     /// What a POP3 command holds beyond the idle session, for as long as it runs: a RETR the folder (for one
     /// openat), the message and, when it goes out with sendfile, the same file opened again through /proc/self/fd;
-    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted.
+    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted. Held under a slot of
+    /// <see cref="CommandDescriptorGate"/>, so at most the busy share of sessions hold these at once.
     /// </summary>
     public const int PerPop3Command = 3;
 
     /// <summary>
-    /// The share of POP3 sessions assumed to be inside a command at the same moment (1 in 4). Not enforced: a session
-    /// spends microseconds of its life in most commands, and a RETR to a slow reader is cut at WriteTimeout. Counting
-    /// every session as always busy (the old budget of 8) charged an idle session nearly three times this.
+    /// The share of POP3 sessions that may be inside a command at the same moment (1 in 4). Enforced by
+    /// <see cref="CommandDescriptorGate"/>: RETR, TOP, the login and QUIT take a slot while they hold files, and wait
+    /// briefly or are refused with [SYS/TEMP] when none is free, so sessions that start a RETR and stop reading cannot
+    /// take the process to EMFILE. Counting every session as always busy (the old budget of 8) charged an idle session
+    /// nearly three times this.
     /// </summary>
     public const int BusyShareDivisor = 4;
 
@@ -87,6 +90,18 @@ internal static class FileDescriptorLimit
     public static long Needed(ConnectionShares shares, int perPop3Session = PerPop3Session)
         => shares.Pop3 * (long)perPop3Session + (shares.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor * PerPop3Command
             + (shares.Lmtp + (long)shares.Smtp) * PerDeliverySession;
+
+    /// <summary>
+    /// Slots for <see cref="CommandDescriptorGate"/>: what <paramref name="available"/> leaves after the fitted idle
+    /// sessions and deliveries, in commands of <see cref="PerPop3Command"/>; never fewer than the busy share the
+    /// budget counts, so a server whose limits fit exactly still gets the share <see cref="Needed"/> reserved.
+    /// </summary>
+    public static int CommandSlots(ConnectionShares fitted, long available, int perPop3Session = PerPop3Session)
+    {
+        var share = (fitted.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor;
+        var left = (available - fitted.Pop3 * (long)perPop3Session - (fitted.Lmtp + (long)fitted.Smtp) * PerDeliverySession) / PerPop3Command;
+        return (int)Math.Clamp(Math.Max(share, left), 1, int.MaxValue / 2);
+    }
 
     /// <summary>The limits as asked when they fit in <paramref name="available"/> descriptors, else all scaled down alike (at least 1 each).</summary>
     public static ConnectionShares Fit(ConnectionShares wanted, long available, int perPop3Session = PerPop3Session)

@@ -52,6 +52,13 @@ internal static class Pop3Login
         server.Throttle.RecordSuccess(session.RemoteAddress, user);
         var policy = await server.PolicyForAsync(user, record, cancellationToken).ConfigureAwait(false);
 
+        // The lock, the listing's folders and the policy state file: a slot until the session is idle (or refused, unlocked).
+        using var descriptors = await server.CommandDescriptors.EnterAsync("login", cancellationToken).ConfigureAwait(false);
+        if (descriptors is null)
+        {
+            server.Metrics.Login(mechanism, MetricTags.Unavailable);
+            return session.Reject("Server busy, please try again later.", ResponseCode.SysTemp);
+        }
         IMaildrop maildrop;
         try
         {

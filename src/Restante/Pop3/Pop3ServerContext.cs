@@ -36,6 +36,9 @@ public sealed class Pop3ServerContext
     internal LoginHistory LoginHistory { get; }
 
     internal Takeover.MailboxTakeover Takeover { get; }
+
+    /// <summary>Slots for commands that open folders and message files (RETR, TOP, login, QUIT): see FileDescriptorLimit.BusyShareDivisor.</summary>
+    internal CommandDescriptorGate CommandDescriptors { get; set; } = CommandDescriptorGate.Unlimited(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     /// <summary>The sessions running now, for `restante sessions` and `restante kick`.</summary>
     public Admin.SessionRegistry Sessions { get; }
 

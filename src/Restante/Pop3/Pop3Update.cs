@@ -11,6 +11,15 @@ internal static class Pop3Update
     {
         var transaction = session.Transaction!;
         session.EnterUpdate();
+        // Seen flags, deletions and the policy state open folders and files: without a descriptor slot, nothing is changed.
+        using var descriptors = await session.Server.CommandDescriptors.EnterAsync("QUIT", CancellationToken.None).ConfigureAwait(false);
+        if (descriptors is null)
+        {
+            await session.ReleaseMaildropAsync().ConfigureAwait(false);
+            session.SetEndReason("quit");
+            session.Reject("Server busy, nothing was deleted, try again later.", ResponseCode.SysTemp);
+            return CommandOutcome.Close;
+        }
         await SeenOnQuit.ApplyAsync(session, transaction).ConfigureAwait(false);
         var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
         if (marked.Count == 0)

@@ -16,7 +16,15 @@ internal static class MessageSender
     // is a 512 KiB array from the pool, not a 1 MiB one.
     internal const int ChunkSize = 256 * 1024 - 64;
 
+    /// <summary>Sends with a descriptor slot held from the open to the last flush (or the send's end however it ends).</summary>
     public static async ValueTask<CommandOutcome> SendAsync(Pop3Session session, int index, string okText, long? bodyLineLimit, CancellationToken cancellationToken)
+    {
+        using var descriptors = await session.Server.CommandDescriptors.EnterAsync(bodyLineLimit is null ? "RETR" : "TOP", cancellationToken).ConfigureAwait(false);
+        if (descriptors is null) return session.Reject("Server busy, try again later.", ResponseCode.SysTemp);
+        return await SendHeldAsync(session, index, okText, bodyLineLimit, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async ValueTask<CommandOutcome> SendHeldAsync(Pop3Session session, int index, string okText, long? bodyLineLimit, CancellationToken cancellationToken)
     {
         var drop = session.Transaction!;
         Stream message;
