@@ -81,12 +81,20 @@ internal sealed class BatchedConsoleLoggerProvider : ILoggerProvider, ISupportEx
             var settings = provider.Current;
             var text = t_text ??= new StringWriter();
             var entry = new LogEntry<TState>(logLevel, category, eventId, state, exception, formatter);
-            settings.Formatter.Write(in entry, provider.Scopes, text);
             var builder = text.GetStringBuilder();
-            if (builder.Length == 0) return;
-            var line = builder.ToString();
-            builder.Clear();
-            if (builder.Capacity > 4096) builder.Capacity = 4096;
+            string line;
+            try
+            {
+                settings.Formatter.Write(in entry, provider.Scopes, text);
+                if (builder.Length == 0) return;
+                line = builder.ToString();
+            }
+            finally
+            {
+                // Also when the formatter threw: a half-written line must not open this thread's next one.
+                builder.Clear();
+                if (builder.Capacity > 4096) builder.Capacity = 4096;
+            }
             provider.Writer.Enqueue(line, toError: logLevel >= settings.ErrorThreshold, urgent: logLevel >= LogLevel.Error);
         }
     }

@@ -90,7 +90,12 @@ internal sealed class BatchedConsoleWriter : IDisposable
             lock (_gate)
             {
                 while (_pending.Count == 0 && !_stopping) Monitor.Wait(_gate);
-                if (_pending.Count == 0) return;
+                if (_pending.Count == 0)
+                {
+                    // Under the lock: a line queued after this would otherwise wait for a writer that has gone.
+                    _stopped = true;
+                    return;
+                }
                 // Let the lines of the window gather; an urgent line, a full queue or a shutdown ends it early.
                 var deadline = Environment.TickCount64 + _windowMilliseconds;
                 while (!_urgent && !_stopping && _pending.Count < _maxQueued)
@@ -137,9 +142,10 @@ internal sealed class BatchedConsoleWriter : IDisposable
             {
                 (toError ? _error : _output).Write(_bytes, 0, used);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
-                // The reader went away (a closed pipe): as with Console.Out, there is nobody left to tell.
+                // The reader went away (a closed pipe) or the stream was closed at exit: as with Console.Out, there is
+                // nobody left to tell, and the writer thread must not die of it (an unhandled exception ends the process).
             }
             start = end;
         }

@@ -75,6 +75,9 @@ internal sealed class LineConnection
         _consecutiveErrors++;
     }
 
+    /// <summary>The command was refused for a shortage of ours (busy, not the client's fault): neither counted nor a reset of the count.</summary>
+    public void MarkRejected() => CommandRejected = true;
+
     /// <summary>Ends the session's current wait from any thread (a kick, a takeover).</summary>
     public void CancelNow() => _deadline.CancelNow();
 
@@ -188,12 +191,20 @@ internal sealed class LineConnection
         }
         finally
         {
-            await protocol.EndAsync().ConfigureAwait(false);
-            await CloseAsync().ConfigureAwait(false);
-            // Unregister before disposing, so a shutdown that comes later never cancels a disposed source.
-            await stoppingRegistration.DisposeAsync().ConfigureAwait(false);
-            _deadline.Dispose();
-            protocol.Finished();
+            try
+            {
+                await protocol.EndAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                // Even when the protocol's end failed (a store error releasing the mailbox, a hook that threw): the
+                // connection is closed and the session unregistered, or it would stay listed and its stream open.
+                await CloseAsync().ConfigureAwait(false);
+                // Unregister before disposing, so a shutdown that comes later never cancels a disposed source.
+                await stoppingRegistration.DisposeAsync().ConfigureAwait(false);
+                _deadline.Dispose();
+                protocol.Finished();
+            }
         }
     }
 

@@ -66,7 +66,7 @@ internal static class CommandDispatch
             Pop3Log.HashingSaturated(session.Logger, server.Authenticator.Hashing.QueueDepth, verb.ToString().ToUpperInvariant(), session.RemoteEndPoint);
             server.Metrics.Login(MetricTags.MechanismOf(verb), MetricTags.Busy);
             session.PendingUser = null;
-            outcome = session.Reject("Server busy, please try again later.", ResponseCode.SysTemp);
+            outcome = session.RejectBusy("Server busy, please try again later.");
         }
         catch (Auth.UserDirectoryUnavailableException ex)
         {

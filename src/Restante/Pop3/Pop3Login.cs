@@ -57,7 +57,7 @@ internal static class Pop3Login
         if (descriptors is null)
         {
             server.Metrics.Login(mechanism, MetricTags.Unavailable);
-            return session.Reject("Server busy, please try again later.", ResponseCode.SysTemp);
+            return session.RejectBusy("Server busy, please try again later.");
         }
         IMaildrop maildrop;
         try

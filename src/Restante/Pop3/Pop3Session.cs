@@ -178,6 +178,18 @@ public sealed class Pop3Session : ILineProtocol
         return CommandOutcome.Continue;
     }
 
+    /// <summary>
+    /// Writes -ERR [SYS/TEMP] for a shortage of the server's (no descriptor slot, hashing workers busy): the client did
+    /// nothing wrong, so it does not count toward <see cref="Pop3Options.MaxBadCommands"/>; a client pipelining commands
+    /// into a busy server is told to retry, not disconnected as a bad one.
+    /// </summary>
+    internal CommandOutcome RejectBusy(string text)
+    {
+        Pop3Reply.Err(Output, ResponseCode.SysTemp, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
+        _connection.MarkRejected();
+        return CommandOutcome.Continue;
+    }
+
     /// <summary>The refusal of a clear-text password where <see cref="PlaintextAllowed"/> is false (Dovecot's text).</summary>
     internal CommandOutcome RejectPlaintext()
         => Reject("Plaintext authentication disallowed on non-secure connections.", ResponseCode.Auth);

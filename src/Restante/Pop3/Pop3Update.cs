@@ -10,16 +10,17 @@ internal static class Pop3Update
     public static async ValueTask<CommandOutcome> RunAsync(Pop3Session session)
     {
         var transaction = session.Transaction!;
-        session.EnterUpdate();
-        // Seen flags, deletions and the policy state open folders and files: without a descriptor slot, nothing is changed.
+        // Seen flags, deletions and the policy state open folders and files: without a descriptor slot, nothing is
+        // changed, and the session never entered UPDATE (its summary must not count the marks as deleted).
         using var descriptors = await session.Server.CommandDescriptors.EnterAsync("QUIT", CancellationToken.None).ConfigureAwait(false);
         if (descriptors is null)
         {
             await session.ReleaseMaildropAsync().ConfigureAwait(false);
-            session.SetEndReason("quit");
-            session.Reject("Server busy, nothing was deleted, try again later.", ResponseCode.SysTemp);
+            session.SetEndReason("quit refused: server busy");
+            session.RejectBusy("Server busy, nothing was deleted, try again later.");
             return CommandOutcome.Close;
         }
+        session.EnterUpdate();
         await SeenOnQuit.ApplyAsync(session, transaction).ConfigureAwait(false);
         var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
         if (marked.Count == 0)

@@ -38,6 +38,32 @@ public class CommandDescriptorGateTests
         return server;
     }
 
+    [Fact]
+    public async Task Busy_refusals_do_not_count_as_bad_commands()
+    {
+        // Three bad commands end a session here; six busy refusals must not (the client did nothing wrong).
+        await using var server = await TestServer.StartAsync(o => o.MaxBadCommands = 3);
+        server.Server.CommandDescriptors = new CommandDescriptorGate(1, server.Logs.CreateLogger("Restante.Networking"), TimeSpan.FromMilliseconds(50),
+            server.Server.Metrics.DescriptorSlotRefused);
+        server.AddUser("alice", "secret");
+        server.AddUser("bob", "secret");
+        server.Deliver("alice", LargeMessage());
+        server.Deliver("bob", "Subject: small\n\nhello\n");
+        await using var a = await server.LoginAsync("alice", "secret");
+        await using var b = await server.LoginAsync("bob", "secret");
+        await a.SendAsync("RETR 1");
+        await a.ExpectAsync("+OK");
+        await WaitForFreeAsync(server, 0);
+
+        for (var i = 0; i < 6; i++)
+        {
+            await b.SendAsync("RETR 1");
+            Assert.StartsWith("-ERR [SYS/TEMP]", await b.ExpectAsync("-ERR"));
+        }
+        await b.SendAsync("NOOP");
+        await b.ExpectAsync("+OK");
+    }
+
     private static async Task WaitForFreeAsync(TestServer server, int free)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -92,7 +92,7 @@ public class MaildirListingFileTests
     }
 
     [Fact]
-    public async Task A_delivery_of_ours_is_recorded_and_the_next_login_lists_no_folder_while_a_drop_is_still_found()
+    public async Task A_delivery_of_ours_is_recorded_and_the_next_login_lists_only_new_while_a_drop_is_still_found()
     {
         var time = Settled();
         using var dirs = SetupUnsized();
@@ -103,7 +103,8 @@ public class MaildirListingFileTests
         var uid = await store.DeliverAsync("big", new MemoryStream("Subject: ours\n\nhello\n"u8.ToArray()), default);
         var (after, sizes) = await ListingAsync(store);
 
-        Assert.Equal(listed, store.Index.FoldersListed);
+        // new/ is listed again (the stamp after our rename cannot vouch for a same-tick rename by someone else), cur/ is not.
+        Assert.Equal(listed + 1, store.Index.FoldersListed);
         Assert.Equal([.. before, uid], after);
         Assert.Equal("Subject: ours\r\n\r\nhello\r\n".Length, sizes[^1]);
 

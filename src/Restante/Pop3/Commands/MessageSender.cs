@@ -14,13 +14,13 @@ internal static class MessageSender
     // One read for a typical message, four for 1 MB: each chunk is read, converted and flushed as one block. A little
     // under 256 KiB, so the writer's block for a converted chunk (MessageWriter.MaxOutput: twice the chunk and a little)
     // is a 512 KiB array from the pool, not a 1 MiB one.
-    internal const int ChunkSize = 256 * 1024 - 64;
+    internal const int ChunkSize = 256 * 1024 - 256;
 
     /// <summary>Sends with a descriptor slot held from the open to the last flush (or the send's end however it ends).</summary>
     public static async ValueTask<CommandOutcome> SendAsync(Pop3Session session, int index, string okText, long? bodyLineLimit, CancellationToken cancellationToken)
     {
         using var descriptors = await session.Server.CommandDescriptors.EnterAsync(bodyLineLimit is null ? "RETR" : "TOP", cancellationToken).ConfigureAwait(false);
-        if (descriptors is null) return session.Reject("Server busy, try again later.", ResponseCode.SysTemp);
+        if (descriptors is null) return session.RejectBusy("Server busy, try again later.");
         return await SendHeldAsync(session, index, okText, bodyLineLimit, cancellationToken).ConfigureAwait(false);
     }
 

@@ -39,8 +39,13 @@ internal sealed class MaildropRelease
         {
             Pop3Log.StoreFailure(session.Logger, ex, session.User!);
         }
-        session.Server.Takeover.Released(session.User!, session);
-        Complete();
+        finally
+        {
+            // Whatever the store threw (a database error is neither of the above): a takeover waiting on this session
+            // must not wait out its whole timeout for a release that already ended.
+            session.Server.Takeover.Released(session.User!, session);
+            Complete();
+        }
     }
 
     private void Complete()

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -38,13 +37,9 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
 
     private static long Nanoseconds(ReadOnlySpan<byte> timestamp)
     {
+        // statx fills the buffer in the machine's own byte order, which is what MemoryMarshal reads.
         var seconds = MemoryMarshal.Read<long>(timestamp);
         var nanoseconds = MemoryMarshal.Read<uint>(timestamp[8..]);
-        if (!BitConverter.IsLittleEndian)
-        {
-            seconds = BinaryPrimitives.ReverseEndianness(seconds);
-            nanoseconds = BinaryPrimitives.ReverseEndianness(nanoseconds);
-        }
         return seconds * 1_000_000_000 + nanoseconds;
     }
 

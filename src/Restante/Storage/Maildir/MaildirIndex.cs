@@ -97,7 +97,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var delivered = 0;
         if (known is { Pending.Length: > 0 })
         {
-            // Our own deliveries since new/ was listed: added without listing it (a listing of new/ would find them anyway).
+            // Our own deliveries since new/ was listed: added with their sizes, so the listing of new/ that follows reads none of them.
             if (WithDelivered(known.Listing, known.Pending) is { } merged)
             {
                 previous = merged;
@@ -155,23 +155,18 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     }
 
     /// <summary>
-    /// Records a message we just renamed into new/: the listing takes it at the next open without listing new/.
-    /// Only when new/ was, just before the rename (<paramref name="before"/>), exactly as the index last saw it: then the
-    /// change to <paramref name="after"/> is our rename. Anything else leaves the stamps differing, and the next open
-    /// lists new/.
+    /// Records a message we just renamed into new/, so the next open knows its name and size without reading it. new/ is
+    /// still listed at that open: the stamp read after our rename cannot vouch for the folder, because another MDA's
+    /// rename in the same clock tick (or between our two stats, or a second delivery of ours racing this one) leaves
+    /// the same times, and trusting it would hide that message until new/ changed again.
     /// </summary>
-    /// <remarks>
-    /// REVIEW: a file another MDA renames into new/ between our two stats, within the same clock tick as our rename,
-    /// is not seen until new/ changes again (the next delivery or rename lists it). The window is two system calls;
-    /// closing it would take a listing of new/ per delivery, which is what this saves.
-    /// </remarks>
     public void RecordDelivery(string maildir, FolderStamp before, FolderStamp after, string name, long size)
     {
         while (_byMaildir.TryGetValue(maildir, out var state))
         {
-            if (!state.Stamp.NewSettled || state.Stamp.New != before || !after.SameFolder(before)) return;
+            if (!after.SameFolder(before)) return;
             var updated = state.Pending.Length < MaxPendingDeliveries
-                ? state with { Stamp = state.Stamp with { New = after }, Pending = [.. state.Pending, new Delivered(name, size)] }
+                ? state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [.. state.Pending, new Delivered(name, size)] }
                 : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [] };
             updated.LastUse = state.LastUse;
             if (_byMaildir.TryUpdate(maildir, updated, state)) return;

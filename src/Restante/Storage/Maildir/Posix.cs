@@ -43,6 +43,8 @@ internal static class Posix
     public const int EInval = 22;
     public const int ELoop = 40;
     private const int EWouldBlock = 11;       // EAGAIN == EWOULDBLOCK on Linux
+    public const int EBadF = 9;
+    public const int ENoLck = 37;
 
     // O_DIRECTORY and O_NOFOLLOW differ by architecture (asm-generic 0200000/0400000; arm, arm64
     // and powerpc 040000/0100000). O_NOFOLLOW is what keeps a planted symlink from leading out
@@ -354,14 +356,22 @@ internal static class Posix
     /// <summary>flock(LOCK_EX|LOCK_NB). False when another open file description holds it.</summary>
     public static bool TryLockExclusive(SafeFileHandle handle, string path)
     {
-        int rc;
-        do rc = Flock(handle, LockEx | LockNb);
-        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (rc == 0) return true;
-        var errno = Marshal.GetLastPInvokeError();
+        var errno = LockExclusive(handle);
+        if (errno == 0) return true;
         if (errno == EWouldBlock) return false;
         throw ErrnoException("flock", path, errno);
     }
+
+    /// <summary>flock(LOCK_EX|LOCK_NB): 0, or the errno (EWOULDBLOCK when someone else holds it).</summary>
+    public static int LockExclusive(SafeFileHandle handle)
+    {
+        int rc;
+        do rc = Flock(handle, LockEx | LockNb);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return rc == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static bool IsWouldBlock(int errno) => errno == EWouldBlock;
 
     /// <summary>flock(LOCK_UN): releases the lock for every descriptor sharing this open file description (a copy a forked child still holds included).</summary>
     public static void Unlock(SafeFileHandle handle)
