@@ -22,12 +22,21 @@ internal sealed class LineConnection
     private readonly StreamPipeReaderOptions _readerOptions;
     private readonly StreamPipeWriterOptions _writerOptions;
     private readonly IoDeadline _deadline;
+    private readonly TimeProvider _time;
     private ILineProtocol _protocol = null!;
     private Stream _transport;
     private SslStream? _tls;
     private bool _tlsEstablished;
-    private PipeReader _input;
-    private PipeWriter _output;
+    // Made when needed and let go while the session waits idle (see ReleaseIdlePipes): null then.
+    private PipeReader? _input;
+    private PipeWriter? _output;
+    // What the last ReleaseInput left unconsumed (a partial line): the reader must be kept to hold it.
+    private long _leftInReader;
+
+    // A bound on one command's whole send (see BoundSend); long.MaxValue when none. _armedBySendBound: the deadline now
+    // armed is the bound's, not the write timeout's.
+    private long _sendDueAt = long.MaxValue;
+    private bool _armedBySendBound;
 
     // The input not yet consumed, shared by the batch loop and ReadLineInCommandAsync (see there).
     // _holdingRead: _unread belongs to a ReadResult not yet handed back with AdvanceTo.
@@ -42,13 +51,14 @@ internal sealed class LineConnection
         _transport = transport;
         _readerOptions = readerOptions;
         _writerOptions = writerOptions;
-        _input = PipeReader.Create(transport, readerOptions);
-        _output = PipeWriter.Create(transport, writerOptions);
+        _time = time;
         _deadline = new IoDeadline(time);
     }
 
     /// <summary>Where replies are written; flushed once per batch (or by <see cref="FlushAsync"/>).</summary>
-    public PipeWriter Output => _output;
+    public PipeWriter Output => _output ??= PipeWriter.Create(_transport, _writerOptions);
+
+    private PipeReader Input => _input ??= PipeReader.Create(_transport, _readerOptions);
 
     /// <summary>The stream now read and written: the socket's, or the TLS stream after a handshake.</summary>
     public Stream Transport => _transport;
@@ -85,7 +95,41 @@ internal sealed class LineConnection
     public CancellationToken ArmWriteDeadline()
     {
         LastArmedForRead = false;
-        return _deadline.Arm(_protocol.WriteTimeout);
+        var timeout = _protocol.WriteTimeout;
+        _armedBySendBound = false;
+        if (_sendDueAt != long.MaxValue)
+        {
+            var left = _time.GetElapsedTime(_time.GetTimestamp(), _sendDueAt);
+            if (left < timeout)
+            {
+                timeout = left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
+                _armedBySendBound = true;
+            }
+        }
+        return _deadline.Arm(timeout);
+    }
+
+    /// <summary>
+    /// Bounds the flushes (and sendfile) of one command as a whole to <paramref name="limit"/> from now, on top of each
+    /// one's write timeout (see <see cref="CommandDescriptorGate.HoldLimit"/>); dispose when the send is over.
+    /// </summary>
+    public SendBound BoundSend(TimeSpan limit)
+    {
+        var ticks = limit.TotalSeconds * _time.TimestampFrequency;
+        // Saturating, as IoDeadline.Arm: a bound days away is no bound.
+        _sendDueAt = ticks >= long.MaxValue / 4 ? long.MaxValue : _time.GetTimestamp() + (long)ticks;
+        return new SendBound(this);
+    }
+
+    /// <summary>The deadline fired on a flush armed by the <see cref="BoundSend"/> bound: the client read too slowly.</summary>
+    public bool SendBoundExpired => _armedBySendBound && _deadline.Fired;
+
+    /// <summary>Lifts the bound of <see cref="BoundSend"/>.</summary>
+    internal readonly struct SendBound(LineConnection connection) : IDisposable
+    {
+        // _armedBySendBound stays until the next arming: a send cut by the bound unwinds through here before the
+        // session asks why it was interrupted.
+        public void Dispose() => connection._sendDueAt = long.MaxValue;
     }
 
     /// <summary>Stops the clock; throws <see cref="OperationCanceledException"/> when it fired meanwhile.</summary>
@@ -111,8 +155,12 @@ internal sealed class LineConnection
             while (true)
             {
                 var token = ArmRead();
-                if (WaitsBeforeReading) await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
-                TookRead(await _input.ReadAsync(token).ConfigureAwait(false));
+                if (WaitsBeforeReading)
+                {
+                    ReleaseIdlePipes();
+                    await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+                }
+                TookRead(await Input.ReadAsync(token).ConfigureAwait(false));
 
                 var outcome = LineOutcome.Continue;
                 while (outcome == LineOutcome.Continue)
@@ -153,7 +201,7 @@ internal sealed class LineConnection
                         outcome = LineOutcome.Close;
                     }
                     // Replies to pipelined commands go out before more commands run (see PendingOutput).
-                    if (outcome == LineOutcome.Continue && PendingOutput.IsOverLimit(_output) && !await FlushAsync().ConfigureAwait(false)) return;
+                    if (outcome == LineOutcome.Continue && PendingOutput.IsOverLimit(Output) && !await FlushAsync().ConfigureAwait(false)) return;
                 }
 
                 // Bytes after STARTTLS/STLS were sent before the handshake, in the clear: they are dropped with the
@@ -215,12 +263,32 @@ internal sealed class LineConnection
     /// </summary>
     private bool WaitsBeforeReading => _transport is NetworkStream or SslStream;
 
+    /// <summary>
+    /// Before an idle wait on the socket: lets the pipes go when they hold nothing (every byte read was consumed,
+    /// every reply flushed), so an idle session keeps no reader, writer, segments or their cancellation sources; they
+    /// are made again when the client sends. Only when the zero-byte read waits outside the pipe.
+    /// </summary>
+    private void ReleaseIdlePipes()
+    {
+        if (_input is { } input && _leftInReader == 0 && !_holdingRead)
+        {
+            input.Complete();
+            _input = null;
+        }
+        if (_output is { } output && output.CanGetUnflushedBytes && output.UnflushedBytes == 0)
+        {
+            output.Complete();
+            _output = null;
+        }
+    }
+
     /// <summary>Before a read: the protocol may still wait (not taken over), and its read deadline is armed.</summary>
     private CancellationToken ArmRead()
     {
         if (!_protocol.BeginWaiting()) throw new OperationCanceledException();
         var timeout = _protocol.NextReadTimeout();
         LastArmedForRead = true;
+        _armedBySendBound = false;
         return _deadline.Arm(timeout);
     }
 
@@ -238,7 +306,9 @@ internal sealed class LineConnection
     private void ReleaseInput()
     {
         if (!_holdingRead) return;
-        _input.AdvanceTo(_unread.Start, _unread.End);
+        _input!.AdvanceTo(_unread.Start, _unread.End);
+        _leftInReader = _unread.Length;
+        _unread = default;
         _holdingRead = false;
     }
 
@@ -275,15 +345,19 @@ internal sealed class LineConnection
             }
             if (!await FlushAsync().ConfigureAwait(false)) return (LineStatus.NeedMoreData, []);
             var token = ArmRead();
-            if (WaitsBeforeReading) await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
-            TookRead(await _input.ReadAsync(token).ConfigureAwait(false));
+            if (WaitsBeforeReading)
+            {
+                ReleaseIdlePipes();
+                await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+            }
+            TookRead(await Input.ReadAsync(token).ConfigureAwait(false));
         }
     }
 
     /// <summary>Flushes with the write deadline armed; false when the client is gone.</summary>
     public async ValueTask<bool> FlushAsync()
     {
-        var result = await _output.FlushAsync(ArmWriteDeadline()).ConfigureAwait(false);
+        var result = await Output.FlushAsync(ArmWriteDeadline()).ConfigureAwait(false);
         _deadline.Disarm();
         return !result.IsCompleted && !result.IsCanceled;
     }
@@ -296,8 +370,11 @@ internal sealed class LineConnection
     /// </summary>
     public async ValueTask<(SslStream? Tls, string? Error)> HandshakeAsync(SslServerAuthenticationOptions options, TimeSpan within)
     {
-        await _input.CompleteAsync().ConfigureAwait(false);
-        await _output.CompleteAsync().ConfigureAwait(false);
+        if (_input is { } input) await input.CompleteAsync().ConfigureAwait(false);
+        if (_output is { } output) await output.CompleteAsync().ConfigureAwait(false);
+        _input = null;
+        _output = null;
+        _leftInReader = 0;
         var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
         _tls = tls;
         IsHandshaking = true;
@@ -322,16 +399,17 @@ internal sealed class LineConnection
     public void UseTransport(Stream transport)
     {
         _transport = transport;
-        _input = PipeReader.Create(transport, _readerOptions);
-        _output = PipeWriter.Create(transport, _writerOptions);
+        _input = null;
+        _output = null;
+        _leftInReader = 0;
     }
 
     private async ValueTask CloseAsync()
     {
-        await _input.CompleteAsync().ConfigureAwait(false);
+        if (_input is { } input) await input.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await PendingOutput.DiscardAsync(_output).ConfigureAwait(false);
+            if (_output is { } output) await PendingOutput.DiscardAsync(output).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {

@@ -22,7 +22,8 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
     // The inner maildrop's number of each visible message; null when none expired at login (the usual case), so a
     // login on a large mailbox allocates no index of its size.
     private readonly int[]? _visible;
-    private readonly bool[] _retrieved;
+    // Allocated at the first RETR (see MessageMarks).
+    private MessageMarks _retrieved;
     private readonly MailboxPolicy _policy;
     private readonly DateTimeOffset _loginAt;
     private readonly TimeProvider _time;
@@ -33,7 +34,6 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
     {
         _inner = inner;
         _visible = visible;
-        _retrieved = new bool[visible?.Length ?? inner.Messages.Count];
         _policy = policy;
         _loginAt = loginAt;
         _time = time;
@@ -93,9 +93,9 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
         => _inner.ExpungeAsync(_visible is null ? indexes : indexes.Select(Inner).ToArray(), cancellationToken);
 
     /// <summary>RETR sent the whole message.</summary>
-    public void MarkRetrieved(int index) => _retrieved[index] = true;
+    public void MarkRetrieved(int index) => _retrieved.Mark(index, Messages.Count);
 
-    public bool WasRetrieved(int index) => _retrieved[index];
+    public bool WasRetrieved(int index) => _retrieved.IsMarked(index);
 
     private int Inner(int index) => _visible is null ? index : _visible[index];
 
@@ -113,8 +113,7 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
     {
         if (_policy.Expire.Days != 0) return marked;
         var all = new SortedSet<int>(marked);
-        for (var i = 0; i < _retrieved.Length; i++)
-            if (_retrieved[i]) all.Add(i);
+        all.UnionWith(_retrieved.Marked());
         return all.ToList();
     }
 
@@ -124,9 +123,8 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
         {
             if (_policy.NeedsState && _inner is IPolicyMaildrop state)
             {
-                var retrieved = new List<int>();
-                for (var i = 0; i < _retrieved.Length; i++)
-                    if (_retrieved[i]) retrieved.Add(Inner(i));
+                var retrieved = _retrieved.Marked();
+                for (var i = 0; i < retrieved.Count; i++) retrieved[i] = Inner(retrieved[i]);
                 // A crash before this line loses only this session's record: its login counts as none (no delay)
                 // and its retrievals as none (nothing expires early). Both err toward the user.
                 await state.SavePolicyStateAsync(new PolicyStateUpdate(_loginAt, retrieved, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);

@@ -139,6 +139,9 @@ public sealed class Pop3Session : ILineProtocol
 
     internal void DisarmWriteTimeout() => _connection.Disarm();
 
+    /// <summary>Bounds the whole send of a message of <paramref name="octets"/> (see <see cref="CommandDescriptorGate.HoldLimit"/>); dispose once sent.</summary>
+    internal LineConnection.SendBound BoundSend(long octets) => _connection.BoundSend(_server.CommandDescriptors.HoldLimit(octets, _server.Options.WriteTimeout));
+
     /// <summary>The name given by USER, waiting for PASS.</summary>
     internal string? PendingUser { get; set; }
 
@@ -340,6 +343,8 @@ public sealed class Pop3Session : ILineProtocol
         if (_kicked) return End("kicked by the administrator", handshaking ? default : "-ERR Disconnected by the administrator.\r\n"u8);
         if (serverStopping) return End("server shutting down", handshaking ? default : "-ERR Server shutting down.\r\n"u8);
         if (Activity.TakenOver) return End("taken over by a new login", "-ERR [IN-USE] Another login took over this mailbox; nothing was deleted.\r\n"u8);
+        // Mid-message: a goodbye line would be read as part of the message, so the connection just closes.
+        if (_connection.SendBoundExpired) return End("too slow reading a message", default);
         // The I/O deadline fired: the client went silent or stopped reading.
         return handshaking ? End("TLS handshake timed out", default) : End("timed out", "-ERR Disconnected for inactivity.\r\n"u8);
     }

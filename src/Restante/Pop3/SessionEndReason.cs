@@ -19,7 +19,7 @@ internal static class SessionEndReason
     public static string Classify(string detail) => detail switch
     {
         "quit" => Quit,
-        "timed out" or "TLS handshake timed out" => Timeout,
+        "timed out" or "TLS handshake timed out" or "too slow reading a message" => Timeout,
         "client disconnected" or "connection lost" or "client disconnected during AUTH" => PeerClosed,
         "server shutting down" => Shutdown,
         // A stranded session ended so a new login could have the mailbox (Pop3/Takeover).

@@ -8,7 +8,8 @@ namespace Restante.Pop3;
 /// </summary>
 internal sealed class TransactionMaildrop
 {
-    private readonly bool[] _deleted;
+    // Allocated at the first DELE: an idle or polling session holds none (see MessageMarks).
+    private MessageMarks _deleted;
     private readonly long _totalSize;
     private int _seenBefore = -1;
     private int _accessed;
@@ -18,7 +19,6 @@ internal sealed class TransactionMaildrop
     {
         Store = maildrop;
         Messages = maildrop.Messages;
-        _deleted = new bool[Messages.Count];
         // A Maildir snapshot knows its total: asking each element would make every UIDL string.
         long total = 0;
         _listing = Messages as Storage.Maildir.ListingMessages;
@@ -72,29 +72,22 @@ internal sealed class TransactionMaildrop
 
     public long LiveSize => _totalSize - DeletedSize;
 
-    public bool IsDeleted(int index) => _deleted[index];
+    public bool IsDeleted(int index) => _deleted.IsMarked(index);
 
     public void MarkDeleted(int index)
     {
-        if (_deleted[index]) return;
-        _deleted[index] = true;
+        if (!_deleted.Mark(index, Count)) return;
         DeletedCount++;
         DeletedSize += SizeOf(index);
     }
 
     public void UnmarkAll()
     {
-        Array.Clear(_deleted);
+        _deleted.Clear();
         _accessed = 0;   // RFC 1460 RSET: the highest number accessed goes back to its start (what was seen before)
         DeletedCount = 0;
         DeletedSize = 0;
     }
 
-    public IReadOnlyList<int> DeletedIndexes()
-    {
-        var result = new List<int>(DeletedCount);
-        for (var i = 0; i < _deleted.Length; i++)
-            if (_deleted[i]) result.Add(i);
-        return result;
-    }
+    public IReadOnlyList<int> DeletedIndexes() => _deleted.Marked(DeletedCount);
 }

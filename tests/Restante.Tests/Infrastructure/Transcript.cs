@@ -181,6 +181,39 @@ internal sealed class Transcript : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads like a client on a slow link: at most <paramref name="bytesPerRead"/> octets, then a pause, until the server
+    /// closes the connection, the reply ends (CRLF.CRLF seen) or <paramref name="deadline"/> passes. Returns the octets
+    /// read and whether the server closed the connection before the reply ended.
+    /// </summary>
+    public async Task<(long Octets, bool Closed)> ReadSlowlyAsync(int bytesPerRead, TimeSpan pause, TimeSpan deadline)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long octets = _end - _start;
+        _start = _end = 0;
+        var chunk = new byte[bytesPerRead];
+        var tail = 0u;   // the last four octets read, to see the end of the reply
+        while (watch.Elapsed < deadline)
+        {
+            int read;
+            try
+            {
+                using var cts = new CancellationTokenSource(s_timeout);
+                read = await _stream.ReadAsync(chunk, cts.Token);
+            }
+            catch (IOException)
+            {
+                return (octets, true);
+            }
+            if (read == 0) return (octets, true);
+            octets += read;
+            for (var i = 0; i < read; i++) tail = (tail << 8) | chunk[i];
+            if (tail == 0x0A2E0D0A) return (octets, false);   // "\n.\r\n": dot-stuffing leaves no other
+            await Task.Delay(pause);
+        }
+        return (octets, false);
+    }
+
     /// <summary>True when the server has closed the connection (reads end of stream within the timeout).</summary>
     public async Task<bool> IsClosedAsync()
     {

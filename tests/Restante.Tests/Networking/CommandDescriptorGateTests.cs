@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Restante.Networking;
 using Restante.Tests.Infrastructure;
 
@@ -169,7 +171,82 @@ public class CommandDescriptorGateTests
         var warnings = server.Logs.Lines.Where(l => l.Contains("CommandDescriptor", StringComparison.Ordinal) || l.Contains("descriptor slots", StringComparison.Ordinal)).ToList();
         Assert.Single(warnings);
         Assert.StartsWith("Warning", warnings[0]);
-        Assert.Contains("TOP refused with [SYS/TEMP]", warnings[0]);
+        Assert.Contains("1 POP3 command(s) refused with [SYS/TEMP]", warnings[0]);
+        Assert.Contains("(the last a TOP)", warnings[0]);
+    }
+
+    private static List<string> RefusalWarnings(TestServer server)
+        => server.Logs.Lines.Where(l => l.Contains("descriptor slots", StringComparison.Ordinal)).ToList();
+
+    [Fact]
+    public async Task A_burst_of_refusals_is_one_warning_per_interval_with_its_count()
+    {
+        await using var server = await TestServer.StartAsync();
+        var time = new FakeTimeProvider();
+        var gate = new CommandDescriptorGate(1, server.Logs.CreateLogger("Restante.Networking"), TimeSpan.FromMilliseconds(10), time: time);
+        var held = await gate.EnterAsync("RETR", CancellationToken.None);
+        Assert.NotNull(held);
+        for (var i = 0; i < 5; i++) Assert.Null(await gate.EnterAsync("TOP", CancellationToken.None));
+        Assert.Single(RefusalWarnings(server));   // the first at once, the next four held back
+
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Null(await gate.EnterAsync("login", CancellationToken.None));
+        Assert.Single(RefusalWarnings(server));   // still inside the interval
+
+        // Refusals stop; the next slot given back after the interval reports what was held back, once.
+        time.Advance(CommandDescriptorGate.RefusalLogInterval);
+        held!.Dispose();
+        var warnings = RefusalWarnings(server);
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains("5 POP3 command(s) refused with [SYS/TEMP] in the last 13 s (the last a login)", warnings[1]);
+        using (var again = await gate.EnterAsync("RETR", CancellationToken.None)) Assert.NotNull(again);
+        Assert.Equal(2, RefusalWarnings(server).Count);
+
+        // A refusal after a quiet interval is logged at once again.
+        var holder = await gate.EnterAsync("RETR", CancellationToken.None);
+        time.Advance(CommandDescriptorGate.RefusalLogInterval);
+        Assert.Null(await gate.EnterAsync("QUIT", CancellationToken.None));
+        Assert.Equal(3, RefusalWarnings(server).Count);
+        Assert.Contains("1 POP3 command(s) refused", RefusalWarnings(server)[2]);
+        holder!.Dispose();
+    }
+
+    [Fact]
+    public async Task A_slow_reader_loses_its_slot_once_the_send_outlasts_the_write_timeout_plus_its_size_at_the_minimum_rate()
+    {
+        // The client reads about 256 KB/s: every 256 KiB flush finishes well inside the 10 s write timeout, so no single
+        // flush times out and, unbounded, the 24 MB send would hold the only slot for about 100 s. The bound is
+        // 10 s + 24 MB at 2 MiB/s, about 22 s. Generous margins either side for a loaded machine.
+        await using var server = await TestServer.StartAsync(o => o.WriteTimeout = TimeSpan.FromSeconds(10));
+        server.Server.CommandDescriptors = new CommandDescriptorGate(1, server.Logs.CreateLogger("Restante.Networking"), TimeSpan.FromSeconds(1),
+            server.Server.Metrics.DescriptorSlotRefused, minimumSendRate: 2 * 1024 * 1024);
+        server.AddUser("alice", "secret");
+        server.AddUser("bob", "secret");
+        server.Deliver("alice", LargeMessage());
+        server.Deliver("bob", "Subject: small\n\nhello\n");
+        await using var a = await server.LoginAsync("alice", "secret");
+        await a.SendAsync("RETR 1");
+        await a.ExpectAsync("+OK");
+        var watch = Stopwatch.StartNew();
+
+        var (octets, closed) = await a.ReadSlowlyAsync(16 * 1024, TimeSpan.FromMilliseconds(62), TimeSpan.FromSeconds(50));
+        Assert.True(closed, $"the server was still sending after {watch.Elapsed.TotalSeconds:F0} s ({octets} octets read)");
+        Assert.True(octets < MessageSize, $"A read {octets} octets: the whole message, not a cut send");
+        // Not cut by the write timeout alone: the bound grew with the message's size.
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(12), $"cut after {watch.Elapsed.TotalSeconds:F1} s");
+        await WaitForFreeAsync(server, 1);
+        // The session's end line comes once it has closed (just after the slot was given back).
+        var logDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!server.Logs.Lines.Any(l => l.Contains("too slow reading a message", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < logDeadline, "no session ended as too slow reading a message");
+            await Task.Delay(20);
+        }
+
+        await using var b = await server.LoginAsync("bob", "secret");
+        await b.SendAsync("RETR 1");
+        await b.ExpectAsync("+OK");
+        Assert.Contains("hello", await b.ReadMultiLineAsync());
     }
 
     [Fact]

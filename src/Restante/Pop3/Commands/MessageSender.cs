@@ -21,6 +21,7 @@ internal static class MessageSender
     {
         using var descriptors = await session.Server.CommandDescriptors.EnterAsync(bodyLineLimit is null ? "RETR" : "TOP", cancellationToken).ConfigureAwait(false);
         if (descriptors is null) return session.RejectBusy("Server busy, try again later.");
+        using var bound = session.BoundSend(session.Transaction!.SizeOf(index));   // the slot is not held for ever by a slow reader
         return await SendHeldAsync(session, index, okText, bodyLineLimit, cancellationToken).ConfigureAwait(false);
     }
 

@@ -20,7 +20,8 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     private readonly bool _fsync;
     private readonly PolicyStateFile.State _policyState;
     private readonly TimeProvider? _retainClock;
-    private readonly bool[] _expunged;
+    // Allocated at the first expunge (see MessageMarks).
+    private MessageMarks _expunged;
     private MaildirLock? _lock;
 
     /// <param name="listing">The snapshot, shared and never changed.</param>
@@ -37,7 +38,6 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         _fsync = fsync;
         _policyState = policyState;
         _retainClock = retainClock;
-        _expunged = new bool[listing.Count];
         Messages = messages;
     }
 
@@ -58,7 +58,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         var retrieved = new HashSet<int>(update.Retrieved);
         for (var i = 0; i < _listing.Count; i++)
         {
-            if (_expunged[i]) continue;
+            if (_expunged.IsMarked(i)) continue;
             if (_policyState.FirstRetrieved.Count == 0 && !retrieved.Contains(i)) continue;
             var baseName = BaseNameOf(i);
             if (_policyState.FirstRetrieved.TryGetValue(baseName, out var first)) next.FirstRetrieved[baseName] = first;
@@ -209,7 +209,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         {
             if (done[index]) continue;
             done[index] = true;
-            _expunged[index] = true;
+            _expunged.Mark(index, _listing.Count);
             var entry = EntryOf(index);
             try
             {
