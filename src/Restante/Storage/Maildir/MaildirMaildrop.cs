@@ -15,7 +15,8 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     private readonly MaildirListing _listing;
     // Shared with other sessions, so never changed: where this session found a message under
     // another name (renamed by another client, flagged seen) is kept here instead.
-    private readonly Dictionary<int, MaildirEntry> _moved = [];
+    // Made at the first move seen: most sessions see none, and an idle one should not carry an empty dictionary.
+    private Dictionary<int, MaildirEntry>? _moved;
     private readonly ILogger _logger;
     private readonly bool _fsync;
     private readonly PolicyStateFile.State _policyState;
@@ -95,12 +96,12 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
     }
 
     /// <summary>Message <paramref name="index"/> where this session last saw it.</summary>
-    private MaildirEntry EntryOf(int index) => _moved.TryGetValue(index, out var moved) ? moved : _listing.EntryAt(index);
+    private MaildirEntry EntryOf(int index) => _moved is { } moved && moved.TryGetValue(index, out var entry) ? entry : _listing.EntryAt(index);
 
     /// <summary>Keeps where an operation found or moved message <paramref name="index"/>.</summary>
     private void Remember(int index, in MaildirEntry entry, in MaildirEntry before)
     {
-        if (entry.Folder != before.Folder || !string.Equals(entry.FileName, before.FileName, StringComparison.Ordinal)) _moved[index] = entry;
+        if (entry.Folder != before.Folder || !string.Equals(entry.FileName, before.FileName, StringComparison.Ordinal)) (_moved ??= [])[index] = entry;
     }
 
     public IReadOnlyList<StoredMessage> Messages { get; }
@@ -214,7 +215,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
             try
             {
                 var gone = retained is null ? Unlink(ref entry) : Retain(ref entry, retained);
-                _moved[index] = entry;
+                (_moved ??= [])[index] = entry;
                 if (gone) unlinkedIn[(int)entry.Folder]++;
                 else alreadyGone++;
             }
@@ -281,7 +282,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
         return true;
     }
 
-    public bool IsSeen(int index) => _moved.Count > 0 && _moved.TryGetValue(index, out var moved) ? MaildirSeenFlag.IsSeen(moved) : _listing.IsSeen(index);
+    public bool IsSeen(int index) => _moved is { } all && all.TryGetValue(index, out var moved) ? MaildirSeenFlag.IsSeen(moved) : _listing.IsSeen(index);
 
     public ValueTask MarkSeenAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
