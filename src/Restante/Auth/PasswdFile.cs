@@ -34,7 +34,7 @@ public sealed class PasswdFile : IUserDirectory
         ArgumentException.ThrowIfNullOrEmpty(path);
         _path = path;
         _logger = logger ?? NullLogger<PasswdFile>.Instance;
-        var stamp = FileStamp.Read(_path);
+        var stamp = PasswdFileStamp.Read(_path);
         if (!stamp.Exists)
         {
             AuthLog.PasswdMissing(_logger, _path);
@@ -78,21 +78,21 @@ public sealed class PasswdFile : IUserDirectory
 
     private void RefreshIfChanged()
     {
-        var stamp = FileStamp.Read(_path);
+        var stamp = PasswdFileStamp.Read(_path);
         if (!_current.NeedsReload(stamp))
             return;
         // One reader at a time; the others keep answering from the snapshot they already have.
         lock (_reloadGate)
         {
             var current = _current;
-            stamp = FileStamp.Read(_path);
+            stamp = PasswdFileStamp.Read(_path);
             if (!current.NeedsReload(stamp))
                 return;
             _current = Reload(current, stamp);
         }
     }
 
-    private Snapshot Reload(Snapshot current, FileStamp stamp)
+    private Snapshot Reload(Snapshot current, PasswdFileStamp stamp)
     {
         if (!stamp.Exists)
         {
@@ -146,16 +146,7 @@ public sealed class PasswdFile : IUserDirectory
         return PasswdFileParser.Parse(_path, text);
     }
 
-    private readonly record struct FileStamp(bool Exists, DateTime LastWriteUtc, long Length)
-    {
-        public static FileStamp Read(string path)
-        {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(true, info.LastWriteTimeUtc, info.Length) : default;
-        }
-    }
-
-    private sealed record Snapshot(FrozenDictionary<string, UserRecord> Users, FileStamp Stamp, byte[] ContentHash, DateTime ReadAtUtc)
+    private sealed record Snapshot(FrozenDictionary<string, UserRecord> Users, PasswdFileStamp Stamp, byte[] ContentHash, DateTime ReadAtUtc)
     {
         public bool HasApopSecrets { get; } = Users.Values.Any(ServesApop);
 
@@ -163,10 +154,10 @@ public sealed class PasswdFile : IUserDirectory
             => PasswordSchemes.TryParse(user.Password, out var scheme, out var encoded, out _)
                && scheme.TryGetPlaintext(encoded, out var plaintext) && plaintext.Length > 0;
 
-        public static Snapshot Empty(FileStamp stamp)
+        public static Snapshot Empty(PasswdFileStamp stamp)
             => new(FrozenDictionary<string, UserRecord>.Empty, stamp, [], DateTime.UtcNow);
 
-        public bool NeedsReload(FileStamp now)
+        public bool NeedsReload(PasswdFileStamp now)
             => now != Stamp || (Stamp.Exists && ReadAtUtc - Stamp.LastWriteUtc < s_racyWindow);
     }
 }

@@ -16,6 +16,24 @@ public sealed class PasswdFileTests : IDisposable
     private static ValueTask<UserRecord?> FindAsync(PasswdFile file, string name) => file.FindAsync(name, CancellationToken.None);
 
     [Fact]
+    public async Task An_edit_of_the_file_behind_a_symlink_is_picked_up()
+    {
+        var target = _dir.File("kept-elsewhere");
+        File.WriteAllText(target, "alice:{PLAIN}old\n");
+        File.SetLastWriteTimeUtc(target, DateTime.UtcNow - TimeSpan.FromHours(1));
+        File.CreateSymbolicLink(_path, target);
+        // The link's own time well out of the racy window, so only the target's stamp can tell of the edit.
+        using (var touch = System.Diagnostics.Process.Start("touch", ["-h", "-d", "@1700000000", _path])) touch.WaitForExit();
+        var file = new PasswdFile(_path, _logger);
+        Assert.Equal("{PLAIN}old", (await FindAsync(file, "alice"))!.Password);
+
+        File.WriteAllText(target, "alice:{PLAIN}new\n");
+        File.SetLastWriteTimeUtc(target, DateTime.UtcNow - TimeSpan.FromMinutes(30));
+
+        Assert.Equal("{PLAIN}new", (await FindAsync(file, "alice"))!.Password);
+    }
+
+    [Fact]
     public async Task Parses_users_comments_and_optional_fields()
     {
         File.WriteAllText(_path, """

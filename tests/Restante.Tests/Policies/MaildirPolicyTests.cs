@@ -24,6 +24,34 @@ public sealed class MaildirPolicyTests : MailboxPolicyContract
     }
 
     [Fact]
+    public async Task A_policy_file_deleted_or_written_between_two_logins_is_read_afresh_at_the_next()
+    {
+        // restante-policy is read only when a policy needs it (PolicyStateFile.ReadWhenNeeded), and never remembered
+        // between sessions: the same running server sees each change at the next login.
+        AddUser("alice");
+        await using var server = await StartServerAsync(o => o.LoginDelay = TimeSpan.FromMinutes(10));
+        await DeliverAsync(server, "alice", "one");
+        var file = Path.Combine(server.MaildirOf("alice"), "restante-policy");
+        using (var client = await LoginAsync(server, "alice"))
+            await client.DisconnectAsync(quit: true);
+        Assert.True(File.Exists(file));
+        // Gone: nothing says when she last logged in, so the next login is let in.
+        File.Delete(file);
+        using (var client = await LoginAsync(server, "alice"))
+            await client.DisconnectAsync(quit: true);
+        // Written by someone else (a restore, another server) saying she logged in just now: the next login is too soon.
+        Time.Advance(TimeSpan.FromMinutes(11));
+        File.Delete(file);
+        await File.WriteAllTextAsync(file, $"restante-policy 1\nL {Time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}\n");
+        await using var c = await server.ConnectAsync();
+        await c.ExpectAsync("+OK");
+        await c.SendAsync("USER alice");
+        await c.ExpectAsync("+OK");
+        await c.SendAsync("PASS pw");
+        await c.ExpectAsync("-ERR [LOGIN-DELAY]");
+    }
+
+    [Fact]
     public async Task A_policy_file_that_is_a_symlink_is_not_followed_and_is_replaced_not_written_through()
     {
         AddUser("alice");

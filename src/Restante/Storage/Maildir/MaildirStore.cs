@@ -125,7 +125,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
             IReadOnlyList<StoredMessage> messages = _importedUidls is null
                 ? new ListingMessages(listing)
                 : UidlAssignment.Apply(MaildirMaildrop.EntriesOf(listing), MaildirMaildrop.MessagesOf(listing), _importedUidls.Read(maildir), _logger, path, UidlSource.FileName!);
-            var maildrop = new MaildirMaildrop(maildir, listing, messages, held, _logger, _fsync, PolicyStateFile.Read(maildir), _retain ? _time : null);
+            var maildrop = new MaildirMaildrop(maildir, listing, messages, held, _logger, _fsync, PolicyStateFile.ReadWhenNeeded(maildir), _retain ? _time : null);
             // Until its next command the session holds only the root (locked) and its socket: see VerifiedMaildir.
             maildir.CloseFolders();
             held = null;
@@ -195,7 +195,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         (SafeFileHandle Folder, string Name)? leftover = null;
         try
         {
-            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true, openTmp: true);
             var name = DeliveryName.Create(_time);
             leftover = (maildir.Tmp, name);
             var (length, wireForm) = await WriteTemporaryAsync(maildir, name, message, cancellationToken).ConfigureAwait(false);

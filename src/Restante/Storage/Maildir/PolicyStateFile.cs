@@ -22,24 +22,63 @@ internal static class PolicyStateFile
 
     public sealed class State
     {
-        public DateTimeOffset? LastLogin { get; set; }
+        // Set by ReadWhenNeeded: the file is read at the first use of either property, not before.
+        private VerifiedMaildir? _unread;
+        private DateTimeOffset? _lastLogin;
+        private readonly Dictionary<string, DateTimeOffset> _firstRetrieved = new(StringComparer.Ordinal);
 
-        public Dictionary<string, DateTimeOffset> FirstRetrieved { get; } = new(StringComparer.Ordinal);
+        public State()
+        {
+        }
+
+        internal State(VerifiedMaildir unread) => _unread = unread;
+
+        public DateTimeOffset? LastLogin
+        {
+            get { Load(); return _lastLogin; }
+            set { Load(); _lastLogin = value; }
+        }
+
+        public Dictionary<string, DateTimeOffset> FirstRetrieved
+        {
+            get { Load(); return _firstRetrieved; }
+        }
+
+        private void Load()
+        {
+            if (_unread is not { } maildir) return;
+            _unread = null;   // first, so that ReadInto's own use of the properties does not come back here
+            ReadInto(maildir, this);
+        }
     }
 
     /// <summary>Reads the state; missing, foreign, oversized or damaged gives what could be read (possibly nothing).</summary>
     public static State Read(VerifiedMaildir maildir)
     {
         var state = new State();
+        ReadInto(maildir, state);
+        return state;
+    }
+
+    /// <summary>
+    /// The state, read from the file only when a property of it is first used: a login with no LOGIN-DELAY and no EXPIRE
+    /// policy never looks at it, so it costs no open(2) (one that fails with ENOENT on a server that has no policies).
+    /// Nothing is remembered between sessions: whoever uses it reads the file as it is then, through
+    /// <paramref name="maildir"/>'s root, which must stay open (and locked) until then — the session's maildrop holds it.
+    /// </summary>
+    public static State ReadWhenNeeded(VerifiedMaildir maildir) => new(maildir);
+
+    private static void ReadInto(VerifiedMaildir maildir, State state)
+    {
         var errno = Posix.TryOpenReadAt(maildir.Root, FileName, out var handle);
-        if (errno != 0) return state;
+        if (errno != 0) return;
         string text;
         using (handle)
         {
             try
             {
                 var status = Posix.Stat(handle!);
-                if (status.Kind != Posix.FileKind.Regular || status.Length > MaxLength) return state;
+                if (status.Kind != Posix.FileKind.Regular || status.Length > MaxLength) return;
                 var bytes = new byte[status.Length];
                 var length = 0;
                 int read;
@@ -48,11 +87,11 @@ internal static class PolicyStateFile
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                return state;
+                return;
             }
         }
         var lines = text.Split('\n');
-        if (lines.Length == 0 || lines[0] != Header) return state;
+        if (lines.Length == 0 || lines[0] != Header) return;
         // The last piece has no LF: empty for a whole file, a torn line otherwise; dropped either way.
         foreach (var line in lines.AsSpan(1, lines.Length - 2))
         {
@@ -67,7 +106,6 @@ internal static class PolicyStateFile
                     state.FirstRetrieved[line[(tab + 1)..]] = retrieved;
             }
         }
-        return state;
     }
 
     private static bool TryParseTime(ReadOnlySpan<char> text, out DateTimeOffset time)

@@ -86,6 +86,10 @@ internal static class Posix
     public static int TryOpenTrustedDirectory(string path, out SafeFileHandle? handle) =>
         TryOpen(AtFdCwd, null, path, ORdOnly | ODirectory | OCloExec, 0, out handle);
 
+    /// <summary>A directory by its path, following symlinks in every component but the last (O_NOFOLLOW): ELOOP for a last one that is.</summary>
+    public static int TryOpenDirectoryNoFollow(string path, out SafeFileHandle? handle) =>
+        TryOpen(AtFdCwd, null, path, ORdOnly | ODirectory | ONoFollow | OCloExec, 0, out handle);
+
     /// <summary>
     /// Opens a directory inside one already verified; it must not be a symlink (O_NOFOLLOW).
     /// Returns 0 and the handle, or the errno: ELOOP for a symlink, ENOTDIR for anything else.

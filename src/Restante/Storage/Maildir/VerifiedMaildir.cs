@@ -19,7 +19,7 @@ internal sealed class VerifiedMaildir : IDisposable
 {
     private SafeFileHandle? _tmp, _new, _cur;
 
-    private VerifiedMaildir(string path, SafeFileHandle root, SafeFileHandle tmp, SafeFileHandle @new, SafeFileHandle cur)
+    private VerifiedMaildir(string path, SafeFileHandle root, SafeFileHandle? tmp, SafeFileHandle @new, SafeFileHandle cur)
     {
         Path = path;
         Root = root;
@@ -77,10 +77,12 @@ internal sealed class VerifiedMaildir : IDisposable
     /// symlink or not a directory; <see cref="DirectoryNotFoundException"/> when something is
     /// missing and <paramref name="create"/> is false; other I/O errors as .NET reports them.
     /// </summary>
-    public static VerifiedMaildir Open(string path, int trustedLength, bool create)
+    /// <param name="openTmp">Open tmp/ now (delivery writes there at once); otherwise it is only checked and opened when first used.</param>
+    public static VerifiedMaildir Open(string path, int trustedLength, bool create, bool openTmp = false)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("The Maildir store runs on Linux only: it relies on openat(2) and O_NOFOLLOW to keep a user's Maildir from leading elsewhere.");
 
+        if (TryOpenInOne(path, trustedLength) is { } single) return OpenFolders(path, single, create, openTmp);
         var trusted = trustedLength == 0 ? "." : path[..trustedLength];
         var errno = Posix.TryOpenTrustedDirectory(trusted, out var root);
         if (errno == Posix.ENoEnt && create)
@@ -90,7 +92,6 @@ internal sealed class VerifiedMaildir : IDisposable
         }
         if (errno != 0) throw Posix.ErrnoException("open", trusted, errno);
 
-        SafeFileHandle? tmp = null, @new = null, cur = null;
         try
         {
             foreach (var component in path[trustedLength..].Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -99,11 +100,49 @@ internal sealed class VerifiedMaildir : IDisposable
                 root!.Dispose();
                 root = below;
             }
-            tmp = OpenDirectory(root!, path, "tmp", create, "tmp/ is a symlink or not a directory");
-            @new = OpenDirectory(root!, path, "new", create, "new/ is a symlink or not a directory");
-            cur = OpenDirectory(root!, path, "cur", create, "cur/ is a symlink or not a directory");
-            var verified = new VerifiedMaildir(path, root!, tmp, @new, cur);
-            root = tmp = @new = cur = null;
+        }
+        catch
+        {
+            root!.Dispose();
+            throw;
+        }
+        return OpenFolders(path, root!, create, openTmp);
+    }
+
+    /// <summary>
+    /// The usual template, <c>/srv/mail/%u</c>, puts one component below the administrator's directory: then one
+    /// open(2) of the whole path, O_DIRECTORY|O_NOFOLLOW, does what the walk in <see cref="Open"/> does in two opens
+    /// and a close. The kernel follows symlinks in every component but the last (the administrator's part, which
+    /// <see cref="Posix.TryOpenTrustedDirectory"/> follows too) and refuses a last one that is a symlink. The path is
+    /// built here without a trailing slash (which would make the kernel follow a last symlink after all). Null when
+    /// the template has more components below, or on any failure: the walk then says what is wrong, or creates it.
+    /// </summary>
+    private static SafeFileHandle? TryOpenInOne(string path, int trustedLength)
+    {
+        var below = path.AsSpan(trustedLength).Trim('/');
+        if (below.Length == 0 || below.Contains('/') || below is "." or "..") return null;
+        var whole = trustedLength == 0 ? below.ToString() : string.Concat(path.AsSpan(0, trustedLength).TrimEnd('/'), "/", below);
+        return Posix.TryOpenDirectoryNoFollow(whole, out var root) == 0 ? root : null;
+    }
+
+    /// <summary>
+    /// Checks (or opens) <c>tmp/</c> and opens <c>new/</c> and <c>cur/</c> in the verified root, creating what is missing. A login
+    /// lists new/ and cur/ at once, but uses tmp/ only for the hourly sweep of leftovers: tmp/ is only looked at
+    /// (lstat: a directory, not a symlink) and opened when first used, O_NOFOLLOW like any reopening — one statx
+    /// instead of an open and a close per login, with the same refusal of a tmp/ that is a symlink or a file.
+    /// Takes ownership of <paramref name="root"/>.
+    /// </summary>
+    private static VerifiedMaildir OpenFolders(string path, SafeFileHandle root, bool create, bool openTmp)
+    {
+        SafeFileHandle? tmp = null, @new = null, cur = null;
+        try
+        {
+            if (openTmp) tmp = OpenDirectory(root, path, "tmp", create, "tmp/ is a symlink or not a directory");
+            else CheckDirectory(root, path, "tmp", create, "tmp/ is a symlink or not a directory");
+            @new = OpenDirectory(root, path, "new", create, "new/ is a symlink or not a directory");
+            cur = OpenDirectory(root, path, "cur", create, "cur/ is a symlink or not a directory");
+            var verified = new VerifiedMaildir(path, root, tmp, @new, cur);
+            root = tmp = @new = cur = null!;
             return verified;
         }
         finally
@@ -113,6 +152,19 @@ internal sealed class VerifiedMaildir : IDisposable
             @new?.Dispose();
             cur?.Dispose();
         }
+    }
+
+    private static void CheckDirectory(SafeFileHandle parent, string path, string name, bool create, string refusal)
+    {
+        var errno = Posix.TryStatAt(parent, name, out var status);
+        if (errno == Posix.ENoEnt && create)
+        {
+            var made = Posix.MakeDirectoryAt(parent, name);
+            if (made != 0 && made != Posix.EExist) throw Posix.ErrnoException("mkdir", System.IO.Path.Join(path, name), made);
+            errno = Posix.TryStatAt(parent, name, out status);
+        }
+        if (errno != 0) throw Posix.ErrnoException("stat", System.IO.Path.Join(path, name), errno);
+        if (status.Kind != Posix.FileKind.Directory) throw new RefusedMaildirException(path, refusal);
     }
 
     private static SafeFileHandle OpenDirectory(SafeFileHandle parent, string path, string name, bool create, string refusal)
