@@ -8,7 +8,13 @@
 # than rates do. Ports from BENCH_PORT_BASE (default 21300). Loopback only, bounded.
 #
 #   bench/pg-retr.sh [--rounds N] [--duration S] [--clients C] [--base DIR] [--pg-bin DIR] [--pg-conn-extra S]
-#                    [--perf SECONDS] [--keep] [--no-build]
+#                    [--perf SECONDS] [--keep] [--no-build] [--socket] [--warmup S] [--taskset-node CPUS --taskset-pg CPUS]
+#
+# --socket: every PostgreSQL node connects through the Unix-domain socket instead of TCP on loopback.
+# --warmup S: an unmeasured S-second run per node before round 1 (default 3), so the JIT's tiering
+# is over before anything is measured (a PostgreSQL node runs more distinct code than a Maildir one).
+# --taskset-node CPUS / --taskset-pg CPUS: pin the nodes and the PostgreSQL cluster to those CPUs
+# (taskset lists, e.g. 0 and 1), to tell the scheduler's cost from the work.
 #
 # --no-build: use the binaries built before (while the tree does not build, or to save minutes).
 #
@@ -23,7 +29,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" PGENV="" BUILD=1
+ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" PGENV="" BUILD=1 SOCKET=0 WARMUP=3 TSNODE="" TSPG=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -36,7 +42,11 @@ while [[ $# -gt 0 ]]; do
     --pg-env) PGENV=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --socket) SOCKET=1 ;;
+    --warmup) WARMUP=$2; shift ;;
+    --taskset-node) TSNODE=$2; shift ;;
+    --taskset-pg) TSPG=$2; shift ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "pg-retr.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -74,7 +84,7 @@ as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $P -c listen_addresses=127.0.0.1 -k $WORK/pgsock -c max_connections=200" start >/dev/null
 PGPM=$(head -1 "$WORK/pg/postmaster.pid")
 conn() { echo "Host=127.0.0.1;Port=$P;Username=postgres;Database=$1;Maximum Pool Size=64"; }
-nodeconn() { local c; c=$(conn "$1"); [[ $1 == pg && -n $CONNEXTRA ]] && c="$c;${CONNEXTRA//@SOCK/$WORK/pgsock}"; echo "$c"; }
+nodeconn() { local c; c=$(conn "$1"); [[ $SOCKET == 1 ]] && c="$c;Host=$WORK/pgsock"; [[ $1 == pg && -n $CONNEXTRA ]] && c="$c;${CONNEXTRA//@SOCK/$WORK/pgsock}"; echo "$c"; }
 declare -A PORT=([maildir]=$((P + 10)) [pg]=$((P + 20)) [base]=$((P + 30)))
 declare -A BIN=([pg]=${PGNODE:-$RESTANTE} [base]=$BASE)
 declare -A NODEPID=()
@@ -98,14 +108,27 @@ start() {
   else env ${PGENV:+$([[ $n == pg ]] && echo "$PGENV")} "$(clibin "$n")" serve --data "$WORK/$n" --pop3 "127.0.0.1:${PORT[$n]}" --lmtp "127.0.0.1:$((PORT[$n] + 1))" --log-level Warning --store postgres --postgres "$(nodeconn "$n")" >"$WORK/$n.log" 2>&1 &
   fi
   NODEPID[$n]=$!; PIDS+=($!)
+  [[ -n $TSNODE ]] && taskset -a -p -c "$TSNODE" "$!" >/dev/null
   for _ in $(seq 100); do grep -q "POP3 listening" "$WORK/$n.log" && return 0; sleep 0.1; done
   echo "node $n did not start:" >&2; cat "$WORK/$n.log" >&2; exit 1
 }
 # Named JIT frames for perf; W^X off so perf can match JIT code to the map (as bench/profile.sh).
 [[ $PERF -gt 0 ]] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 for n in "${NODES[@]}"; do start "$n"; done
+if [[ -n $TSPG ]]; then
+  # The postmaster first: backends forked later inherit its mask.
+  for c in "$PGPM" $(pgrep -P "$PGPM"); do taskset -a -p -c "$TSPG" "$c" >/dev/null; done
+  log "pinned: nodes to CPU $TSNODE, PostgreSQL to CPU $TSPG"
+fi
+if [[ $WARMUP != 0 ]]; then
+  for n in "${NODES[@]}"; do
+    "$LOADGEN" retr -c "$CLIENTS" --users "$WORK/maildir/users.txt" --port "${PORT[$n]}" -d "$WARMUP" --warmup 0 >/dev/null 2>&1 || true
+  done
+fi
 
 ticks() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null; }
+# Context switches of all the node's threads (voluntary: waits; the scheduler's cost per message).
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/_ctxt_switches/ {s += $2} END {print s + 0}'; }
 pg_ticks() { ticks $(for c in $(pgrep -P "$PGPM"; echo "$PGPM"); do echo "/proc/$c/stat"; done); }
 HZ=$(getconf CLK_TCK)
 JSONL="$WORK/results.jsonl"; : >"$JSONL"
@@ -114,15 +137,15 @@ for round in $(seq "$ROUNDS"); do
   shift_by=$(( (round - 1) % ${#NODES[@]} ))
   order=("${NODES[@]:$shift_by}" "${NODES[@]:0:$shift_by}")
   for n in "${order[@]}"; do
-    node0=$(ticks "/proc/${NODEPID[$n]}/stat"); pg0=$(pg_ticks)
+    node0=$(ticks "/proc/${NODEPID[$n]}/stat"); pg0=$(pg_ticks); sw0=$(switches "${NODEPID[$n]}")
     rm -f "$WORK/one.jsonl"
     "$LOADGEN" retr -c "$CLIENTS" --users "$WORK/maildir/users.txt" --port "${PORT[$n]}" -d "$DURATION" --warmup 0.5 \
       --server "$n" --round "$round" --out "$WORK/one.jsonl" >/dev/null 2>&1 || true
     line=$(tail -1 "$WORK/one.jsonl" 2>/dev/null || true)
     [[ -n $line ]] || line='{"mb_per_s":0,"messages":0,"duration_s":1,"errors":-1}'
     echo "$line" >>"$WORK/all-runs.jsonl"
-    node1=$(ticks "/proc/${NODEPID[$n]}/stat"); pg1=$(pg_ticks)
-    echo "{\"node\":\"$n\",\"round\":$round,\"node_ticks\":$((node1 - node0)),\"pg_ticks\":$((pg1 - pg0)),\"run\":$line}" >>"$JSONL"
+    node1=$(ticks "/proc/${NODEPID[$n]}/stat"); pg1=$(pg_ticks); sw1=$(switches "${NODEPID[$n]}")
+    echo "{\"node\":\"$n\",\"round\":$round,\"node_ticks\":$((node1 - node0)),\"pg_ticks\":$((pg1 - pg0)),\"switches\":$((sw1 - sw0)),\"run\":$line}" >>"$JSONL"
   done
 done
 log "uptime after: $(uptime)"
@@ -130,15 +153,15 @@ python3 - "$JSONL" "$HZ" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 hz = float(sys.argv[2])
-print("| round | node | MB/s | / maildir | messages | node CPU ms/msg | PostgreSQL CPU ms/msg | errors |")
-print("|---|---|---|---|---|---|---|---|")
+print("| round | node | MB/s | / maildir | messages | node CPU ms/msg | PostgreSQL CPU ms/msg | node switches/msg | errors |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     run = r["run"]; msgs = max(run.get("messages", 0), 1)
     md = next((x["run"]["mb_per_s"] for x in rows if x["round"] == r["round"] and x["node"] == "maildir"), 0)
     # The loadgen's warm-up is outside its window but inside the CPU interval: scale the CPU by window/(window+warm-up).
     scale = run["duration_s"] / (run["duration_s"] + 0.5)
     pg = "–" if r["node"] == "maildir" else f"{r['pg_ticks'] / hz * 1000 * scale / msgs:.3f}"
-    print(f"| {r['round']} | {r['node']} | {run['mb_per_s']:.1f} | {(run['mb_per_s'] / md if md else float('nan')):.2f} | {msgs} | {r['node_ticks'] / hz * 1000 * scale / msgs:.3f} | {pg} | {run.get('errors', '?')} |")
+    print(f"| {r['round']} | {r['node']} | {run['mb_per_s']:.1f} | {(run['mb_per_s'] / md if md else float('nan')):.2f} | {msgs} | {r['node_ticks'] / hz * 1000 * scale / msgs:.3f} | {pg} | {r['switches'] * scale / msgs:.1f} | {run.get('errors', '?')} |")
 PY
 
 if [[ $PERF -gt 0 ]]; then
