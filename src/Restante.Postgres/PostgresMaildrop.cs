@@ -9,6 +9,7 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
     private readonly long _mailboxId;
     private readonly long _token;
     private readonly IReadOnlyList<PostgresMessage> _rows;
+    // Set once the lease is released (by QUIT's expunge or by disposing), so it is released once.
     private int _disposed;
 
     public PostgresMaildrop(PostgresMailStore store, long mailboxId, long token, IReadOnlyList<PostgresMessage> rows, DateTimeOffset? lastLogin)
@@ -37,6 +38,8 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
     {
         var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
         var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken).ConfigureAwait(false);
+        // The expunge released the lease in its statement: disposing has nothing left to send.
+        Interlocked.Exchange(ref _disposed, 1);
         return new ExpungeResult(removed, 0);
     }
 
