@@ -84,15 +84,16 @@ for round in $(seq "$ROUNDS"); do
     [[ $build == maildir ]] && store=(--data "$WORK/maildir")
     "${BIN[$build]}" serve "${store[@]}" --pop3 "127.0.0.1:$((P + 20))" --lmtp "127.0.0.1:$((P + 21))" --log-level Warning >"$WORK/node.log" 2>&1 &
     NODE=$!
-    for _ in $(seq 100); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
+    for _ in $(seq 600); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
+    grep -q "POP3 listening" "$WORK/node.log" || { echo "node $build did not start:" >&2; cat "$WORK/node.log" >&2; exit 1; }
     # Warm the pool and the prepared statements outside the measurement.
-    "$LOADGEN" login -c 16 -d 1 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null
+    "$LOADGEN" login -c 16 -d 1 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null || log "warm-up run on $build had errors (loaded machine?)"
     i0=$(ticks $NODE); sleep 2; idle=$(( $(ticks $NODE) - i0 ))   # what the node burns with no session at all
     psql_ "SELECT pg_stat_statements_reset()" >/dev/null
     commits0=$(psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'")
     n0=$(ticks $NODE) g0=$(pg_ticks)
     rm -f "$WORK/run.json"
-    "$LOADGEN" login -c 16 -d "$DURATION" --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) --out "$WORK/run.json" >/dev/null
+    "$LOADGEN" login -c 16 -d "$DURATION" --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) --out "$WORK/run.json" >/dev/null || true   # errors: in the JSON
     json=$(tail -1 "$WORK/run.json")
     n1=$(ticks $NODE) g1=$(pg_ticks)
     sleep 0.6   # pg_stat_database is flushed by the backends at most every 0.5 s
@@ -114,7 +115,7 @@ if [[ -n ${PROFILE:-} ]]; then   # PROFILE=old|new|maildir: a CPU sample of that
   store=(--data "$WORK/node" --store postgres --postgres "$CONN"); [[ $PROFILE == maildir ]] && store=(--data "$WORK/maildir")
   "${BIN[$PROFILE]}" serve "${store[@]}" --pop3 "127.0.0.1:$((P + 20))" --lmtp "127.0.0.1:$((P + 21))" --log-level Warning >"$WORK/node.log" 2>&1 &
   NODE=$!
-  for _ in $(seq 100); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
   "$LOADGEN" login -c 16 -d 8 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null &
   sleep 2
   ~/.dotnet/tools/dotnet-trace collect -p $NODE --profile cpu-sampling --duration 00:00:00:04 -o "$WORK/node.nettrace" >/dev/null 2>&1 || true

@@ -404,36 +404,21 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>
-    /// The session's login time and its first retrievals (only where none is recorded), in one transaction.
-    /// Not fenced by the lease: it deletes nothing, and a time recorded by a session that lost its lease is still true.
+    /// What a session records for LOGIN-DELAY and EXPIRE (RFC 2449 §6.5, §6.7), by uid: its login, and first retrievals
+    /// where none is recorded. Not fenced by the lease: it deletes nothing, and a time recorded by a session that lost its
+    /// lease is still true.
     /// </summary>
-    internal async ValueTask SavePolicyStateAsync(long mailboxId, DateTimeOffset? loginAt, long[] retrievedUids, DateTimeOffset retrievedAt, CancellationToken cancellationToken)
+    internal readonly record struct PolicyState(DateTimeOffset? LoginAt, long[] RetrievedUids, DateTimeOffset RetrievedAt);
+
+    private static IEnumerable<NpgsqlBatchCommand> PolicyStateCommands(long mailboxId, PolicyState state)
     {
-        try
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var batch = new NpgsqlBatch(connection);
-            if (loginAt is { } login)
-            {
-                var command = new NpgsqlBatchCommand("UPDATE mailbox SET last_login_at = $2 WHERE id = $1");
-                command.Parameters.AddWithValue(mailboxId);
-                command.Parameters.AddWithValue(login);
-                batch.BatchCommands.Add(command);
-            }
-            if (retrievedUids.Length > 0)
-            {
-                var command = new NpgsqlBatchCommand("UPDATE message SET first_retrieved_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND first_retrieved_at IS NULL");
-                command.Parameters.AddWithValue(mailboxId);
-                command.Parameters.AddWithValue(retrievedUids);
-                command.Parameters.AddWithValue(retrievedAt);
-                batch.BatchCommands.Add(command);
-            }
-            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
-        {
-            throw PostgresFailure.From(ex, $"Cannot record the policy state of mailbox {mailboxId}");
-        }
+        if (state.LoginAt is { } login)
+            yield return Command("UPDATE mailbox SET last_login_at = $2 WHERE id = $1",
+                new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<DateTimeOffset> { TypedValue = login });
+        if (state.RetrievedUids.Length > 0)
+            yield return Command("UPDATE message SET first_retrieved_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND first_retrieved_at IS NULL",
+                new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<long[]> { TypedValue = state.RetrievedUids },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = state.RetrievedAt });
     }
 
     /// <summary>Clears deleted_at (and first_retrieved_at: back as never retrieved) of the user's retained messages deleted since <paramref name="since"/>.</summary>
@@ -473,17 +458,30 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>Frees the mailbox at once (a clean disconnect); a lease lost meanwhile is left alone.</summary>
-    internal async ValueTask ReleaseAsync(long mailboxId, long token)
+    internal ValueTask ReleaseAsync(long mailboxId, long token) => CloseAsync(mailboxId, token, null);
+
+    /// <summary>
+    /// The end of a session in one round trip: its policy state, if it has one to record, then the release of its lease
+    /// (<paramref name="token"/> null: QUIT's expunge released it already). An error barrier stands between them, so a
+    /// failed policy write cannot keep the mailbox locked until the lease expires. Both commit without waiting for the
+    /// WAL flush: a policy record lost in a database crash errs toward the user (no delay, nothing expires early), as a
+    /// node crash just before it would; a lost release only keeps the mailbox busy until the TTL.
+    /// </summary>
+    internal async ValueTask CloseAsync(long mailboxId, long? token, PolicyState? policy)
     {
-        _leases.Forget(mailboxId, token);
+        if (token is { } held) _leases.Forget(mailboxId, held);
         try
         {
+            await using var connection = await _unflushedSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            if (policy is { } state)
+                foreach (var command in PolicyStateCommands(mailboxId, state)) batch.BatchCommands.Add(command);
+            if (batch.BatchCommands.Count > 0) batch.BatchCommands[^1].AppendErrorBarrier = true;
             // The row stays for the next session to take (see TryLeaseAndListAsync).
-            await using var command = _unflushedSource.CreateCommand(
-                "UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > '-infinity'");
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = mailboxId });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = token });
-            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            if (token is { } release)
+                batch.BatchCommands.Add(Command("UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > '-infinity'",
+                    new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<long> { TypedValue = release }));
+            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
