@@ -463,16 +463,17 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     /// <summary>
     /// The end of a session in one round trip: its policy state, if it has one to record, then the release of its lease
     /// (<paramref name="token"/> null: QUIT's expunge released it already). An error barrier stands between them, so a
-    /// failed policy write cannot keep the mailbox locked until the lease expires. Both commit without waiting for the
-    /// WAL flush: a policy record lost in a database crash errs toward the user (no delay, nothing expires early), as a
-    /// node crash just before it would; a lost release only keeps the mailbox busy until the TTL.
+    /// failed policy write cannot keep the mailbox locked until the lease expires. A bare release commits without waiting
+    /// for the WAL flush (one lost in a database crash only keeps the mailbox busy until the TTL); with policy state the
+    /// batch commits durably (IPolicyMaildrop), one flush as before, when the state had a round trip of its own.
     /// </summary>
     internal async ValueTask CloseAsync(long mailboxId, long? token, PolicyState? policy)
     {
         if (token is { } held) _leases.Forget(mailboxId, held);
         try
         {
-            await using var connection = await _unflushedSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            var source = policy is null ? _unflushedSource : _dataSource;
+            await using var connection = await source.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
             await using var batch = new NpgsqlBatch(connection);
             if (policy is { } state)
                 foreach (var command in PolicyStateCommands(mailboxId, state)) batch.BatchCommands.Add(command);
