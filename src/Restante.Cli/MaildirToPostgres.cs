@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Postgres;
 using Restante.Storage;
 using Restante.Storage.Maildir;
@@ -13,16 +14,31 @@ namespace Restante.Cli;
 /// </summary>
 internal static class MaildirToPostgres
 {
+    // A run reads every message anyway, so the source may take as long as it needs to learn the sizes of a Maildir it
+    // has never seen (a server's login stops after 20 s and leaves the rest to a background sizing: see OpenSourceAsync).
+    private static readonly TimeSpan SizingBudget = TimeSpan.FromDays(1);
+
     /// <param name="Messages">Messages in the mailbox.</param>
     /// <param name="Retained">Retained messages (deleted, kept for Retention:Days).</param>
-    public readonly record struct Result(int Messages, int Retained);
+    /// <param name="Restored">Messages a previous run had copied as retained and that are back in the mailbox since (`retention restore`).</param>
+    public readonly record struct Result(int Messages, int Retained, int Restored = 0)
+    {
+        public string Describe(string user)
+            => $"{user}: {Messages} messages" + (Retained > 0 ? $", {Retained} retained" : "") + (Restored > 0 ? $", {Restored} restored" : "");
+    }
+
+    /// <summary>The Maildirs under <paramref name="pathTemplate"/> as the migration reads them.</summary>
+    public static MaildirStore CreateSource(string pathTemplate)
+        => new(pathTemplate, NullLogger<MaildirStore>.Instance, fsync: true, TimeProvider.System, SizingBudget);
 
     public static async Task<Result> CopyAsync(MaildirStore source, PostgresMailStore target, string user, CancellationToken cancellationToken)
     {
-        var drop = await source.OpenAsync(user, cancellationToken).ConfigureAwait(false);
+        var drop = await OpenSourceAsync(source, user, cancellationToken).ConfigureAwait(false);
         await using (drop.ConfigureAwait(false))
         {
             var copied = await MailboxCopy.CopyAsync(drop, target, user, cancellationToken).ConfigureAwait(false);
+            // Before the policy state: a message restored here starts as never retrieved, then takes the Maildir's record.
+            var restored = await target.RestoreCopiedAsync(user, drop.Messages.Select(m => m.Uid).ToArray(), cancellationToken).ConfigureAwait(false);
             if (drop is IPolicyMaildrop policy)
             {
                 var retrieved = new List<(string, DateTimeOffset)>();
@@ -31,7 +47,29 @@ internal static class MaildirToPostgres
                 await target.CopyPolicyStateAsync(user, policy.LastLogin, retrieved, cancellationToken).ConfigureAwait(false);
             }
             var retained = drop is MaildirMaildrop maildir ? await CopyRetainedAsync(maildir, target, user, cancellationToken).ConfigureAwait(false) : 0;
-            return new Result(copied.Messages, retained);
+            return new Result(copied.Messages, retained, restored);
+        }
+    }
+
+    /// <summary>
+    /// Opens the Maildir like a login, except that a huge Maildir seen for the first time is waited for: a login is
+    /// refused while the store sizes it in the background (MaildirIndex), and a command that exited then would kill
+    /// that sizing, so every run would start it over and copy nothing. A source made by <see cref="CreateSource"/>
+    /// sizes in the foreground and rarely gets there; any other store's background sizing is awaited here.
+    /// </summary>
+    private static async Task<IMaildrop> OpenSourceAsync(MaildirStore source, string user, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await source.OpenAsync(user, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MailStoreException ex) when (ex.Kind == MailStoreErrorKind.Transient && attempt < 3)
+            {
+                // Completes at once when no sizing runs (another transient failure): then one more try, and the error.
+                await source.Index.SizedAsync(source.GetMaildirPath(user)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -46,7 +84,7 @@ internal static class MaildirToPostgres
             var uid = MaildirName.ToUid(MaildirName.Base(fileName).ToString());
             // The day's folder says only which UTC day it was deleted on: take the day's end, so the message is kept
             // here at least as long as the Maildir store would keep it (it purges a day once the whole day has run out).
-            var deletedAt = day.AddDays(1).AddTicks(-TimeSpan.TicksPerMicrosecond);
+            var deletedAt = PostgresMailStore.CopiedDeletionTime(day);
             var file = RetainedMessages.Open(drop.Maildir, day, fileName);
             if (file is null) continue;   // restored or purged meanwhile
             await using (file.ConfigureAwait(false))

@@ -39,7 +39,7 @@ internal static class MigrateCommand
             }
             var options = new RestanteOptions { DataDirectory = parse.GetValue(data) ?? "./data", Maildir = parse.GetValue(maildir) ?? "" };
             var names = parse.GetValue(users) is { Length: > 0 } given ? given : PasswdFileEditor.ListUsers(options.EffectivePasswdFile).ToArray();
-            var source = new MaildirStore(options.EffectiveMaildir, NullLogger<MaildirStore>.Instance);
+            var source = MaildirToPostgres.CreateSource(options.EffectiveMaildir);
             await using var target = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
             var total = 0;
             foreach (var name in names)
@@ -48,7 +48,7 @@ internal static class MigrateCommand
                 {
                     var result = await MaildirToPostgres.CopyAsync(source, target, name, cancellationToken);
                     total += result.Messages;
-                    await output.WriteLineAsync(result.Retained > 0 ? $"{name}: {result.Messages} messages, {result.Retained} retained" : $"{name}: {result.Messages} messages");
+                    await output.WriteLineAsync(result.Describe(name));
                 }
                 catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
                 {

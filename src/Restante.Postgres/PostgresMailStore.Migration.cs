@@ -48,6 +48,44 @@ public sealed partial class PostgresMailStore
     }
 
     /// <summary>
+    /// The last microsecond of the UTC day a retained message of the source was deleted on: the deletion time the copy
+    /// records (<see cref="MarkRetainedAsync"/>, retained copies), and how a later run tells a deletion it copied from
+    /// one a POP3 session made here (at the time it happened: on that microsecond once in 86,400,000,000).
+    /// </summary>
+    internal static DateTimeOffset CopiedDeletionTime(DateTimeOffset day)
+        => new(day.UtcDateTime.Date.AddDays(1).AddTicks(-TimeSpan.TicksPerMicrosecond), TimeSpan.Zero);
+
+    /// <summary>
+    /// Messages of the source that a previous run copied as retained (deleted there then) and that are in the source's
+    /// mailbox again (`retention restore`): live here again too, as never retrieved. A message deleted through a POP3
+    /// session here stays deleted however often the copy runs: its deletion time is not a copied one
+    /// (<see cref="CopiedDeletionTime"/>). Returns how many came back.
+    /// </summary>
+    internal async ValueTask<int> RestoreCopiedAsync(string user, string[] liveUidls, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(liveUidls);
+        if (liveUidls.Length == 0) return 0;
+        try
+        {
+            // '24 hours', not '1 day': the day of a timestamptz would follow the session's time zone across a DST change.
+            await using var command = _dataSource.CreateCommand("""
+                UPDATE message m SET deleted_at = NULL, first_retrieved_at = NULL
+                FROM mailbox b
+                WHERE b.name = $1 AND m.mailbox_id = b.id AND m.uidl = ANY($2) AND m.delivery_id = 'copy:' || m.uidl
+                  AND m.deleted_at = date_trunc('day', m.deleted_at, 'UTC') + interval '24 hours' - interval '1 microsecond'
+                """);
+            command.Parameters.AddWithValue(user);
+            command.Parameters.AddWithValue(liveUidls);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
+        {
+            throw PostgresFailure.From(ex, $"Cannot restore the copied messages of {user}");
+        }
+    }
+
+    /// <summary>
     /// A retained message of the source, copied before and still visible here (copied while it was in the mailbox, deleted
     /// there since): retained here too, from <paramref name="deletedAt"/>. Returns whether it was.
     /// </summary>

@@ -99,9 +99,11 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>
-    /// One round trip: take the lease if free or expired, then list the messages; null when the
-    /// lease was not taken. The list is read after the lease is ours (statements run in order, each
-    /// with its own snapshot), so a previous holder's QUIT has committed before it.
+    /// One round trip of two statements: take the lease if free or expired, then list the messages
+    /// with the mailbox's last login; null when the lease was not taken. The list is read after the
+    /// lease is ours (statements run in order, each with its own snapshot), so a previous holder's
+    /// QUIT has committed before it. One statement would not do: a lease taken after waiting for
+    /// that QUIT's row lock would come with a snapshot from before it, and so with its deleted messages.
     /// </summary>
     private async Task<IMaildrop?> TryLeaseAndListAsync(NpgsqlConnection connection, string user, CancellationToken cancellationToken)
     {
@@ -119,13 +121,14 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
                         SET token = EXCLUDED.token, node = EXCLUDED.node, expires_at = EXCLUDED.expires_at
                         WHERE l.expires_at <= now()
                     RETURNING l.mailbox_id, l.token
-                    """, user, _node, _options.LeaseTtl.TotalSeconds),
-                Command("SELECT last_login_at FROM mailbox WHERE name = $1", user),
+                    """, Text(user), Text(_node), new NpgsqlParameter<double> { TypedValue = _options.LeaseTtl.TotalSeconds }),
+                // The last login rides on the listing (every row, or the one row of an empty mailbox)
+                // rather than costing a statement of its own.
                 Command("""
-                    SELECT m.uid, m.uidl, m.octets, m.length, m.body_id, m.first_retrieved_at
-                    FROM message m JOIN mailbox b ON b.id = m.mailbox_id
-                    WHERE b.name = $1 AND m.deleted_at IS NULL ORDER BY m.uid
-                    """, user),
+                    SELECT b.last_login_at, m.uid, m.uidl, m.octets, m.length, m.body_id, m.first_retrieved_at
+                    FROM mailbox b LEFT JOIN message m ON m.mailbox_id = b.id AND m.deleted_at IS NULL
+                    WHERE b.name = $1 ORDER BY m.uid
+                    """, Text(user)),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -137,12 +140,14 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
         {
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             DateTimeOffset? lastLogin = null;
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0)) lastLogin = reader.GetFieldValue<DateTimeOffset>(0);
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             var messages = new List<PostgresMessage>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                messages.Add(new PostgresMessage(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
-                    reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+            {
+                if (!reader.IsDBNull(0)) lastLogin = reader.GetFieldValue<DateTimeOffset>(0);
+                if (reader.IsDBNull(1)) continue;   // the mailbox has no messages
+                messages.Add(new PostgresMessage(reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
+            }
             return new PostgresMaildrop(this, mailboxId, token, messages, lastLogin);
         }
         catch
@@ -162,7 +167,8 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             return await PostgresFailure.RetryStaleAsync<IReadOnlyList<StoredMessage>>(async () =>
             {
                 await using var command = _dataSource.CreateCommand(
-                    "SELECT m.uidl, m.octets FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1 ORDER BY m.uid");
+                    // Retained rows are deleted as far as POP3 is concerned: left out, as the Maildir store leaves out restante-retained/.
+                    "SELECT m.uidl, m.octets FROM message m JOIN mailbox b ON b.id = m.mailbox_id WHERE b.name = $1 AND m.deleted_at IS NULL ORDER BY m.uid");
                 command.Parameters.AddWithValue(user);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 var messages = new List<StoredMessage>();
@@ -351,39 +357,43 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>
-    /// RFC 1939 §6 UPDATE, fenced: in one transaction, the lease is ended (expiry set to -infinity) only if it is still this
-    /// session's token and unexpired, and only then are the messages deleted. A session whose lease
-    /// was lost (stalled node, expired, taken over) deletes nothing.
+    /// RFC 1939 §6 UPDATE, fenced, in one statement (so one transaction and one round trip): the lease is ended (expiry
+    /// set to -infinity) only if it is still this session's token and unexpired, and only then are the messages deleted;
+    /// the lease is released with it. A session whose lease was lost (stalled node, expired, taken over) deletes nothing.
     /// </summary>
     internal async ValueTask<int> ExpungeAsync(long mailboxId, long token, long[] uids, CancellationToken cancellationToken)
     {
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var fence = new NpgsqlCommand(
-                "UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp()", connection, transaction))
-            {
-                fence.Parameters.AddWithValue(mailboxId);
-                fence.Parameters.AddWithValue(token);
-                if (await fence.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-                {
-                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                    _leases.Forget(mailboxId, token);
-                    throw new MailStoreException(MailStoreErrorKind.Transient, $"The lease of mailbox {mailboxId} (token {token}) was lost; nothing was deleted.");
-                }
-            }
-            await using (var delete = new NpgsqlCommand(_retain
-                ? "UPDATE message SET deleted_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND deleted_at IS NULL"
-                : "DELETE FROM message WHERE mailbox_id = $1 AND uid = ANY($2)", connection, transaction))
-            {
-                delete.Parameters.AddWithValue(mailboxId);
-                delete.Parameters.AddWithValue(uids);
-                if (_retain) delete.Parameters.AddWithValue(_time.GetUtcNow());
-                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // A data-modifying WITH runs to completion whether or not its rows are read; the removal reads the fence's
+            // row, so with no fence it matches nothing. The fence rechecks token and expiry on the newest row version
+            // (READ COMMITTED), so a takeover that committed while this statement waited for the row is seen.
+            await using var command = _dataSource.CreateCommand(_retain
+                ? """
+                  WITH fence AS (
+                      UPDATE mailbox_lease SET expires_at = '-infinity'
+                      WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
+                  removed AS (
+                      UPDATE message SET deleted_at = $4
+                      WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) AND deleted_at IS NULL RETURNING 1)
+                  SELECT count(*) FROM fence
+                  """
+                : """
+                  WITH fence AS (
+                      UPDATE mailbox_lease SET expires_at = '-infinity'
+                      WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
+                  removed AS (
+                      DELETE FROM message WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) RETURNING 1)
+                  SELECT count(*) FROM fence
+                  """);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = mailboxId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = token });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = uids });
+            if (_retain) command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow() });
+            var fenced = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             _leases.Forget(mailboxId, token);
+            if (fenced == 0)
+                throw new MailStoreException(MailStoreErrorKind.Transient, $"The lease of mailbox {mailboxId} (token {token}) was lost; nothing was deleted.");
             // Messages another way already removed count as removed, as in the Maildir store.
             return uids.Length;
         }
@@ -394,36 +404,21 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>
-    /// The session's login time and its first retrievals (only where none is recorded), in one transaction.
-    /// Not fenced by the lease: it deletes nothing, and a time recorded by a session that lost its lease is still true.
+    /// What a session records for LOGIN-DELAY and EXPIRE (RFC 2449 §6.5, §6.7), by uid: its login, and first retrievals
+    /// where none is recorded. Not fenced by the lease: it deletes nothing, and a time recorded by a session that lost its
+    /// lease is still true.
     /// </summary>
-    internal async ValueTask SavePolicyStateAsync(long mailboxId, DateTimeOffset? loginAt, long[] retrievedUids, DateTimeOffset retrievedAt, CancellationToken cancellationToken)
+    internal readonly record struct PolicyState(DateTimeOffset? LoginAt, long[] RetrievedUids, DateTimeOffset RetrievedAt);
+
+    private static IEnumerable<NpgsqlBatchCommand> PolicyStateCommands(long mailboxId, PolicyState state)
     {
-        try
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var batch = new NpgsqlBatch(connection);
-            if (loginAt is { } login)
-            {
-                var command = new NpgsqlBatchCommand("UPDATE mailbox SET last_login_at = $2 WHERE id = $1");
-                command.Parameters.AddWithValue(mailboxId);
-                command.Parameters.AddWithValue(login);
-                batch.BatchCommands.Add(command);
-            }
-            if (retrievedUids.Length > 0)
-            {
-                var command = new NpgsqlBatchCommand("UPDATE message SET first_retrieved_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND first_retrieved_at IS NULL");
-                command.Parameters.AddWithValue(mailboxId);
-                command.Parameters.AddWithValue(retrievedUids);
-                command.Parameters.AddWithValue(retrievedAt);
-                batch.BatchCommands.Add(command);
-            }
-            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
-        {
-            throw PostgresFailure.From(ex, $"Cannot record the policy state of mailbox {mailboxId}");
-        }
+        if (state.LoginAt is { } login)
+            yield return Command("UPDATE mailbox SET last_login_at = $2 WHERE id = $1",
+                new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<DateTimeOffset> { TypedValue = login });
+        if (state.RetrievedUids.Length > 0)
+            yield return Command("UPDATE message SET first_retrieved_at = $3 WHERE mailbox_id = $1 AND uid = ANY($2) AND first_retrieved_at IS NULL",
+                new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<long[]> { TypedValue = state.RetrievedUids },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = state.RetrievedAt });
     }
 
     /// <summary>Clears deleted_at (and first_retrieved_at: back as never retrieved) of the user's retained messages deleted since <paramref name="since"/>.</summary>
@@ -463,17 +458,31 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>Frees the mailbox at once (a clean disconnect); a lease lost meanwhile is left alone.</summary>
-    internal async ValueTask ReleaseAsync(long mailboxId, long token)
+    internal ValueTask ReleaseAsync(long mailboxId, long token) => CloseAsync(mailboxId, token, null);
+
+    /// <summary>
+    /// The end of a session in one round trip: its policy state, if it has one to record, then the release of its lease
+    /// (<paramref name="token"/> null: QUIT's expunge released it already). An error barrier stands between them, so a
+    /// failed policy write cannot keep the mailbox locked until the lease expires. A bare release commits without waiting
+    /// for the WAL flush (one lost in a database crash only keeps the mailbox busy until the TTL); with policy state the
+    /// batch commits durably (IPolicyMaildrop), one flush as before, when the state had a round trip of its own.
+    /// </summary>
+    internal async ValueTask CloseAsync(long mailboxId, long? token, PolicyState? policy)
     {
-        _leases.Forget(mailboxId, token);
+        if (token is { } held) _leases.Forget(mailboxId, held);
         try
         {
+            var source = policy is null ? _unflushedSource : _dataSource;
+            await using var connection = await source.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            if (policy is { } state)
+                foreach (var command in PolicyStateCommands(mailboxId, state)) batch.BatchCommands.Add(command);
+            if (batch.BatchCommands.Count > 0) batch.BatchCommands[^1].AppendErrorBarrier = true;
             // The row stays for the next session to take (see TryLeaseAndListAsync).
-            await using var command = _unflushedSource.CreateCommand(
-                "UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > '-infinity'");
-            command.Parameters.AddWithValue(mailboxId);
-            command.Parameters.AddWithValue(token);
-            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            if (token is { } release)
+                batch.BatchCommands.Add(Command("UPDATE mailbox_lease SET expires_at = '-infinity' WHERE mailbox_id = $1 AND token = $2 AND expires_at > '-infinity'",
+                    new NpgsqlParameter<long> { TypedValue = mailboxId }, new NpgsqlParameter<long> { TypedValue = release }));
+            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
@@ -549,12 +558,15 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
         }
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values) command.Parameters.AddWithValue(value);
+        foreach (var parameter in parameters) command.Parameters.Add(parameter);
         return command;
     }
+
+    // Typed: no boxing and no type lookup per login, as AddWithValue costs.
+    private static NpgsqlParameter<string> Text(string value) => new() { TypedValue = value };
 
     public async ValueTask DisposeAsync()
     {

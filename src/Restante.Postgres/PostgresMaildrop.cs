@@ -9,7 +9,9 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
     private readonly long _mailboxId;
     private readonly long _token;
     private readonly IReadOnlyList<PostgresMessage> _rows;
+    // Set once the lease is released (by QUIT's expunge or by disposing), so it is released once.
     private int _disposed;
+    private PolicyStateUpdate? _policy;
 
     public PostgresMaildrop(PostgresMailStore store, long mailboxId, long token, IReadOnlyList<PostgresMessage> rows, DateTimeOffset? lastLogin)
     {
@@ -37,6 +39,8 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
     {
         var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
         var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken).ConfigureAwait(false);
+        // The expunge released the lease in its statement: disposing has nothing left to send.
+        Interlocked.Exchange(ref _disposed, 1);
         return new ExpungeResult(removed, 0);
     }
 
@@ -44,12 +48,24 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
 
     public DateTimeOffset? FirstRetrieved(int index) => _rows[index].FirstRetrieved;
 
+    /// <summary>
+    /// Kept until the session ends (the server saves the state just before disposing), then sent in the same round trip
+    /// as the release of the lease: a session with LOGIN-DELAY or EXPIRE ends with one round trip, not two.
+    /// </summary>
     public ValueTask SavePolicyStateAsync(PolicyStateUpdate update, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(update);
-        return _store.SavePolicyStateAsync(_mailboxId, update.LoginAt, update.Retrieved.Select(i => _rows[i].Uid).ToArray(), update.RetrievedAt, cancellationToken);
+        Interlocked.Exchange(ref _policy, update);
+        return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
-        => Interlocked.Exchange(ref _disposed, 1) == 0 ? _store.ReleaseAsync(_mailboxId, _token) : ValueTask.CompletedTask;
+    {
+        var release = Interlocked.Exchange(ref _disposed, 1) == 0;
+        var update = Interlocked.Exchange(ref _policy, null);
+        if (!release && update is null) return ValueTask.CompletedTask;
+        var policy = update is null ? (PostgresMailStore.PolicyState?)null
+            : new PostgresMailStore.PolicyState(update.LoginAt, update.Retrieved.Select(i => _rows[i].Uid).ToArray(), update.RetrievedAt);
+        return _store.CloseAsync(_mailboxId, release ? _token : null, policy);
+    }
 }

@@ -218,6 +218,28 @@ public abstract class MailboxPolicyContract : IDisposable
     }
 
     [ContractFact]
+    public async Task The_admin_listing_leaves_out_retained_messages_as_a_login_does()
+    {
+        AddUser("alice");
+        await using var server = await StartServerAsync(_ => { }, retentionDays: 7);
+        await DeliverAsync(server, "alice", "keep");
+        await DeliverAsync(server, "alice", "gone");
+        using (var client = await LoginAsync(server, "alice"))
+        {
+            await client.DeleteMessageAsync(1);
+            await client.DisconnectAsync(quit: true);
+        }
+        Assert.Equal(1, await CountRetainedAsync(server));
+        // What `restante list` and the other admin commands see (IMailStore.ListAsync) is what a POP3 login sees.
+        var listed = await server.Server.Store.ListAsync("alice", CancellationToken.None);
+        using var again = await LoginAsync(server, "alice");
+        Assert.Equal(await again.GetMessageUidsAsync(), listed.Select(m => m.Uid));
+        Assert.Equal(await again.GetMessageSizesAsync(), listed.Select(m => (int)m.Size));
+        Assert.Single(listed);
+        await again.DisconnectAsync(quit: true);
+    }
+
+    [ContractFact]
     public async Task The_server_purges_retained_messages_once_they_are_older_than_the_retention_period()
     {
         AddUser("alice");

@@ -104,6 +104,78 @@ public sealed class MaildirMigrationTests
         Assert.Equal((await ReadAllAsync(maildirs, "alice")).OrderBy(m => m.Uid, StringComparer.Ordinal), (await ReadAllAsync(postgres, "alice")).OrderBy(m => m.Uid, StringComparer.Ordinal), new MessageComparer());
     }
 
+    [PostgresFact]
+    public async Task A_rerun_brings_back_what_retention_restore_put_back_and_never_what_a_postgres_session_deleted()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "passwd"), "alice:{PLAIN}a::::::\n");
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero));
+        var maildirs = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), null, fsync: false, clock, retentionDays: 30);
+        for (var i = 0; i < 3; i++)
+            await maildirs.DeliverAsync("alice", new MemoryStream(Encoding.ASCII.GetBytes($"Subject: {i}\n\nbody {i}\n")), CancellationToken.None);
+        string[] uids;
+        await using (var session = await maildirs.OpenAsync("alice", CancellationToken.None))
+        {
+            uids = session.Messages.Select(m => m.Uid).ToArray();
+            await session.ExpungeAsync([1], CancellationToken.None);
+        }
+        var first = await RunCliAsync("migrate", "maildir-to-postgres", "--postgres", connectionString, "--data", data.Path);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Contains("alice: 2 messages, 1 retained", first.Output, StringComparison.Ordinal);
+
+        // Before the cutover is final: the administrator restores message 1 in the Maildir, and alice, already on a
+        // PostgreSQL node, deletes message 0 there (kept: Retention:Days).
+        Assert.Equal(1, await maildirs.RestoreAsync("alice", since: null, CancellationToken.None));
+        await using var postgres = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString }, null, clock, retentionDays: 30);
+        await using (var session = await postgres.OpenAsync("alice", CancellationToken.None))
+        {
+            Assert.Equal([uids[0], uids[2]], session.Messages.Select(m => m.Uid));
+            await session.ExpungeAsync([0], CancellationToken.None);
+        }
+
+        var second = await RunCliAsync("migrate", "maildir-to-postgres", "--postgres", connectionString, "--data", data.Path);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("alice: 3 messages, 1 restored", second.Output, StringComparison.Ordinal);
+        // Message 1 is back, with its bytes; message 0 stays deleted (and still restorable in PostgreSQL).
+        var live = await ReadAllAsync(postgres, "alice");
+        Assert.Equal(new[] { uids[1], uids[2] }.Order(StringComparer.Ordinal), live.Select(m => m.Uid).Order(StringComparer.Ordinal));
+        var inMaildir = await ReadAllAsync(maildirs, "alice");
+        Assert.Equal(inMaildir.Where(m => m.Uid != uids[0]).OrderBy(m => m.Uid, StringComparer.Ordinal), live.OrderBy(m => m.Uid, StringComparer.Ordinal), new MessageComparer());
+        var third = await RunCliAsync("migrate", "maildir-to-postgres", "--postgres", connectionString, "--data", data.Path);
+        Assert.True(third.ExitCode == 0, third.Output);
+        Assert.Contains("alice: 3 messages\n", third.Output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal(2, (await ReadAllAsync(postgres, "alice")).Count);
+        Assert.Equal(1, await postgres.RestoreAsync("alice", since: null, CancellationToken.None));
+    }
+
+    [PostgresFact]
+    public async Task A_huge_maildir_never_seen_before_is_copied_whole_in_one_run()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        // Names without ,W=: every size must be read. With no sizing budget at all, the first open leaves them all
+        // unsized, past MaildirIndex.BackgroundSizingThreshold: the store refuses the open and sizes in the background.
+        var count = MaildirIndex.BackgroundSizingThreshold + 76;
+        var newFolder = Path.Combine(data.Path, "mail", "alice", "new");
+        Directory.CreateDirectory(newFolder);
+        Directory.CreateDirectory(Path.Combine(data.Path, "mail", "alice", "cur"));
+        Directory.CreateDirectory(Path.Combine(data.Path, "mail", "alice", "tmp"));
+        for (var i = 0; i < count; i++)
+            await File.WriteAllTextAsync(Path.Combine(newFolder, $"1700000000.M{i}P1.host"), $"Subject: {i}\n\nbody {i}\n");
+        var source = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), null, fsync: false, TimeProvider.System, sizingBudget: TimeSpan.Zero);
+        await using var postgres = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+
+        var result = await Restante.Cli.MaildirToPostgres.CopyAsync(source, postgres, "alice", CancellationToken.None);
+
+        Assert.Equal(count, result.Messages);
+        var listed = await postgres.ListAsync("alice", CancellationToken.None);
+        Assert.Equal(count, listed.Count);
+        Assert.Equal(await source.ListAsync("alice", CancellationToken.None), listed);
+    }
+
     private sealed class MessageComparer : IEqualityComparer<(string Uid, long Size, byte[] Bytes)>
     {
         public bool Equals((string Uid, long Size, byte[] Bytes) x, (string Uid, long Size, byte[] Bytes) y)
