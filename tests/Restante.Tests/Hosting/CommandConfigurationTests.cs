@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Restante.Tests.Infrastructure;
 
@@ -10,28 +9,8 @@ namespace Restante.Tests.Hosting;
 /// </summary>
 public class CommandConfigurationTests
 {
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] arguments, Dictionary<string, string>? environment = null, string stdin = "")
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { ServerProcess.CliPath }.Concat(arguments)) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment ?? []) start.Environment[key] = value;
-        CliUnderTest.Apply(start);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.StandardInput.BaseStream.WriteAsync(Encoding.ASCII.GetBytes(stdin));
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // It may exit before reading: its exit code and messages are what count.
-        }
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Output, string Error)> RunAsync(string[] arguments, Dictionary<string, string>? environment = null, string stdin = "")
+        => CliProcess.RunAsync(arguments, Encoding.ASCII.GetBytes(stdin), environment);
 
     private static string WriteConfig(TempDirectory data, string json)
     {
