@@ -20,7 +20,7 @@ internal static class CheckUidlsCommand
         var user = new Argument<string>("USER") { Description = "The user whose UIDLs to print" };
         var uidlSource = new Option<string>("--uidl-source") { Description = "native, dovecot, courier or map. Default: native" };
         var format = new Option<string>("--dovecot-uidl-format") { Description = $"pop3_uidl_format for --uidl-source dovecot. Default: {UidlSource.DefaultDovecotFormat}" };
-        var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var maildir = MaildirLocation.Option();
         var command = new Command("check-uidls", "Print the UIDLs POP3 would serve for a user's Maildir with a given UIDL source, before switching to it");
         command.Arguments.Add(user);
         command.Options.Add(uidlSource);
@@ -35,7 +35,7 @@ internal static class CheckUidlsCommand
                 await error.WriteLineAsync($"error: {problem}");
                 return 64;
             }
-            var options = new RestanteOptions { DataDirectory = parse.GetValue(data) ?? "./data", Maildir = parse.GetValue(maildir) ?? "" };
+            var options = MaildirLocation.Options(parse, data, maildir);
             var store = new MaildirStore(options.EffectiveMaildir, source, guard: null, NullLogger<MaildirStore>.Instance);
             try
             {

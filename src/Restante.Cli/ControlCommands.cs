@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
-using Microsoft.Extensions.Configuration;
 using Restante.Admin;
 
 namespace Restante.Cli;
@@ -148,7 +147,7 @@ internal static class ControlCommands
     private static async Task<int> RunAsync(ParseResult parse, Option<string> data, Target target, AdminRequest request, Action<AdminReply> print,
         CancellationToken cancellationToken)
     {
-        var socket = SocketPath(parse, data, target);
+        if (await SocketPathAsync(parse, data, target) is not { } socket) return 1;
         if (socket.Length == 0)
         {
             await Console.Error.WriteLineAsync("The control socket is turned off in the configuration (Admin:Socket is \"\").");
@@ -185,15 +184,17 @@ internal static class ControlCommands
         return reply.Error?.StartsWith("Permission denied", StringComparison.Ordinal) == true ? NoPermission : 1;
     }
 
-    /// <summary>--socket, else Admin:Socket, else DataDirectory/restante.ctl; from --config, RESTANTE_* and --data as `serve` reads them.</summary>
-    private static string SocketPath(ParseResult parse, Option<string> data, Target target)
+    /// <summary>
+    /// --socket, else Admin:Socket, else DataDirectory/restante.ctl; from --config, RESTANTE_* and --data as `serve` reads
+    /// them. Null when the configuration cannot be read (said on stderr).
+    /// </summary>
+    private static async Task<string?> SocketPathAsync(ParseResult parse, Option<string> data, Target target)
     {
         if (parse.GetValue(target.Socket) is { } given) return given;
-        var configuration = new ConfigurationBuilder();
-        if (parse.GetValue(target.Config) is { } file) configuration.AddJsonFile(file.FullName, optional: false, reloadOnChange: false);
-        configuration.AddEnvironmentVariables("RESTANTE_");
-        if (parse.GetValue(data) is { } directory) configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DataDirectory"] = directory });
-        var built = configuration.Build();
+        var overrides = new Dictionary<string, string?>();
+        if (parse.GetValue(data) is { } directory) overrides["DataDirectory"] = directory;
+        var built = await CommandConfiguration.BuildAsync(CommandConfiguration.NameOf(parse), parse.GetValue(target.Config), overrides, Console.Error);
+        if (built is null) return null;
         return built["Admin:Socket"] ?? Path.Combine(built["DataDirectory"] ?? "data", AdminOptions.DefaultFileName);
     }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Restante.Auth;
 using Restante.Delivery;
@@ -37,7 +36,7 @@ internal static class DeliverCommand
         var user = new Option<string?>("--user", "-u") { Description = "The local user (or user@domain) to deliver to" };
         var from = new Option<string?>("--from", "-f") { Description = "Envelope sender for Return-Path; default: a leading \"From \" line, else <>" };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (the same as for serve)" };
-        var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var maildir = MaildirLocation.Option();
         var store = ServeCommand.StoreOption();
         var postgres = ServeCommand.PostgresOption();
         var command = new Command("deliver", "Deliver one message from standard input (exit codes from sysexits.h)")
@@ -71,36 +70,8 @@ internal static class DeliverCommand
     internal static async Task<int> RunAsync(string user, string? sender, FileInfo? configFile, Dictionary<string, string?> overrides,
         Stream input, TextWriter error, CancellationToken cancellationToken)
     {
-        var configuration = new ConfigurationBuilder();
-        if (configFile is not null)
-        {
-            if (!configFile.Exists)
-            {
-                await error.WriteLineAsync($"restante deliver: configuration file not found: {configFile.FullName}");
-                return ExConfig;
-            }
-            configuration.AddJsonFile(configFile.FullName, optional: false, reloadOnChange: false);
-        }
-        configuration.AddEnvironmentVariables("RESTANTE_");
-        configuration.AddInMemoryCollection(overrides);
-        var options = new RestanteOptions();
-        IConfiguration built;
-        try
-        {
-            built = configuration.Build();
-            built.Bind(options);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or InvalidDataException)
-        {
-            await error.WriteLineAsync($"restante deliver: configuration error: {ex.Message}");
-            return ExConfig;
-        }
-        var problems = options.Validate().ToList();
-        if (problems.Count > 0)
-        {
-            foreach (var problem in problems) await error.WriteLineAsync($"restante deliver: configuration error: {problem}");
-            return ExConfig;
-        }
+        if (await CommandConfiguration.LoadAsync("restante deliver", configFile, overrides, error) is not { } loaded) return ExConfig;
+        var (built, options) = loaded;
 
         // Log lines go to stderr, which Postfix puts in its log or the bounce; stdout stays empty.
         var services = new ServiceCollection()

@@ -20,7 +20,7 @@ internal static class ImportUidlsCommand
         var passwordFile = new Option<FileInfo?>("--password-file") { Description = "Read the old server's password from this file's first line. Default: standard input" };
         var insecure = new Option<bool>("--insecure") { Description = "Accept any certificate, and plain POP3 without STLS (test servers, trusted networks only)" };
         var write = new Option<bool>("--write") { Description = "Write the uidl-map. Default: a dry run that only reports" };
-        var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var maildir = MaildirLocation.Option();
         var command = new Command("import-uidls", "Take over the UIDLs an old POP3 server serves, by matching its messages to the Maildir here");
         command.Arguments.Add(user);
         command.Options.Add(from);
@@ -46,7 +46,7 @@ internal static class ImportUidlsCommand
                 await error.WriteLineAsync("error: no password (give --password-file FILE or one line on standard input)");
                 return 64;
             }
-            var options = new RestanteOptions { DataDirectory = parse.GetValue(data) ?? "./data", Maildir = parse.GetValue(maildir) ?? "" };
+            var options = MaildirLocation.Options(parse, data, maildir);
             var safeSource = $"{uri.Scheme}://{uri.UserInfo.Split(':')[0]}@{uri.Authority}";
             List<RemoteMessage> remote;
             try

@@ -21,7 +21,7 @@ internal static class MigrateCommand
     {
         var migrate = new Command("migrate", "Move mail between stores");
         var postgres = ServeCommand.PostgresOption();
-        var maildir = new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" };
+        var maildir = MaildirLocation.Option();
         var users = new Option<string[]>("--user", "-u") { Description = "Copy only this user (may be repeated). Default: every user in DATA/passwd" };
         var command = new Command("maildir-to-postgres", "Copy Maildirs into the PostgreSQL store, keeping UIDLs; resumable");
         command.Options.Add(postgres);
@@ -37,7 +37,7 @@ internal static class MigrateCommand
                 await error.WriteLineAsync("error: no connection string; give --postgres \"Host=…;Database=…\" or set RESTANTE_POSTGRES__CONNECTIONSTRING");
                 return 1;
             }
-            var options = new RestanteOptions { DataDirectory = parse.GetValue(data) ?? "./data", Maildir = parse.GetValue(maildir) ?? "" };
+            var options = MaildirLocation.Options(parse, data, maildir);
             var names = parse.GetValue(users) is { Length: > 0 } given ? given : PasswdFileEditor.ListUsers(options.EffectivePasswdFile).ToArray();
             var source = MaildirToPostgres.CreateSource(options.EffectiveMaildir);
             await using var target = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Restante.Hosting;
@@ -74,7 +73,7 @@ internal static class RetentionCommands
     {
         var common = new CommonOptions(
             new Option<FileInfo?>("--config") { Description = "JSON configuration file (the same as for serve)" },
-            new Option<string?>("--maildir") { Description = "Maildir path template with %u for the user. Default: DATA/mail/%u" },
+            MaildirLocation.Option(),
             ServeCommand.StoreOption(),
             ServeCommand.PostgresOption());
         command.Options.Add(common.Config);
@@ -87,39 +86,13 @@ internal static class RetentionCommands
     private static async Task<int> RunAsync(ParseResult parse, Option<string> data, CommonOptions common, TextWriter error,
         Func<IMessageRetention, RestanteOptions, Task> act, CancellationToken cancellationToken)
     {
-        var name = $"restante {parse.CommandResult.Command.Name}";
-        var configuration = new ConfigurationBuilder();
-        if (parse.GetValue(common.Config) is { } file)
-        {
-            if (!file.Exists)
-            {
-                await error.WriteLineAsync($"{name}: configuration file not found: {file.FullName}");
-                return 1;
-            }
-            configuration.AddJsonFile(file.FullName, optional: false, reloadOnChange: false);
-        }
-        configuration.AddEnvironmentVariables("RESTANTE_");
+        var name = CommandConfiguration.NameOf(parse);
         var overrides = new Dictionary<string, string?>();
         if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
         if (parse.GetValue(common.Maildir) is { } m) overrides["Maildir"] = m;
         ServeCommand.AddStoreOverrides(parse, common.Store, common.Postgres, overrides);
-        configuration.AddInMemoryCollection(overrides);
-        var built = configuration.Build();
-        var options = new RestanteOptions();
-        try
-        {
-            built.Bind(options);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            await error.WriteLineAsync($"{name}: configuration error: {ex.Message}");
-            return 1;
-        }
-        foreach (var problem in options.Validate())
-        {
-            await error.WriteLineAsync($"{name}: configuration error: {problem}");
-            return 1;
-        }
+        if (await CommandConfiguration.LoadAsync(name, parse.GetValue(common.Config), overrides, error) is not { } loaded) return 1;
+        var (built, options) = loaded;
         var services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(o => o.SingleLine = true).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
             .AddAllStores(built);

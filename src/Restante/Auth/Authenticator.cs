@@ -86,13 +86,9 @@ public sealed class Authenticator(IUserDirectory users, PasswordHashing? hashing
     public bool HasApopSecrets => users.HasApopSecrets;
 
     /// <summary>
-    /// The user's name if <paramref name="digestHex"/> is the RFC 1939 §7 digest of <paramref name="timestamp"/> and the
+    /// The user's record if <paramref name="digestHex"/> is the RFC 1939 §7 digest of <paramref name="timestamp"/> and the
     /// user's secret, otherwise null. Only users stored with a plaintext-equivalent scheme (PLAIN) can use APOP.
     /// </summary>
-    public async ValueTask<string?> VerifyApopAsync(string user, string timestamp, string digestHex, CancellationToken ct)
-        => (await AuthenticateApopAsync(user, timestamp, digestHex, ct).ConfigureAwait(false))?.Name;
-
-    /// <summary>The user's record if the APOP digest is right (see <see cref="VerifyApopAsync"/>), otherwise null.</summary>
     public async ValueTask<UserRecord?> AuthenticateApopAsync(string user, string timestamp, string digestHex, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(user);

@@ -30,23 +30,24 @@ public static class MailStoreProviders
         var provider = known.LastOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
             ?? throw new InvalidOperationException(
                 $"Store: '{options.Store}' is not a known store; this program knows {string.Join(", ", known.Select(p => p.Name).Distinct())}.");
-        return provider switch
-        {
-            MaildirProvider => MaildirProvider.CreateMaildir(options, loggerFactory, time),
-            MemoryProvider => new InMemoryMailStore(options.Retention.Days, time),
-            _ => provider.Create(options, loggerFactory),
-        };
+        return provider is IDatedStoreProvider dated ? dated.Create(options, loggerFactory, time) : provider.Create(options, loggerFactory);
     }
 
-    private sealed class MaildirProvider : IMailStoreProvider
+    /// <summary>A provider whose store dates things (retention) by a clock it is given: the library's own.</summary>
+    private interface IDatedStoreProvider : IMailStoreProvider
+    {
+        /// <param name="time">Null: the system clock.</param>
+        IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time);
+    }
+
+    private sealed class MaildirProvider : IDatedStoreProvider
     {
         public string Name => "maildir";
 
-        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory)
-            => CreateMaildir(options, loggerFactory, null);
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => Create(options, loggerFactory, null);
 
         /// <summary>The Maildir store as configured, behind the UIDL guard; <paramref name="time"/> dates retention.</summary>
-        internal static MaildirStore CreateMaildir(RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time)
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time)
         {
             var uidls = options.EffectiveUidlSource;
             // Refuses to start (InvalidOperationException) when UIDLs clients know would change.
@@ -56,10 +57,13 @@ public static class MailStoreProviders
         }
     }
 
-    private sealed class MemoryProvider : IMailStoreProvider
+    private sealed class MemoryProvider : IDatedStoreProvider
     {
         public string Name => "memory";
 
-        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => new InMemoryMailStore(options.Retention.Days, null);
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory) => Create(options, loggerFactory, null);
+
+        public IMailBackend Create(RestanteOptions options, ILoggerFactory loggerFactory, TimeProvider? time)
+            => new InMemoryMailStore(options.Retention.Days, time);
     }
 }

@@ -72,7 +72,7 @@ public sealed partial class Pop3Server
             };
             _trusted = next.Connections.BuildTrustedNetworks();
             var fitted = FitIntoBudget(Wanted(_settings));
-            var gates = GateLimitsFor(_settings, fitted);
+            var gates = GateLimitsFor(_settings, fitted, _trusted);
             // The command slots are what the budget leaves after idle sessions: more connections leave fewer. A new gate
             // for new limits (sends under way keep their slot of the old one until they end; no reload is a client's doing).
             if (_descriptorBudget is { } budget && FileDescriptorLimit.CommandSlots(fitted, budget, Pop3Descriptors) is var slots
@@ -131,13 +131,12 @@ public sealed partial class Pop3Server
     /// client: where a kind has a listener that expects the header, the balancers are exempt from its
     /// per-address limit (the total still holds); throttling and the plaintext policy see the client the header names.
     /// </summary>
-    private Gates GateLimitsFor(RestanteSettings settings, ConnectionShares shares)
+    /// <param name="plain">The trusted networks of <paramref name="settings"/>, as parsed once for the server.</param>
+    private static Gates GateLimitsFor(RestanteSettings settings, ConnectionShares shares, TrustedNetworks plain)
     {
         var options = settings.Server;
         var limits = settings.Connections;
-        var plain = limits.BuildTrustedNetworks();
-        var withBalancers = new TrustedNetworks(limits.TrustedNetworks.Concat(options.ProxyTrustedNetworks)
-            .Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), limits.TrustLoopback);
+        var withBalancers = plain.With(TrustedNetworks.Parse(options.ProxyTrustedNetworks, trustLoopback: false));
         var pop3Proxied = options.EffectivePop3.Concat(options.EffectivePop3s).Any(options.Pop3ExpectsProxyHeader);
         var lmtpProxied = options.EffectiveLmtp.Any(options.DeliveryExpectsProxyHeader);
         var smtpProxied = options.EffectiveSmtp.Any(options.DeliveryExpectsProxyHeader);

@@ -68,11 +68,11 @@ public sealed partial class Pop3Server : IAsyncDisposable
         Users = users ?? UserDirectoryProviders.Create([UserDirectoryProviders.Passwd], options, _loggerFactory);
         _trusted = limits.BuildTrustedNetworks();
         _proxy = options.AnyProxyListener
-            ? new ProxyProtocolAcceptor(new TrustedNetworks(options.ProxyTrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback: false),
+            ? new ProxyProtocolAcceptor(TrustedNetworks.Parse(options.ProxyTrustedNetworks, trustLoopback: false),
                 _loggerFactory.CreateLogger("Restante.Networking"))
             : null;
         var fitted = FitDescriptorLimit(Wanted(_settings));
-        var gates = GateLimitsFor(_settings, fitted);
+        var gates = GateLimitsFor(_settings, fitted, _trusted);
         _gate = new ConnectionGate(gates.Pop3.MaxConnections, gates.Pop3.MaxPerAddress, gates.Pop3.Trusted, gates.Pop3.Ipv6PrefixLength);
         _lmtpGate = new ConnectionGate(gates.Lmtp.MaxConnections, gates.Lmtp.MaxPerAddress, gates.Lmtp.Trusted, gates.Lmtp.Ipv6PrefixLength);
         _smtpGate = new ConnectionGate(gates.Smtp.MaxConnections, gates.Smtp.MaxPerAddress, gates.Smtp.Trusted, gates.Smtp.Ipv6PrefixLength);

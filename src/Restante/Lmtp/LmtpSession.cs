@@ -111,8 +111,6 @@ public sealed class LmtpSession : ILineProtocol
 
     void ILineProtocol.WriteTooManyBadCommands() => SmtpReply.Write(Output, 421, "4.7.0", "Too many errors, closing connection", last: true);
 
-    ValueTask<bool> ILineProtocol.StartTlsAsync(long discardedPlaintext) => throw new NotSupportedException("LMTP offers no STARTTLS.");
-
     RawInput ILineProtocol.TakeRaw(ref ReadOnlySequence<byte> input)
     {
         if (_data is null) return RawInput.Lines;

@@ -30,6 +30,5 @@ public sealed class ConnectionLimitOptions : ISettingsSection
             if (!NetworkRange.TryParse(text, out _)) yield return $"TrustedNetworks: '{text}' is not an address or CIDR range.";
     }
 
-    public TrustedNetworks BuildTrustedNetworks()
-        => new(TrustedNetworks.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), TrustLoopback);
+    public TrustedNetworks BuildTrustedNetworks() => Networking.TrustedNetworks.Parse(TrustedNetworks, TrustLoopback);
 }

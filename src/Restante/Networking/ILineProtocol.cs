@@ -39,8 +39,11 @@ internal interface ILineProtocol
     /// <summary>The last reply before the connection closes for <see cref="MaxBadCommands"/>.</summary>
     void WriteTooManyBadCommands();
 
-    /// <summary>After <see cref="LineOutcome.StartTls"/> was flushed: upgrade with <see cref="LineConnection.HandshakeAsync"/>; false closes.</summary>
-    ValueTask<bool> StartTlsAsync(long discardedPlaintext);
+    /// <summary>
+    /// After <see cref="LineOutcome.StartTls"/> was flushed: upgrade with <see cref="LineConnection.HandshakeAsync"/>; false closes.
+    /// Asked only of a protocol that returns that outcome (POP3's STLS); LMTP offers no STARTTLS and keeps this default.
+    /// </summary>
+    ValueTask<bool> StartTlsAsync(long discardedPlaintext) => throw new NotSupportedException();
 
     /// <summary>
     /// The session's cancellation fired (a deadline, a shutdown, or <see cref="LineConnection.CancelNow"/>): sets the

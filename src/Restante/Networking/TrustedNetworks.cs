@@ -16,6 +16,14 @@ public sealed class TrustedNetworks
 
     public static TrustedNetworks None { get; } = new([], trustLoopback: false);
 
+    /// <summary>Ranges as configured ("10.0.0.0/8", "192.0.2.7"), validated before (the options' Validate).</summary>
+    /// <exception cref="FormatException">One is not an address or CIDR range.</exception>
+    public static TrustedNetworks Parse(IEnumerable<string> ranges, bool trustLoopback)
+        => new(ranges.Select(t => NetworkRange.TryParse(t, out var r) ? r : throw new FormatException(t)), trustLoopback);
+
+    /// <summary>These networks and <paramref name="more"/>'s ranges; loopback as these say.</summary>
+    public TrustedNetworks With(TrustedNetworks more) => new(_ranges.Concat(more._ranges), _loopback);
+
     public bool Contains(IPAddress? address)
     {
         if (address is null) return _loopback;   // a Unix-domain socket peer is local

@@ -16,8 +16,9 @@ internal sealed class Capabilities
     private static readonly string Implementation = "IMPLEMENTATION Restante " +
         (typeof(Capabilities).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    public void Write(IBufferWriter<byte> output, Pop3Session session)
+    public void Write(Pop3Session session)
     {
+        var output = session.Output;
         session.WriteOk("Capability list follows");
         Pop3Reply.Line(output, "TOP");
         Pop3Reply.Line(output, "UIDL");

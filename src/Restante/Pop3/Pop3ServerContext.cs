@@ -26,6 +26,7 @@ public sealed class Pop3ServerContext
         Takeover = new Takeover.MailboxTakeover(options, Logger);
         Sessions = new Admin.SessionRegistry(TimeProvider);
         Policies = new MailboxPolicies(options.LoginDelay, options.Expire, options.Policies);
+        QuirkTable = new Quirks.QuirkTable(options.Quirks);
         Sasl = sasl ?? new SaslServices(authenticator, options.Sasl, Hostname,
             options.OAuth.IsConfigured ? new OAuthTokenValidator(options.OAuth, TimeProvider) : null);
     }
@@ -34,6 +35,9 @@ public sealed class Pop3ServerContext
     public LoginThrottle Throttle { get; }
 
     internal LoginHistory LoginHistory { get; }
+
+    /// <summary>The client quirk profiles (<see cref="Pop3Options.Quirks"/>), parsed once.</summary>
+    internal Quirks.QuirkTable QuirkTable { get; }
 
     internal Takeover.MailboxTakeover Takeover { get; }
 

@@ -53,7 +53,7 @@ public sealed class Pop3Session : ILineProtocol
         Logger = server.Logger;
         ConnectedAt = _lastCommandAt = server.TimeProvider.GetTimestamp();
         Activity = new SessionActivity(server.TimeProvider);
-        Quirks = ClientQuirks.Resolve(server.Options.Quirks, RemoteAddress, user: null);
+        Quirks = server.QuirkTable.Resolve(RemoteAddress, user: null);
     }
 
     /// <summary>RFC 6856 §2.1: the client sent UTF8, so messages go out as stored, raw UTF-8 headers and all.</summary>
@@ -216,7 +216,7 @@ public sealed class Pop3Session : ILineProtocol
         User = user;
         State = Pop3State.Transaction;
         _server.Takeover.Holding(user, this);
-        Quirks = ClientQuirks.Resolve(_server.Options.Quirks, RemoteAddress, user);
+        Quirks = _server.QuirkTable.Resolve(RemoteAddress, user);
         Mechanism = mechanism;
     }
 

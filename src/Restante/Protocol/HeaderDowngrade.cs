@@ -27,8 +27,6 @@ namespace Restante.Protocol;
 /// </summary>
 public static class HeaderDowngrade
 {
-    private static readonly UTF8Encoding s_strict = new(false, throwOnInvalidBytes: true);
-
     private static readonly HashSet<string> s_addressFields = new(StringComparer.OrdinalIgnoreCase)
     {
         "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
@@ -72,7 +70,8 @@ public static class HeaderDowngrade
                 output.Append("\r\n");
                 break;
             }
-            if (field.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0 || !TryDecode(field, out var text))
+            // A field's line ends and folding whitespace are control characters: allowed here.
+            if (field.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0 || !Utf8Text.TryDecode(field, allowControls: true, out var text))
             {
                 output.Append(Encoding.Latin1.GetString(field));
                 continue;
@@ -248,20 +247,6 @@ public static class HeaderDowngrade
         foreach (var c in name)
             if (c is < '!' or > '~') return false;
         return true;
-    }
-
-    private static bool TryDecode(ReadOnlySpan<byte> field, out string text)
-    {
-        try
-        {
-            text = s_strict.GetString(field);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            text = string.Empty;
-            return false;
-        }
     }
 
     private static bool IsEmptyLine(ReadOnlySpan<byte> line) => line.SequenceEqual("\r\n"u8) || line.SequenceEqual("\n"u8);

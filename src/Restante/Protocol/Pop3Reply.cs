@@ -43,9 +43,10 @@ public static class Pop3Reply
     }
 
     /// <summary>A line of a multi-line reply; the caller guarantees it does not start with '.'.</summary>
-    public static void Line(IBufferWriter<byte> output, string text)
+    /// <param name="utf8">As for <see cref="Ok"/>: the text as UTF-8 (a LANG listing's language names); otherwise non-ASCII becomes '?'.</param>
+    public static void Line(IBufferWriter<byte> output, string text, bool utf8 = false)
     {
-        WriteAscii(output, text);
+        WriteText(output, text, utf8);
         output.Write("\r\n"u8);
     }
 

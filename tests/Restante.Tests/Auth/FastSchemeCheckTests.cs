@@ -23,42 +23,68 @@ public sealed class FastSchemeCheckTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>One hashing thread held busy until released, with <c>queued</c> checks waiting behind it.</summary>
+    private sealed class BusyHashing : IDisposable
+    {
+        private readonly ManualResetEventSlim _release = new();
+        private readonly Task _blocker;
+        private readonly Task[] _queued;
+
+        public BusyHashing(int queueCapacity, int queued = 0)
+        {
+            Hashing = new PasswordHashing(workers: 1, queueCapacity);
+            _blocker = Hashing.RunAsync(() => _release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+            SpinWait.SpinUntil(() => Hashing.Running == 1, TimeSpan.FromSeconds(10));
+            _queued = Enumerable.Range(0, queued).Select(_ => (Task)Hashing.RunAsync(() => true, CancellationToken.None)).ToArray();
+            Assert.Equal(queued, Hashing.QueueDepth);
+        }
+
+        public PasswordHashing Hashing { get; }
+
+        /// <summary>Lets the busy thread go; done when it and the queued checks have run.</summary>
+        public async Task ReleaseAsync()
+        {
+            _release.Set();
+            await _blocker;
+            await Task.WhenAll(_queued);
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            Hashing.Dispose();
+            _release.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("plain")]
     [InlineData("ssha")]
     public async Task A_fast_scheme_is_checked_while_every_hashing_thread_is_busy(string user)
     {
-        using var hashing = new PasswordHashing(workers: 1, queueCapacity: 4);
-        using var release = new ManualResetEventSlim();
-        var blocker = hashing.RunAsync(() => release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
-        SpinWait.SpinUntil(() => hashing.Running == 1, TimeSpan.FromSeconds(10));
-        var authenticator = new Authenticator(_users, hashing);
+        using var busy = new BusyHashing(queueCapacity: 4);
+        var authenticator = new Authenticator(_users, busy.Hashing);
 
-        // Queued behind the blocked worker this would not complete until release.Set().
+        // Queued behind the blocked worker this would not complete until the release.
         var check = authenticator.VerifyPasswordAsync(user, "secret", CancellationToken.None).AsTask();
         Assert.True(check.IsCompleted, "the fast check waited for a hashing thread");
         Assert.Equal(user, await check);
         Assert.Null(await authenticator.VerifyPasswordAsync(user, "wrong", CancellationToken.None));
 
-        release.Set();
-        await blocker;
+        await busy.ReleaseAsync();
     }
 
     [Fact]
     public async Task A_slow_scheme_still_goes_to_the_hashing_threads()
     {
-        using var hashing = new PasswordHashing(workers: 1, queueCapacity: 4);
-        using var release = new ManualResetEventSlim();
-        var blocker = hashing.RunAsync(() => release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
-        SpinWait.SpinUntil(() => hashing.Running == 1, TimeSpan.FromSeconds(10));
-        var authenticator = new Authenticator(_users, hashing);
+        using var busy = new BusyHashing(queueCapacity: 4);
+        var authenticator = new Authenticator(_users, busy.Hashing);
 
         var check = authenticator.VerifyPasswordAsync("blf", "secret", CancellationToken.None).AsTask();
         await Task.Delay(200);
         Assert.False(check.IsCompleted);
-        release.Set();
+        await busy.ReleaseAsync();
         Assert.Equal("blf", await check);
-        await blocker;
     }
 
     [Theory]
@@ -68,13 +94,8 @@ public sealed class FastSchemeCheckTests : IDisposable
     {
         // Answered inline while unknown names' dummy hashes wait behind the queue, a wrong password for a cheaply
         // stored account would come back sooner than one for a name that does not exist, whatever the failure delay.
-        using var hashing = new PasswordHashing(workers: 1, queueCapacity: 4);
-        using var release = new ManualResetEventSlim();
-        var blocker = hashing.RunAsync(() => release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
-        SpinWait.SpinUntil(() => hashing.Running == 1, TimeSpan.FromSeconds(10));
-        var queued = hashing.RunAsync(() => true, CancellationToken.None);
-        Assert.Equal(1, hashing.QueueDepth);
-        var authenticator = new Authenticator(_users, hashing);
+        using var busy = new BusyHashing(queueCapacity: 4, queued: 1);
+        var authenticator = new Authenticator(_users, busy.Hashing);
 
         var fast = authenticator.VerifyPasswordAsync(user, "wrong", CancellationToken.None).AsTask();
         var unknown = authenticator.VerifyPasswordAsync("nobody", "wrong", CancellationToken.None).AsTask();
@@ -82,11 +103,9 @@ public sealed class FastSchemeCheckTests : IDisposable
         Assert.False(fast.IsCompleted, "a fast check was answered while other checks were queued");
         Assert.False(unknown.IsCompleted);
 
-        release.Set();
+        await busy.ReleaseAsync();
         Assert.Null(await fast);
         Assert.Null(await unknown);
-        await blocker;
-        await queued;
     }
 
     [Theory]
@@ -96,19 +115,12 @@ public sealed class FastSchemeCheckTests : IDisposable
     [InlineData("blf")]
     public async Task While_the_queue_is_full_every_login_is_refused_busy_whatever_its_scheme(string user)
     {
-        using var hashing = new PasswordHashing(workers: 1, queueCapacity: 1);
-        using var release = new ManualResetEventSlim();
-        var blocker = hashing.RunAsync(() => release.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
-        SpinWait.SpinUntil(() => hashing.Running == 1, TimeSpan.FromSeconds(10));
-        var queued = hashing.RunAsync(() => true, CancellationToken.None);
-        Assert.Equal(1, hashing.QueueDepth);
-        var authenticator = new Authenticator(_users, hashing);
+        using var busy = new BusyHashing(queueCapacity: 1, queued: 1);
+        var authenticator = new Authenticator(_users, busy.Hashing);
 
         await Assert.ThrowsAsync<PasswordHashingBusyException>(async () => await authenticator.VerifyPasswordAsync(user, "secret", CancellationToken.None));
 
-        release.Set();
-        await blocker;
-        await queued;
+        await busy.ReleaseAsync();
         // Room again: the same login is checked.
         Assert.Equal(user is "nobody" ? null : user, await authenticator.VerifyPasswordAsync(user, "secret", CancellationToken.None));
     }

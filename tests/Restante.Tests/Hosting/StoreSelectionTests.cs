@@ -83,6 +83,32 @@ public class StoreSelectionTests
         Assert.Single(provider.Store.MessagesOf("bob"));
     }
 
+    [Theory]
+    [InlineData("maildir")]
+    [InlineData("memory")]
+    public async Task A_built_in_store_dates_deletions_by_the_clock_the_server_was_given(string store)
+    {
+        using var data = new TempDirectory();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var options = new RestanteOptions { DataDirectory = data.Path, Store = store };
+        options.Retention.Days = 1;
+        var backend = MailStoreProviders.Create(MailStoreProviders.BuiltIn, options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, time);
+        try
+        {
+            await backend.DeliverAsync("alice", new MemoryStream("Subject: x\r\n\r\nx\r\n"u8.ToArray()), CancellationToken.None);
+            await using (var drop = await backend.OpenAsync("alice", CancellationToken.None))
+                await drop.ExpungeAsync([0], CancellationToken.None);
+            // Deleted on the given clock's 2020-01-01, so before a cutoff two days later (Maildir keeps whole days);
+            // dated by the system clock it would not be.
+            var retention = Assert.IsAssignableFrom<IMessageRetention>(backend);
+            Assert.Equal(1, await retention.PurgeAsync(time.GetUtcNow().AddDays(2), CancellationToken.None));
+        }
+        finally
+        {
+            if (backend is IAsyncDisposable disposable) await disposable.DisposeAsync();
+        }
+    }
+
     private static async Task<Restante.Delivery.MessageSpool> CreateSpoolAsync(string directory)
     {
         var spool = Restante.Delivery.MessageSpool.Create(directory);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Restante.Tests.Infrastructure;
 
@@ -9,31 +8,9 @@ public class DeliverCommandTests
 {
     private static async Task<(int ExitCode, string Error)> DeliverAsync(string data, string message, string[] arguments, Dictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { ServerProcess.CliPath, "deliver", "--data", data }.Concat(arguments)) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment ?? []) start.Environment[key] = value;
-        CliUnderTest.Apply(start);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.StandardInput.BaseStream.WriteAsync(Encoding.Latin1.GetBytes(message));
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The command may exit before reading (a usage error): its exit code is what counts.
-        }
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.Equal("", await stdout);
-        return (process.ExitCode, await stderr);
+        var (exit, output, error) = await CliProcess.RunAsync(["deliver", "--data", data, .. arguments], Encoding.Latin1.GetBytes(message), environment);
+        Assert.Equal("", output);
+        return (exit, error);
     }
 
     private static TempDirectory Seed()

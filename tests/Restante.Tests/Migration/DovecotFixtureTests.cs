@@ -61,6 +61,17 @@ public class DovecotFixtureTests
         Assert.Equal(MigrationFixtures.Served("dovecot-v3", "default").Uidl, output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task The_uidl_command_reads_the_maildir_the_maildir_option_names()
+    {
+        using var data = new TempDirectory();
+        MigrationFixtures.CopyMaildir("dovecot-v3", Path.Combine(data.Path, "boxes", "alice"));
+        var (exit, output) = await Restante.Tests.Tls.Processes.RunAsync("dotnet", null, ServerProcess.CliPath, "migrate", "check-uidls", "alice",
+            "--uidl-source", "dovecot", "--data", data.Path, "--maildir", Path.Combine(data.Path, "boxes", "%u"));
+        Assert.True(exit == 0, output);
+        Assert.Equal(MigrationFixtures.Served("dovecot-v3", "default").Uidl, output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     internal static async Task<TestServer> StartOnFixtureAsync(string scenario, string? format)
     {
         var server = await TestServer.StartAsync(configureServer: o =>

@@ -10,7 +10,7 @@ internal sealed class CapaCommand : IPop3Command
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         if (!arguments.IsEmpty) return ValueTask.FromResult(session.Reject("CAPA takes no arguments."));
-        session.Server.Capabilities.Write(session.Output, session);
+        session.Server.Capabilities.Write(session);
         return ValueTask.FromResult(CommandOutcome.Continue);
     }
 }

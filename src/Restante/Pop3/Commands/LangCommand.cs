@@ -23,15 +23,9 @@ internal sealed class LangCommand : IPop3Command
         if (arguments.IsEmpty)
         {
             session.WriteOk("Language listing follows:");
+            // RFC 6856 §3: each language's name in itself, in UTF-8, whatever language the session uses.
             foreach (var language in ResponseTexts.All)
-            {
-                var line = $"{language.Tag} {language.Description}";
-                var span = session.Output.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(line.Length) + 2);
-                var written = System.Text.Encoding.UTF8.GetBytes(line, span);
-                span[written] = (byte)'\r';
-                span[written + 1] = (byte)'\n';
-                session.Output.Advance(written + 2);
-            }
+                Pop3Reply.Line(session.Output, $"{language.Tag} {language.Description}", utf8: true);
             Pop3Reply.End(session.Output);
             return ValueTask.FromResult(CommandOutcome.Continue);
         }

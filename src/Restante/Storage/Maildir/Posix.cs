@@ -112,6 +112,14 @@ internal static class Posix
     public static int TryOpenForLockingAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
         TryOpen(-1, directory, name, ORdWr | OCreat | ONoFollow | ONonBlock | OCloExec, 0b110_000_000, out handle);
 
+    /// <summary>
+    /// Opens a file for reading, or reading and writing, creating it (mode 0600) when <paramref name="create"/>: never
+    /// through a symlink (ELOOP), never blocking on a FIFO (O_NONBLOCK stays set: the caller clears it once it knows it
+    /// has a regular file), not inherited by child processes. 0 and the handle, or the errno.
+    /// </summary>
+    public static int TryOpenFileAt(SafeFileHandle directory, string name, bool write, bool create, out SafeFileHandle? handle) =>
+        TryOpen(-1, directory, name, (write ? ORdWr : ORdOnly) | ONoFollow | ONonBlock | OCloExec | (create ? OCreat : 0), 0b110_000_000, out handle);
+
     /// <summary>Creates a new file (mode 0600) for writing; fails with EEXIST when the name exists, even as a symlink.</summary>
     public static int TryCreateExclusiveAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
         TryOpen(-1, directory, name, OWrOnly | OCreat | OExcl | ONoFollow | OCloExec, 0b110_000_000, out handle);
@@ -149,10 +157,8 @@ internal static class Posix
     {
         const uint mask = 0x100;   // STATX_INO (the device numbers come with every statx)
         var buffer = new byte[256];
-        int rc;
-        do rc = Statx(handle, "", AtEmptyPath, mask, buffer);
-        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (rc < 0) throw ErrnoException("fstat", "(descriptor)", Marshal.GetLastPInvokeError());
+        var errno = TryStatx(handle, "", AtEmptyPath, mask, buffer);
+        if (errno != 0) throw ErrnoException("fstat", "(descriptor)", errno);
         var span = buffer.AsSpan();
         // struct statx: stx_ino at 32, stx_dev_major at 136, stx_dev_minor at 140 (native byte order).
         var inode = MemoryMarshal.Read<ulong>(span[32..]);
@@ -160,10 +166,10 @@ internal static class Posix
         return (device, inode);
     }
 
-    /// <summary>lstat of a name in a directory: a symlink is reported as one, never followed. 0 or the errno.</summary>
     /// <summary><see cref="Stat(SafeFileHandle)"/> that reports failure as an errno instead of throwing.</summary>
     public static int TryStat(SafeFileHandle handle, out FileStatus status) => StatCore(handle, "", AtEmptyPath, out status);
 
+    /// <summary>lstat of a name in a directory: a symlink is reported as one, never followed. 0 or the errno.</summary>
     public static int TryStatAt(SafeFileHandle directory, string name, out FileStatus status) =>
         StatCore(directory, name, AtSymlinkNoFollow, out status);
 
@@ -172,13 +178,11 @@ internal static class Posix
         // struct statx has the same layout on every architecture (unlike struct stat): 256 bytes.
         const uint mask = 0x1 | 0x2 | 0x8 | 0x40 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_UID | STATX_MTIME | STATX_SIZE
         var buffer = new byte[256];
-        int rc;
-        do rc = Statx(directory, name, flags, mask, buffer);
-        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (rc < 0)
+        var errno = TryStatx(directory, name, flags, mask, buffer);
+        if (errno != 0)
         {
             status = default;
-            return Marshal.GetLastPInvokeError();
+            return errno;
         }
         var uid = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(20));
         var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28));
@@ -204,6 +208,15 @@ internal static class Posix
         var time = DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100);
         status = new FileStatus(kind, size, time, uid, mode & 0xFFF);
         return 0;
+    }
+
+    /// <summary>statx(2) into <paramref name="buffer"/> (256 bytes), again after EINTR: 0, or the errno.</summary>
+    private static int TryStatx(SafeFileHandle directory, string name, int flags, uint mask, byte[] buffer)
+    {
+        int rc;
+        do rc = Statx(directory, name, flags, mask, buffer);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
     }
 
     /// <summary>

@@ -102,7 +102,7 @@ public sealed class MboxStore : IMailBackend
                 if (changed || !side.Existed) side.Save(paths.SideFile, _fsync);
                 // A second descriptor for the session's reads: closing it later leaves no lock
                 // behind, and it keeps reading this inode whatever happens to the name.
-                errno = SpoolFiles.TryOpenSpool(directory!, paths.SpoolName, write: false, create: false, out reader);
+                errno = Posix.TryOpenFileAt(directory!, paths.SpoolName, write: false, create: false, out reader);
                 if (errno != 0) throw Posix.ErrnoException("open", paths.Spool, errno);
                 MboxLog.Opened(_logger, paths.Spool, messages.Count, length);
                 return new MboxMaildrop(this, paths, Take(ref session), Take(ref reader), messages, uidls);
@@ -195,7 +195,7 @@ public sealed class MboxStore : IMailBackend
     {
         var locked = await SpoolLock.AcquireAsync(directory, paths.SpoolName, () =>
         {
-            var errno = SpoolFiles.TryOpenSpool(directory, paths.SpoolName, write: true, create: create, out var spool);
+            var errno = Posix.TryOpenFileAt(directory, paths.SpoolName, write: true, create: create, out var spool);
             if (errno == Posix.ENoEnt && !create) return null;
             if (errno == Posix.ELoop) throw new RefusedSpoolException("the spool is a symlink");
             if (errno == 21) throw new RefusedSpoolException("the spool is a directory");   // EISDIR

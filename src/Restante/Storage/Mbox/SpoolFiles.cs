@@ -4,14 +4,13 @@ using Restante.Storage.Maildir;
 
 namespace Restante.Storage.Mbox;
 
-/// <summary>The system calls the mbox store needs beyond the Maildir store's: opening a spool for writing, fcntl locks, fsync.</summary>
+/// <summary>
+/// The system calls the mbox store needs beyond the Maildir store's: fcntl locks, fsync. A spool is opened with
+/// <see cref="Posix.TryOpenFileAt"/> (no symlink, no blocking on a FIFO), then <see cref="MakeBlocking"/>.
+/// </summary>
 internal static class SpoolFiles
 {
-    private const int ORdOnly = 0;
-    private const int ORdWr = 2;
-    private const int OCreat = 0x40;
     private const int ONonBlock = 0x800;
-    private const int OCloExec = 0x80000;
     private const int FOfdSetLk = 37;     // F_OFD_SETLK (Linux 3.15)
     private const int FGetFl = 3;
     private const int FSetFl = 4;
@@ -19,30 +18,6 @@ internal static class SpoolFiles
     private const short FWrLck = 1;
     private const int EAgain = 11;
     private const int EAcces = 13;
-
-    // Same values as the Maildir store's Posix: O_NOFOLLOW differs by architecture.
-    private static int ONoFollow => RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.X64 or Architecture.X86 or Architecture.RiscV64 or Architecture.LoongArch64 or Architecture.S390x => 0x20000,
-        Architecture.Arm64 or Architecture.Arm or Architecture.Ppc64le => 0x8000,
-        _ => throw new PlatformNotSupportedException($"The mbox store does not know O_NOFOLLOW on {RuntimeInformation.ProcessArchitecture}."),
-    };
-
-    /// <summary>
-    /// Opens the spool in its directory, never through a symlink (ELOOP), never blocking on a FIFO
-    /// (O_NONBLOCK is cleared again once we know it is a regular file). 0 or the errno.
-    /// </summary>
-    public static int TryOpenSpool(SafeFileHandle directory, string name, bool write, bool create, out SafeFileHandle? handle)
-    {
-        handle = null;
-        var flags = (write ? ORdWr : ORdOnly) | ONoFollow | ONonBlock | OCloExec | (create ? OCreat : 0);
-        int fd;
-        do fd = OpenAt(directory, name, flags, 0b110_000_000);
-        while (fd < 0 && Marshal.GetLastPInvokeError() == Posix.EIntr);
-        if (fd < 0) return Marshal.GetLastPInvokeError();
-        handle = new SafeFileHandle(fd, ownsHandle: true);
-        return 0;
-    }
 
     /// <summary>Clears O_NONBLOCK, set only so that opening a planted FIFO could not hang.</summary>
     public static void MakeBlocking(SafeFileHandle handle)
@@ -80,9 +55,6 @@ internal static class SpoolFiles
         public long Length;
         public int Pid;
     }
-
-    [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
-    private static extern int OpenAt(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 
     [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static extern int FcntlLock(SafeFileHandle fd, int command, ref FileLock request);

@@ -45,8 +45,7 @@ internal static class SpoolRewrite
         var tailHash = HashRange(spool, newEnd, length);
 
         // 1. The journal, durable before the spool changes.
-        var temporary = journalPath + ".tmp";
-        using (var journal = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+        StateFiles.WriteAtomically(journalPath, journal =>
         {
             journal.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
                 $"{Magic} {start} {length} {newEnd} {tailHash}\n{string.Join(' ', removedUidls)}\n")));
@@ -59,10 +58,7 @@ internal static class SpoolRewrite
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-            if (fsync) journal.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, journalPath, overwrite: true);
-        if (fsync) StateFiles.SyncDirectory(Path.GetDirectoryName(journalPath)!);
+        }, fsync);
         fault?.Invoke("journal-written");
 
         // 2. The spool, from the journal; 3. the side file; 4. the journal goes.

@@ -6,12 +6,18 @@ namespace Restante.Storage.Mbox;
 internal static class StateFiles
 {
     /// <summary>Temporary file, fsync, rename over <paramref name="path"/>, fsync of the directory.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, bool fsync)
+    public static void WriteAtomically(string path, byte[] content, bool fsync) => WriteAtomically(path, file => file.Write(content), fsync);
+
+    /// <summary>
+    /// <paramref name="write"/> fills a temporary file (unbuffered: write in large pieces), which is synced and renamed
+    /// over <paramref name="path"/>; then the directory is synced. A crash leaves the old file or the new one, whole.
+    /// </summary>
+    public static void WriteAtomically(string path, Action<FileStream> write, bool fsync)
     {
         var temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
         {
-            file.Write(content);
+            write(file);
             if (fsync) file.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);
