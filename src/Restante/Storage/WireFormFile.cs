@@ -1,14 +1,16 @@
+using Restante.Storage.Maildir;
+
 namespace Restante.Storage;
 
 /// <summary>
 /// A stored message whose file holds exactly the octets RETR sends between "+OK" and the final "." line (CRLF line
 /// ends, nothing to byte-stuff), and that the store has checked the mailbox's user cannot have written. A plain
-/// connection may hand <see cref="File"/> to sendfile(2); anything else reads it like any other message stream.
+/// connection may hand <see cref="File"/>'s descriptor to sendfile(2); anything else reads it like any other message stream.
 /// </summary>
-internal sealed class WireFormFile(FileStream file, long length) : Stream
+internal sealed class WireFormFile(MessageFileStream file, long length) : Stream
 {
     /// <summary>The open file, at offset 0 until read.</summary>
-    public FileStream File => file;
+    public MessageFileStream File => file;
 
     public override bool CanRead => true;
     public override bool CanSeek => true;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Restante.Protocol;
 using Restante.Storage;
+using Restante.Storage.Maildir;
 
 namespace Restante.Pop3.Commands;
 
@@ -42,7 +43,6 @@ internal static class MessageSender
 
         var metrics = session.Server.Metrics;
         var startedAt = bodyLineLimit is null && metrics.TimesRetrieval ? session.Server.TimeProvider.GetTimestamp() : 0;
-        var okWritten = false;
         if (ZeroCopyRetr.Applies(session, message, bodyLineLimit, out var socket, out var wire))
         {
             // A wire-form file has an ASCII header (WireFormConverter), so no session needs it downgraded.
@@ -51,20 +51,14 @@ internal static class MessageSender
             {
                 result = await ZeroCopyRetr.SendAsync(session, socket, wire, okText).ConfigureAwait(false);
             }
-            catch
+            finally
             {
                 await message.DisposeAsync().ConfigureAwait(false);
-                throw;
             }
-            if (result != ZeroCopyRetr.Result.NotSent)
-            {
-                await message.DisposeAsync().ConfigureAwait(false);
-                if (result == ZeroCopyRetr.Result.Closed) return CommandOutcome.Close;
-                session.BytesSent += wire.Length;
-                metrics.Sent(wire.Length);
-                return Retrieved(session, index, startedAt);
-            }
-            okWritten = true;   // and the file is still at its start: copy it instead
+            if (result == ZeroCopyRetr.Result.Closed) return CommandOutcome.Close;
+            session.BytesSent += wire.Length;
+            metrics.Sent(wire.Length);
+            return Retrieved(session, index, startedAt);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -73,7 +67,7 @@ internal static class MessageSender
             // The first chunk is read before anything is written: a message that cannot be read is then still an -ERR.
             var pending = -1;
             IOException? failure = null;   // a read that failed after part of a chunk came in
-            if (!session.Utf8Mode && !okWritten)
+            if (!session.Utf8Mode)
             {
                 // RFC 6856 §2.1: no raw UTF-8 header for a client that did not send UTF8 (see DowngradedMessage). A file's
                 // first chunk usually settles it: then that chunk is sent as read, not read twice.
@@ -125,8 +119,6 @@ internal static class MessageSender
                 catch (IOException ex)
                 {
                     Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-                    // After a sendfile that fell back, "+OK" is out already: see the read loop below.
-                    if (okWritten) return ReadFailed(session);
                     return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
                 }
             }
@@ -137,7 +129,7 @@ internal static class MessageSender
             // "." each as a packet of their own cost a send and a wake-up of the client apiece).
             output.GetSpan(StatusLineRoom + MessageWriter.MaxOutput(pending));
             if (bodyLineLimit is not null) session.WriteOk(okText);
-            else if (!okWritten) Pop3Reply.Ok(output, okText);
+            else Pop3Reply.Ok(output, okText);
             var writer = new MessageWriter(bodyLineLimit);
             while (true)
             {
@@ -221,7 +213,7 @@ internal static class MessageSender
 
     // A file in the page cache reads in microseconds; the async path would hop to the thread pool and back for
     // every chunk, which costs more than the read itself.
-    private static bool IsFile(Stream message) => message is FileStream or WireFormFile;
+    private static bool IsFile(Stream message) => message is MessageFileStream or FileStream or WireFormFile;
 
     private static CommandOutcome Retrieved(Pop3Session session, int index, long startedAt)
     {

@@ -1,72 +1,104 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.Sockets;
+using Restante.Networking;
 using Restante.Protocol;
 using Restante.Storage;
 
 namespace Restante.Pop3.Commands;
 
 /// <summary>
-/// RETR of a file already in POP3 wire form (<see cref="WireFormFile"/>) over a plain connection: the +OK line, then the
-/// file with sendfile(2), then the final ".". The message never passes through user space. TLS connections, TOP and
+/// RETR of a file already in POP3 wire form (<see cref="WireFormFile"/>) over a plain connection: the +OK line (with any
+/// earlier pipelined replies, one send), then the file with sendfile(2) on the descriptor the store opened, then the final
+/// ".", which goes with the session's next flush. The message never passes through user space. TLS connections, TOP and
 /// everything else take <see cref="MessageWriter"/>'s copying path.
 /// </summary>
 /// <remarks>
-/// .NET reaches sendfile through <see cref="Socket.SendFileAsync(string, ReadOnlyMemory{byte}, ReadOnlyMemory{byte}, TransmitFileOptions, CancellationToken)"/>,
-/// which takes a path, not the descriptor the store opened (O_NOFOLLOW, checked with fstat). So it is given
-/// /proc/self/fd/N: opening that reaches the very inode already open, never a name in the Maildir a user could swap.
+/// When the socket's buffer is full, the next block of the file is read and sent through the socket's own asynchronous
+/// send, which waits for room (and honours the write timeout) as any reply does; then sendfile goes on. A slow reader
+/// costs one copied block per wait, a fast one none. The reply is ended only once every octet of the file went out: a
+/// file cut short on disk after it was opened (its length was checked against LIST then) leaves the reply unended and
+/// the session is closed, so a client never takes a shorter message for the whole one (RFC 1939 §3).
 /// </remarks>
 internal static class ZeroCopyRetr
 {
+    // The block sent by copying while waiting for room in the socket's buffer.
+    private const int WaitBlock = 16 * 1024;
+
     public enum Result
     {
         Sent,
-        /// <summary>"+OK" went out but not a byte of the file: send it by copying instead.</summary>
-        NotSent,
-        /// <summary>The client is gone or the send failed part-way: the session must end.</summary>
+        /// <summary>The client is gone, the send failed part-way or the file came up short: the session must end.</summary>
         Closed,
     }
-
-    private static readonly bool s_procAvailable = OperatingSystem.IsLinux() && Directory.Exists("/proc/self/fd");
 
     public static bool Applies(Pop3Session session, Stream message, long? bodyLineLimit, out Socket socket, out WireFormFile file)
     {
         socket = null!;
         file = null!;
-        if (!s_procAvailable || bodyLineLimit is not null || message is not WireFormFile wire || session.PlainSocket is not { } plain) return false;
+        if (!OperatingSystem.IsLinux() || bodyLineLimit is not null || message is not WireFormFile wire || session.PlainSocket is not { } plain) return false;
         socket = plain;
         file = wire;
         return true;
     }
 
-    /// <summary>Writes "+OK", sends the file, writes ".".</summary>
+    /// <summary>Writes and flushes "+OK", sends the file, writes "." for the session's flush.</summary>
     public static async ValueTask<Result> SendAsync(Pop3Session session, Socket socket, WireFormFile file, string okText)
     {
         Pop3Reply.Ok(session.Output, okText);
         // Whatever is buffered (earlier pipelined replies, this +OK) must reach the socket before the file does.
         if (!await session.FlushAsync().ConfigureAwait(false)) return Result.Closed;
 
-        var path = string.Create(CultureInfo.InvariantCulture, $"/proc/self/fd/{file.File.SafeFileHandle.DangerousGetHandle()}");
+        var handle = file.File.Handle;
+        var length = file.Length;
+        long offset = 0;
+        byte[]? block = null;
         var timeout = session.ArmWriteTimeout();   // also fired by a shutdown, a kick or a takeover
-        bool sent;
+        var failed = false;
+        var cutShort = false;
         try
         {
-            await socket.SendFileAsync(path, default, default, TransmitFileOptions.UseDefaultWorkerThread, timeout).ConfigureAwait(false);
-            sent = true;
+            while (offset < length)
+            {
+                var status = SocketFileSend.TrySend(socket, handle, ref offset, length - offset, out _);
+                if (status == SocketFileSend.Status.Sent) continue;
+                if (status != SocketFileSend.Status.WouldBlock)
+                {
+                    cutShort = status == SocketFileSend.Status.EndOfFile;
+                    failed = !cutShort;
+                    break;
+                }
+                block ??= ArrayPool<byte>.Shared.Rent(WaitBlock);
+                var read = RandomAccess.Read(handle, block.AsSpan(0, (int)Math.Min(WaitBlock, length - offset)), offset);
+                if (read == 0)
+                {
+                    cutShort = true;
+                    break;
+                }
+                await socket.SendAsync(block.AsMemory(0, read), SocketFlags.None, timeout).ConfigureAwait(false);
+                offset += read;
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or IOException)
         {
-            // Opening /proc/self/fd/N failed (a restricted /proc): nothing of the file went out.
-            session.DisarmWriteTimeout();
-            return Result.NotSent;
+            failed = true;
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        finally
         {
-            sent = false;
+            if (block is not null) ArrayPool<byte>.Shared.Return(block);
         }
         session.DisarmWriteTimeout();   // throws OperationCanceledException when the timer fired: the session's timeout path
-        if (!sent) return Result.Closed;
-        Pop3Log.SentWithSendfile(session.Logger, file.Length);
+        if (failed)
+        {
+            session.SetEndReason("connection lost");
+            return Result.Closed;
+        }
+        if (cutShort)
+        {
+            Pop3Log.SendfileShort(session.Logger, offset, length);
+            session.SetEndReason("message changed on disk");
+            return Result.Closed;
+        }
+        Pop3Log.SentWithSendfile(session.Logger, length);
         Pop3Reply.End(session.Output);
         return Result.Sent;
     }

@@ -140,7 +140,7 @@ internal sealed class MaildirMaildrop : IPolicyMaildrop, ISeenFlags
             }
             return outcome switch
             {
-                MessageFile.Outcome.Opened => ValueTask.FromResult<Stream>(WireForm.IsTrusted(entry.FileName, stream!.SafeFileHandle, entry.Size) ? new WireFormFile(stream, entry.Size) : stream),
+                MessageFile.Outcome.Opened => ValueTask.FromResult<Stream>(WireForm.IsTrusted(entry.FileName, stream!.Status, entry.Size) ? new WireFormFile(stream, entry.Size) : stream),
                 MessageFile.Outcome.Missing => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} was removed by someone else."),
                 _ => throw new MailStoreException(MailStoreErrorKind.Permanent, $"{LogText.Of(path, LogText.PathLimit)} is not a regular file (a symlink or special file put there after login)."),
             };

@@ -12,12 +12,12 @@ internal static class MessageFile
 
     /// <summary>
     /// Opens <paramref name="name"/> in a verified folder, read-only and unbuffered (callers read in
-    /// large chunks): O_NOFOLLOW, so a symlink is refused rather than followed (to /etc/shadow or
+    /// large chunks; <see cref="MessageFileStream"/> reads with pread up to this length): O_NOFOLLOW, so a symlink is refused rather than followed (to /etc/shadow or
     /// /dev/zero), O_NONBLOCK so a FIFO cannot hang the open, then fstat: only a regular file is
     /// a message. <paramref name="length"/> is the file's size at open. I/O and permission errors
     /// are thrown as .NET reports them.
     /// </summary>
-    public static Outcome TryOpenRead(VerifiedMaildir maildir, MaildirFolder folder, string name, out FileStream? stream, out long length)
+    public static Outcome TryOpenRead(VerifiedMaildir maildir, MaildirFolder folder, string name, out MessageFileStream? stream, out long length)
     {
         stream = null;
         length = 0;
@@ -34,7 +34,7 @@ internal static class MessageFile
                 return Outcome.NotRegularFile;
             }
             length = status.Length;
-            stream = new FileStream(handle!, FileAccess.Read, bufferSize: 0, isAsync: false);
+            stream = new MessageFileStream(handle!, status);
             return Outcome.Opened;
         }
         catch

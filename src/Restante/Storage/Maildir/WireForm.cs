@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
 
 namespace Restante.Storage.Maildir;
 
@@ -27,13 +26,13 @@ internal static class WireForm
         : string.Create(CultureInfo.InvariantCulture, $"{baseName},S={length},W={length}");
 
     /// <summary>
-    /// True when <paramref name="fileName"/> carries the mark for <paramref name="listSize"/> octets and the open file
-    /// <paramref name="handle"/> is a regular file of that length, the server's own and marked read-only by its delivery.
+    /// True when <paramref name="fileName"/> carries the mark for <paramref name="listSize"/> octets and the open file,
+    /// as fstat saw it when it was opened (<paramref name="status"/>), is a regular file of that length, the server's own
+    /// and marked read-only by its delivery.
     /// </summary>
-    public static bool IsTrusted(string fileName, SafeFileHandle handle, long listSize)
+    public static bool IsTrusted(string fileName, in Posix.FileStatus status, long listSize)
     {
         if (!MaildirName.TryGetField(fileName, Key, out var marked) || marked != listSize || marked is <= 0 or > int.MaxValue) return false;
-        if (Posix.TryStat(handle, out var status) != 0) return false;
         return status.Kind == Posix.FileKind.Regular && status.Length == marked && status.OwnerId == s_serverId
             && (status.Permissions & 0x1FF) == OwnerReadOnly;
     }
