@@ -39,6 +39,9 @@ internal static class MaildirScan
         }
 
         var fresh = collector.SortedFresh();
+        // Nothing changed (a folder listed again only because it had not settled): the listing stays the very same
+        // object, with its lookup table, and no second copy of a million names is made.
+        if (removed == 0 && fresh.Count == 0 && collector.Renames.Count == 0) return new Result(previous, 0, 0, 0);
         var total = 0;
         foreach (var i in kept) total += collector.Renames.TryGetValue(i, out var to) ? collector.Found[to].Length : previous.Records[i].NameLength;
         foreach (var f in fresh) total += collector.Found[f].Length;
