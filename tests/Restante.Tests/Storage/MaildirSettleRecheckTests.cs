@@ -109,6 +109,29 @@ public class MaildirSettleRecheckTests
     }
 
     [Fact]
+    public async Task A_restart_after_a_polled_delivery_has_settled_reads_only_the_file()
+    {
+        // The real clock: the second login must find new/ changed within the settle time, as a poll right after a
+        // delivery does. The test waits for the folders to settle (about 2 s each time), it times nothing.
+        using var dirs = Setup();
+        var store = StoreOf(dirs, TimeProvider.System);
+        var (before, _) = await ListingAsync(store);
+        await store.Index.RecheckedAsync(dirs.MaildirOf("big")).WaitAsync(TimeSpan.FromMinutes(1));
+        // The file now holds a settled listing; one message more is far below what a login rewrites it for.
+        var tmp = dirs.Put("big", "tmp", "1800000002.V801Idddd.mx1", "polled\n");
+        File.Move(tmp, Path.Combine(dirs.MaildirOf("big"), "new", "1800000002.V801Idddd.mx1"));
+        var (after, _) = await ListingAsync(store);
+        await store.Index.RecheckedAsync(dirs.MaildirOf("big")).WaitAsync(TimeSpan.FromMinutes(1));
+
+        var restarted = StoreOf(dirs, TimeProvider.System);
+        var (afterRestart, _) = await ListingAsync(restarted);
+
+        Assert.Equal([.. before, "1800000002.V801Idddd.mx1"], after);
+        Assert.Equal(after, afterRestart);
+        Assert.Equal(0, restarted.Index.FoldersListed);
+    }
+
+    [Fact]
     public async Task The_index_budget_counts_the_listing_the_recheck_put_in_place()
     {
         var time = Now();

@@ -215,11 +215,11 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             finally
             {
                 _rechecking.TryRemove(path, out _);
+                // Changed again meanwhile: wait for that change to settle, a few times at most (a folder that never rests
+                // is listed by the logins, as before). Scheduled before this one counts as done, for RecheckedAsync.
+                if (again is { } stamp && attempt < MaxRecheckAttempts) ScheduleRecheck(path, stamp, reopen, logger, fsync, sizingBudget, time, attempt + 1);
                 gate.SetResult();
             }
-            // Changed again meanwhile: wait for that change to settle, a few times at most (a folder that never rests is
-            // listed by the logins, as before).
-            if (again is { } stamp && attempt < MaxRecheckAttempts) ScheduleRecheck(path, stamp, reopen, logger, fsync, sizingBudget, time, attempt + 1);
         });
     }
 
@@ -235,7 +235,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, CancellationToken.None, writeIndex: false).ConfigureAwait(false);
         if (listed.Taken is not { } taken || !taken.Complete || taken.Listing.Count < MinimumEntries) return null;
         var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, [], known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
-        state = Saved(maildir, state, logger);
+        // Written whenever it differs from what the file holds, however little: this is what lets a restart read the file
+        // alone, and it costs no login anything.
+        state = Saved(maildir, state, logger, evenIfFew: true);
         state.LastUse = known.LastUse;
         // Only over the state it started from: an open or a delivery of ours since knows better (or as much).
         if (!_byMaildir.TryUpdate(path, state, known)) return null;
@@ -245,7 +247,10 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     }
 
     /// <summary>Completes when no background re-check of <paramref name="path"/> is pending (for tests).</summary>
-    internal Task RecheckedAsync(string path) => _rechecking.TryGetValue(path, out var task) ? task : Task.CompletedTask;
+    internal async Task RecheckedAsync(string path)
+    {
+        while (_rechecking.TryGetValue(path, out var task)) await task.ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Records a message we just renamed into new/, so the next open knows its name and size without reading it. new/ is
@@ -290,7 +295,8 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     }
 
     /// <summary>The state, with the listing file rewritten first when it is due.</summary>
-    private static State Saved(VerifiedMaildir maildir, State state, ILogger logger)
+    /// <param name="evenIfFew">Also when a settled listing differs from the file's by only a few changes.</param>
+    private static State Saved(VerifiedMaildir maildir, State state, ILogger logger, bool evenIfFew = false)
     {
         // Rewrite the file when it misses more than a little (as the size index: a thousandth of the mailbox, so a huge
         // one is not rewritten at every delivery, and a restart lists at most that many changes again), when there is
@@ -298,7 +304,8 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         // read the file alone.
         var onDisk = state.OnDisk;
         var write = onDisk is null || state.ChangesSinceDisk > state.Listing.Count / 1024
-            || (state.Stamp.Settled && !onDisk.Value.Settled);
+            || (state.Stamp.Settled && !onDisk.Value.Settled)
+            || (evenIfFew && state.Stamp.Settled && onDisk.Value != state.Stamp);
         if (!write || state.Pending.Length != 0) return state;
         try
         {
@@ -398,7 +405,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             };
             at += name.Length;
         }
-        return new MaildirListing(names, records);
+        return MaildirListing.Extending(listing, names, records);
     }
 
     private void StartSizing(string path, MaildirListing full, Stamp stamp, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeProvider time)
