@@ -113,7 +113,10 @@ public class MaildirSettleRecheckTests
     {
         // The real clock: the second login must find new/ changed within the settle time, as a poll right after a
         // delivery does. The test waits for the folders to settle (about 2 s each time), it times nothing.
-        using var dirs = Setup();
+        // Enough messages that one change is "few" (a login rewrites the file only past a thousandth of the mailbox);
+        // sizes in the names, so the first login reads no message.
+        using var dirs = new TempMaildirs();
+        for (var i = 0; i < 2100; i++) dirs.Put("big", "new", $"{1_700_000_000 + i}.V801I{i:x}M{i}.mx1,S=2,W=3", "a\n");
         var store = StoreOf(dirs, TimeProvider.System);
         var (before, _) = await ListingAsync(store);
         await store.Index.RecheckedAsync(dirs.MaildirOf("big")).WaitAsync(TimeSpan.FromMinutes(1));
