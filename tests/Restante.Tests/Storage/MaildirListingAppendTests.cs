@@ -22,12 +22,13 @@ public class MaildirListingAppendTests
         // Each login lists new/ against the previous login's listing, whose lookup table was carried over from the one before.
         for (var round = 0; round < 4; round++)
         {
-            var name = $"{1_800_000_000 + round}.V801Ieeee{round}.mx1";
+            var name = $"{1_700_100_000 + round}.V801Ieeee{round}.mx1";
             dirs.Put("big", "new", name, "dropped\n");
             expected.Add(name);
             Assert.Equal(expected, await UidsAsync(store));
         }
-        // Our own deliveries, recorded and appended the same way, then someone else's drop again.
+        // Our own delivery (named by the time now, after every drop above), recorded and appended the same way, then
+        // someone else's drop again.
         var uid = await store.DeliverAsync("big", new MemoryStream("Subject: ours\n\nhello\n"u8.ToArray()), default);
         expected.Add(uid);
         Assert.Equal(expected, await UidsAsync(store));
