@@ -46,8 +46,14 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     // follows the same rule for its Maildir sync.
     private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
 
+    // How long after a folder has settled its background re-check runs (see ScheduleRecheck), and how many times a
+    // re-check that finds the folder changed again waits once more.
+    private static readonly TimeSpan RecheckMargin = TimeSpan.FromMilliseconds(250);
+    private const int MaxRecheckAttempts = 3;
+
     private readonly ConcurrentDictionary<string, State> _byMaildir = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _building = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _rechecking = new(StringComparer.Ordinal);
     private readonly Lock _evicting = new();
     private long _bytes;
     private long _clock;
@@ -91,45 +97,14 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         if (known is not null && !known.Stamp.SameFolders(stamp)) known = null;
         known ??= Load(maildir, stamp, logger);
 
-        var previous = known?.Listing ?? MaildirListing.Empty;
-        var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
-        var listCur = known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur;
-        var delivered = 0;
-        if (known is { Pending.Length: > 0 })
+        var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, cancellationToken, writeIndex: true).ConfigureAwait(false);
+        if (listed.Taken is not { } taken)
         {
-            // Our own deliveries since new/ was listed: added with their sizes, so the listing of new/ that follows reads none of them.
-            if (WithDelivered(known.Listing, known.Pending) is { } merged)
-            {
-                previous = merged;
-                delivered = merged.Count - known.Listing.Count;
-            }
-            else listNew = true;
-        }
-        if (!listNew && !listCur)
-        {
-            var unchanged = known! with { Listing = previous, Pending = [], ChangesSinceDisk = known.ChangesSinceDisk + delivered };
+            var unchanged = known! with { Listing = listed.Previous, Pending = [], ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered };
             Keep(maildir, unchanged, logger);
-            return previous;
+            return listed.Previous;
         }
-
-        Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
-        var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
-            logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
-        if (known is not null && !(listNew && listCur))
-        {
-            // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
-            // listed one and put it into the one we trusted unchanged: it would be missing from this session, and a
-            // client that keeps mail on the server would forget its UIDL and fetch it again later. So when the other
-            // folder's time moved meanwhile, both are listed.
-            var after = Stamp.Read(maildir, time);
-            if ((!listCur && after.Cur != stamp.Cur) || (!listNew && after.New != stamp.New))
-            {
-                stamp = after;
-                Interlocked.Add(ref _foldersListed, 2);
-                taken = await Snapshot.TakeAsync(maildir, previous, true, true, known.Unsaved,
-                    logger, fsync, sizingBudget, time, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        stamp = listed.Stamp;
         if (known is null && taken.Full is not null && taken.Unsized >= BackgroundSizingThreshold && reopen is not null)
         {
             // A huge Maildir seen for the first time (a million messages without ,W= take minutes to read): rather than
@@ -149,9 +124,132 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         }
         // Messages left out this time must be looked for again next time, whatever the times say.
         var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
-        var state = new State(taken.Listing, recorded, taken.Unsaved, [], known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + delivered + taken.Changes);
+        var state = new State(taken.Listing, recorded, taken.Unsaved, [], known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
         Keep(maildir, state, logger);
+        if (taken.Complete && !recorded.Settled && reopen is not null) ScheduleRecheck(maildir.Path, recorded, reopen, logger, fsync, sizingBudget, time, 0);
         return taken.Listing;
+    }
+
+    /// <summary>What <see cref="ListChangedAsync"/> found: <paramref name="Taken"/> is null when no folder had to be listed.</summary>
+    /// <param name="Previous">The known listing with our recorded deliveries added.</param>
+    /// <param name="Delivered">How many recorded deliveries were added.</param>
+    /// <param name="Stamp">The stamps read before the listing that counts.</param>
+    private readonly record struct Listed(MaildirListing Previous, int Delivered, Snapshot.Taken? Taken, Stamp Stamp);
+
+    /// <summary>
+    /// Lists the folders whose stamp differs from <paramref name="known"/>'s or was not settled, against what the
+    /// index knew (with our recorded deliveries added). <paramref name="stamp"/> must have been read before.
+    /// </summary>
+    private async Task<Listed> ListChangedAsync(VerifiedMaildir maildir, State? known, Stamp stamp, ILogger logger, bool fsync, TimeSpan sizingBudget,
+        TimeProvider time, CancellationToken cancellationToken, bool writeIndex)
+    {
+        var previous = known?.Listing ?? MaildirListing.Empty;
+        var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
+        var listCur = known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur;
+        var delivered = 0;
+        if (known is { Pending.Length: > 0 })
+        {
+            // Our own deliveries since new/ was listed: added with their sizes, so the listing of new/ that follows reads none of them.
+            if (WithDelivered(known.Listing, known.Pending) is { } merged)
+            {
+                previous = merged;
+                delivered = merged.Count - known.Listing.Count;
+            }
+            else listNew = true;
+        }
+        if (!listNew && !listCur) return new Listed(previous, delivered, null, stamp);
+
+        Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
+        var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
+            logger, fsync, sizingBudget, time, cancellationToken, writeIndex).ConfigureAwait(false);
+        if (known is not null && !(listNew && listCur))
+        {
+            // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
+            // listed one and put it into the one we trusted unchanged: it would be missing from this session, and a
+            // client that keeps mail on the server would forget its UIDL and fetch it again later. So when the other
+            // folder's time moved meanwhile, both are listed.
+            var after = Stamp.Read(maildir, time);
+            if ((!listCur && after.Cur != stamp.Cur) || (!listNew && after.New != stamp.New))
+            {
+                stamp = after;
+                Interlocked.Add(ref _foldersListed, 2);
+                taken = await Snapshot.TakeAsync(maildir, previous, true, true, known.Unsaved,
+                    logger, fsync, sizingBudget, time, cancellationToken, writeIndex).ConfigureAwait(false);
+            }
+        }
+        return new Listed(previous, delivered, taken, stamp);
+    }
+
+    /// <summary>
+    /// After an open that had to record a folder as not yet settled (changed within <see cref="SettleTime"/> of the
+    /// listing), lists it again in the background once it has settled, so the next login, and a restart that reads
+    /// <see cref="ListingFile"/>, need not list it. The same rule as an open: the stamp is read first and must already
+    /// be settled, and the folder is listed, never just trusted because its times did not move (a rename in the same
+    /// clock tick as the listing leaves them as they were). Without the Maildir's lock, so no login waits for it:
+    /// the result replaces the index's state only if that is still the one the re-check started from.
+    /// </summary>
+    private void ScheduleRecheck(string path, Stamp recorded, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeSpan sizingBudget,
+        TimeProvider time, int attempt)
+    {
+        var gate = new TaskCompletionSource();
+        if (!_rechecking.TryAdd(path, gate.Task)) return;
+        var age = time.GetUtcNow().UtcDateTime - recorded.LatestUtc;
+        var wait = SettleTime - age + RecheckMargin;
+        if (wait < RecheckMargin) wait = RecheckMargin;
+        // A folder time ahead of our clock (set by hand, another host's clock): wait once at most the settle time.
+        if (wait > SettleTime + RecheckMargin) wait = SettleTime + RecheckMargin;
+        // The timer is made now, before any later change of the clock (a test's fake clock) could pass it by.
+        var delay = Task.Delay(wait, time);
+        _ = Task.Run(async () =>
+        {
+            Stamp? again = null;
+            try
+            {
+                await delay.ConfigureAwait(false);
+                again = await RecheckAsync(path, reopen, logger, fsync, sizingBudget, time).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RefusedMaildirException or MailStoreException)
+            {
+                MaildirLog.RecheckFailed(logger, path, ex);
+            }
+            finally
+            {
+                _rechecking.TryRemove(path, out _);
+                // Changed again meanwhile: wait for that change to settle, a few times at most (a folder that never rests
+                // is listed by the logins, as before). Scheduled before this one counts as done, for RecheckedAsync.
+                if (again is { } stamp && attempt < MaxRecheckAttempts) ScheduleRecheck(path, stamp, reopen, logger, fsync, sizingBudget, time, attempt + 1);
+                gate.SetResult();
+            }
+        });
+    }
+
+    /// <returns>The stamps to wait on when the folders had not settled yet; null when done (or nothing to do).</returns>
+    private async Task<Stamp?> RecheckAsync(string path, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time)
+    {
+        if (_building.ContainsKey(path) || !_byMaildir.TryGetValue(path, out var known) || known.Stamp.Settled) return null;
+        using var maildir = reopen();
+        var stamp = Stamp.Read(maildir, time);
+        if (!known.Stamp.SameFolders(stamp)) return null;
+        if (!stamp.Settled) return stamp;
+        // No size index write: that belongs to the session holding the lock (see Snapshot.TakeAsync).
+        var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, CancellationToken.None, writeIndex: false).ConfigureAwait(false);
+        if (listed.Taken is not { } taken || !taken.Complete || taken.Listing.Count < MinimumEntries) return null;
+        var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, [], known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
+        // Written whenever it differs from what the file holds, however little: this is what lets a restart read the file
+        // alone, and it costs no login anything.
+        state = Saved(maildir, state, logger, evenIfFew: true);
+        state.LastUse = known.LastUse;
+        // Only over the state it started from: an open or a delivery of ours since knows better (or as much).
+        if (!_byMaildir.TryUpdate(path, state, known)) return null;
+        Interlocked.Add(ref _bytes, state.Bytes - known.Bytes);
+        Evict(path);
+        return listed.Stamp.Settled ? null : listed.Stamp;
+    }
+
+    /// <summary>Completes when no background re-check of <paramref name="path"/> is pending (for tests).</summary>
+    internal async Task RecheckedAsync(string path)
+    {
+        while (_rechecking.TryGetValue(path, out var task)) await task.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -196,28 +294,34 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         return new State(content.Listing, content.Stamp, 0, [], content.Stamp, 0);
     }
 
-    private void Keep(VerifiedMaildir maildir, State state, ILogger logger)
+    /// <summary>The state, with the listing file rewritten first when it is due.</summary>
+    /// <param name="evenIfFew">Also when a settled listing differs from the file's by only a few changes.</param>
+    private static State Saved(VerifiedMaildir maildir, State state, ILogger logger, bool evenIfFew = false)
     {
         // Rewrite the file when it misses more than a little (as the size index: a thousandth of the mailbox, so a huge
         // one is not rewritten at every delivery, and a restart lists at most that many changes again), when there is
         // none, or when this listing is proven (both folders settled) and the file's is not: that is what lets a restart
         // read the file alone.
         var onDisk = state.OnDisk;
-        var settled = state.Stamp.NewSettled && state.Stamp.CurSettled;
         var write = onDisk is null || state.ChangesSinceDisk > state.Listing.Count / 1024
-            || (settled && !(onDisk.Value.NewSettled && onDisk.Value.CurSettled));
-        if (write && state.Pending.Length == 0)
+            || (state.Stamp.Settled && !onDisk.Value.Settled)
+            || (evenIfFew && state.Stamp.Settled && onDisk.Value != state.Stamp);
+        if (!write || state.Pending.Length != 0) return state;
+        try
         {
-            try
-            {
-                ListingFile.Write(maildir, state.Listing, state.Stamp);
-                state = state with { OnDisk = state.Stamp, ChangesSinceDisk = 0 };
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                MaildirLog.ListingFileNotWritten(logger, maildir.Path, ex);
-            }
+            ListingFile.Write(maildir, state.Listing, state.Stamp);
+            return state with { OnDisk = state.Stamp, ChangesSinceDisk = 0 };
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            MaildirLog.ListingFileNotWritten(logger, maildir.Path, ex);
+            return state;
+        }
+    }
+
+    private void Keep(VerifiedMaildir maildir, State state, ILogger logger)
+    {
+        state = Saved(maildir, state, logger);
         state.LastUse = Interlocked.Increment(ref _clock);
         State? replaced = null;
         _byMaildir.AddOrUpdate(maildir.Path, state, (_, old) =>
@@ -301,7 +405,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             };
             at += name.Length;
         }
-        return new MaildirListing(names, records);
+        return MaildirListing.Extending(listing, names, records);
     }
 
     private void StartSizing(string path, MaildirListing full, Stamp stamp, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeProvider time)
@@ -350,5 +454,11 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         }
 
         public bool SameFolders(in Stamp other) => New.SameFolder(other.New) && Cur.SameFolder(other.Cur);
+
+        /// <summary>Both folders were old enough to trust when the stamp was read.</summary>
+        public bool Settled => NewSettled && CurSettled;
+
+        /// <summary>The later of the two folders' times.</summary>
+        public DateTime LatestUtc => New.LatestUtc > Cur.LatestUtc ? New.LatestUtc : Cur.LatestUtc;
     }
 }

@@ -26,6 +26,24 @@ internal sealed class MaildirListing
         Records = records;
     }
 
+    /// <summary>
+    /// A listing that is <paramref name="previous"/> with records added at the end (<paramref name="records"/> starts with
+    /// <paramref name="previous"/>'s records as they are, their names at the same places in <paramref name="names"/>): its
+    /// lookup table, when <paramref name="previous"/> has one, is a copy of that one with the added names put in, so a
+    /// million names are not hashed again after one delivery.
+    /// </summary>
+    public static MaildirListing Extending(MaildirListing previous, byte[] names, Record[] records)
+    {
+        var listing = new MaildirListing(names, records);
+        var table = previous._byBase;
+        if (table is null || table.Length == 0 || table.Length != TableLength(records.Length)) return listing;
+        var copy = GC.AllocateUninitializedArray<int>(table.Length);
+        table.CopyTo(copy, 0);
+        for (var i = previous.Count; i < records.Length; i++) listing.Insert(copy, i);
+        listing._byBase = copy;
+        return listing;
+    }
+
     /// <summary>One message: where its name is in the buffer, its folder and its size.</summary>
     public struct Record
     {
@@ -110,15 +128,19 @@ internal sealed class MaildirListing
         if (Records.Length == 0) return [];
         // At most half full, so a probe ends soon; the hash is seeded per process (HashCode), so
         // names a user picks cannot be made to collide on purpose.
-        var table = new int[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Records.Length * 2)];
-        var mask = table.Length - 1;
-        for (var i = 0; i < Records.Length; i++)
-        {
-            var slot = Hash(BaseOf(i)) & mask;
-            while (table[slot] != 0) slot = (slot + 1) & mask;
-            table[slot] = i + 1;
-        }
+        var table = new int[TableLength(Records.Length)];
+        for (var i = 0; i < Records.Length; i++) Insert(table, i);
         return table;
+    }
+
+    private static int TableLength(int count) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count * 2);
+
+    private void Insert(int[] table, int index)
+    {
+        var mask = table.Length - 1;
+        var slot = Hash(BaseOf(index)) & mask;
+        while (table[slot] != 0) slot = (slot + 1) & mask;
+        table[slot] = index + 1;
     }
 
     private static int Hash(ReadOnlySpan<byte> bytes)

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Restante.Storage.Maildir;
 
-/// <summary>Log lines of the Maildir index: the listing file and the background sizing of a first listing.</summary>
+/// <summary>Log lines of the Maildir index: the listing file, the background sizing of a first listing and the re-check of a folder once it settled.</summary>
 internal static partial class MaildirLog
 {
     [LoggerMessage(330, LogLevel.Warning, "Listing file of {Maildir} was not used ({Reason}); the folders are listed and the file rewritten", EventName = "MaildirListingFileRefused")]
@@ -13,4 +13,7 @@ internal static partial class MaildirLog
 
     [LoggerMessage(332, LogLevel.Warning, "Sizing the messages of {Maildir} in the background failed; the next login starts again", EventName = "MaildirBackgroundSizingFailed")]
     public static partial void BackgroundSizingFailed(ILogger logger, string maildir, Exception exception);
+
+    [LoggerMessage(333, LogLevel.Warning, "Listing {Maildir} again in the background once it settled failed; the next login lists it", EventName = "MaildirRecheckFailed")]
+    public static partial void RecheckFailed(ILogger logger, string maildir, Exception exception);
 }

@@ -28,17 +28,30 @@ internal static class MaildirScan
         refused = collector.Refused;
 
         // Known messages keep their order (the base, and so the place, never changes).
-        var kept = new List<int>(previous.Count);
         var removed = 0;
         for (var i = 0; i < previous.Count; i++)
         {
-            var folder = previous.FolderOf(i);
-            var listed = folder == MaildirFolder.New ? listNew : listCur;
-            if (listed && collector.State[i] == Collector.Unseen) { removed++; continue; }
-            kept.Add(i);
+            var listed = previous.FolderOf(i) == MaildirFolder.New ? listNew : listCur;
+            if (listed && collector.State[i] == Collector.Unseen) removed++;
         }
 
         var fresh = collector.SortedFresh();
+        if (removed == 0 && collector.Renames.Count == 0)
+        {
+            // Nothing changed (a folder listed again only because it had not settled): the listing stays the very same
+            // object, with its lookup table, and no second copy of a million names is made.
+            if (fresh.Count == 0) return new Result(previous, 0, 0, 0);
+            // The usual change of a polled mailbox: new mail after everything known. The known part is copied whole
+            // (names, records, lookup table), not message by message.
+            if (previous.Count == 0 || ArrivalOrder.Compare(previous.BaseOf(previous.Count - 1), collector.Found[fresh[0]].Base(collector.Scratch)) < 0)
+                return new Result(Appended(previous, collector, fresh), fresh.Count, 0, 0);
+        }
+        var kept = new List<int>(previous.Count - removed);
+        for (var i = 0; i < previous.Count; i++)
+        {
+            var listed = previous.FolderOf(i) == MaildirFolder.New ? listNew : listCur;
+            if (!(listed && collector.State[i] == Collector.Unseen)) kept.Add(i);
+        }
         var total = 0;
         foreach (var i in kept) total += collector.Renames.TryGetValue(i, out var to) ? collector.Found[to].Length : previous.Records[i].NameLength;
         foreach (var f in fresh) total += collector.Found[f].Length;
@@ -85,6 +98,28 @@ internal static class MaildirScan
             at += record.NameLength;
         }
         return new Result(new MaildirListing(names, records), fresh.Count, removed, collector.Renames.Count);
+    }
+
+    /// <summary><paramref name="previous"/> followed by the fresh sightings, which all sort after it.</summary>
+    private static MaildirListing Appended(MaildirListing previous, Collector collector, List<int> fresh)
+    {
+        var known = previous.Names.Length;
+        var total = known;
+        foreach (var f in fresh) total += collector.Found[f].Length;
+        var names = GC.AllocateUninitializedArray<byte>(total);
+        previous.Names.CopyTo(names, 0);
+        var records = new MaildirListing.Record[previous.Count + fresh.Count];
+        previous.Records.CopyTo(records, 0);
+        var at = known;
+        var next = previous.Count;
+        foreach (var f in fresh)
+        {
+            var found = collector.Found[f];
+            collector.Scratch.AsSpan(found.Start, found.Length).CopyTo(names.AsSpan(at));
+            records[next++] = Parse(names.AsSpan(at, found.Length), at, found.Folder);
+            at += found.Length;
+        }
+        return MaildirListing.Extending(previous, names, records);
     }
 
     /// <summary>A record for a name just found: base, and the size when W= carries it (-1 otherwise).</summary>
