@@ -128,6 +128,29 @@ public class RetrSendfileTests
     }
 
     [Fact]
+    public async Task A_slow_but_steady_reader_gets_a_wire_form_message_that_takes_longer_than_one_write_timeout()
+    {
+        // The write timeout bounds each wait for room in the socket's buffer, not the whole file: a 6 MB message read at
+        // about 1 MB/s takes several write timeouts of 1 s and must still arrive whole.
+        await using var server = await TestServer.StartAsync(o => o.WriteTimeout = TimeSpan.FromSeconds(1));
+        server.AddUser("alice", "secret");
+        var message = WireMessage(6 * 1024 * 1024);
+        await DeliverWireAsync(server, "alice", message);
+
+        await using var c = await server.LoginAsync("alice", "secret");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await c.SendAsync("RETR 1");
+        Assert.Equal($"+OK {message.Length} octets", await c.ReadLineAsync());
+        var (octets, closed) = await c.ReadSlowlyAsync(64 * 1024, TimeSpan.FromMilliseconds(60), TimeSpan.FromSeconds(90));
+        Assert.False(closed, $"the server hung up after {octets} of {message.Length} octets ({watch.Elapsed.TotalSeconds:F1} s)");
+        Assert.Equal(message.Length + 3, octets);   // the message and ".\r\n"
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(2), $"read in {watch.Elapsed.TotalSeconds:F1} s: not slower than one write timeout");
+        await c.SendAsync("NOOP");
+        await c.ExpectAsync("+OK");
+        Assert.Equal(1, SendfileCount(server.Logs));
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_mid_sendfile_times_out_and_gives_its_slot_back()
     {
         await using var server = await TestServer.StartAsync(o => o.WriteTimeout = TimeSpan.FromSeconds(1));

@@ -74,6 +74,9 @@ internal static class ZeroCopyRetr
                     cutShort = true;
                     break;
                 }
+                // Each wait for room gets a fresh write timeout (still capped by the session's send bound), as each flush
+                // of the copying path does: a slow but steady reader of a big message must not be cut off after one.
+                timeout = session.ArmWriteTimeout();
                 await socket.SendAsync(block.AsMemory(0, read), SocketFlags.None, timeout).ConfigureAwait(false);
                 offset += read;
             }
