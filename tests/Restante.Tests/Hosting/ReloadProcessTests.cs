@@ -72,6 +72,10 @@ public sealed class ReloadProcessTests
         await tls.AuthenticateAsync("alice", "secret");
         Assert.Equal(1, tls.Count);
         await tls.DisconnectAsync(quit: true);
+        // The client hangs up after +OK to QUIT, before the server has closed its end and given back the per-address
+        // slot: wait for both sessions' end lines (logged just before the slot goes) so the lowered limit of 2 does not
+        // refuse the next connection.
+        await WaitForAsync(server, () => Count(server, " ended: ") >= 2);
 
         // A new TLS client gets the new certificate; the maildir store is still the one in use (the message is there).
         string? after = null;
@@ -83,6 +87,7 @@ public sealed class ReloadProcessTests
             await fresh.DisconnectAsync(quit: true);
         }
         Assert.Equal(second.Thumbprint, after);
+        await WaitForAsync(server, () => Count(server, " ended: ") >= 3);
         // Debug is on now: the commands of that session were logged.
         await WaitForAsync(server, () => server.Output.Any(l => l.Contains(" dbug: ", StringComparison.Ordinal)));
 
