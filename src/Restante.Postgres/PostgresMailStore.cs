@@ -361,7 +361,7 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     /// set to -infinity) only if it is still this session's token and unexpired, and only then are the messages deleted;
     /// the lease is released with it. A session whose lease was lost (stalled node, expired, taken over) deletes nothing.
     /// </summary>
-    internal async ValueTask<int> ExpungeAsync(long mailboxId, long token, long[] uids, CancellationToken cancellationToken)
+    internal async ValueTask<int> ExpungeAsync(long mailboxId, long token, long[] uids, CancellationToken cancellationToken, bool keepLease = false)
     {
         try
         {
@@ -371,7 +371,7 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             await using var command = _dataSource.CreateCommand(_retain
                 ? """
                   WITH fence AS (
-                      UPDATE mailbox_lease SET expires_at = '-infinity'
+                      UPDATE mailbox_lease SET expires_at = CASE WHEN $5 THEN expires_at ELSE '-infinity' END
                       WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
                   removed AS (
                       UPDATE message SET deleted_at = $4
@@ -380,7 +380,7 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
                   """
                 : """
                   WITH fence AS (
-                      UPDATE mailbox_lease SET expires_at = '-infinity'
+                      UPDATE mailbox_lease SET expires_at = CASE WHEN $5 THEN expires_at ELSE '-infinity' END
                       WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
                   removed AS (
                       DELETE FROM message WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) RETURNING 1)
@@ -389,9 +389,13 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = mailboxId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = token });
             command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = uids });
-            if (_retain) command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow() });
+            // $4 is only used when retaining; it is sent either way so $5 keeps its number.
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = _time.GetUtcNow() });
+            // keepLease (EXPIRE at login): the fence still checks and locks the lease row but leaves it live, so the
+            // session keeps the mailbox and QUIT's own expunge later releases it.
+            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = keepLease });
             var fenced = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            _leases.Forget(mailboxId, token);
+            if (!keepLease) _leases.Forget(mailboxId, token);
             if (fenced == 0)
                 throw new MailStoreException(MailStoreErrorKind.Transient, $"The lease of mailbox {mailboxId} (token {token}) was lost; nothing was deleted.");
             // Messages another way already removed count as removed, as in the Maildir store.
@@ -465,7 +469,8 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     /// (<paramref name="token"/> null: QUIT's expunge released it already). An error barrier stands between them, so a
     /// failed policy write cannot keep the mailbox locked until the lease expires. A bare release commits without waiting
     /// for the WAL flush (one lost in a database crash only keeps the mailbox busy until the TTL); with policy state the
-    /// batch commits durably (IPolicyMaildrop), one flush as before, when the state had a round trip of its own.
+    /// batch commits durably (IPolicyMaildrop): the barrier makes the state and the release two transactions, two
+    /// flushes in the one round trip.
     /// </summary>
     internal async ValueTask CloseAsync(long mailboxId, long? token, PolicyState? policy)
     {

@@ -44,6 +44,14 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
         return new ExpungeResult(removed, 0);
     }
 
+    /// <summary>EXPIRE at login: removed under the lease, which the session goes on holding.</summary>
+    public async ValueTask<ExpungeResult> ExpireAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
+        var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken, keepLease: true).ConfigureAwait(false);
+        return new ExpungeResult(removed, 0);
+    }
+
     public DateTimeOffset? LastLogin { get; }
 
     public DateTimeOffset? FirstRetrieved(int index) => _rows[index].FirstRetrieved;

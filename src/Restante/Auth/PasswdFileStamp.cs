@@ -25,8 +25,10 @@ internal readonly record struct PasswdFileStamp(bool Exists, DateTime LastWriteU
         }
         Span<byte> buffer = stackalloc byte[256];
         if (TryStatx(path, 0, buffer)) return FromStatx(buffer);
-        // As FileInfo: a symlink whose target is gone still "exists", with the link's own times.
-        if (Marshal.GetLastPInvokeError() == 2 && TryStatx(path, AtSymlinkNoFollow, buffer)) return FromStatx(buffer);
+        // As FileInfo: a symlink whose target cannot be reached (gone, a loop, no permission, an NFS error) still
+        // "exists", with the link's own times, so the failed read that follows keeps the users in force rather than the
+        // server emptying its user table. A path that is missing itself fails this too.
+        if (TryStatx(path, AtSymlinkNoFollow, buffer)) return FromStatx(buffer);
         return default;
     }
 

@@ -82,7 +82,11 @@ internal sealed partial class CommandDescriptorGate
     /// the gate is unlimited: a send that slow pins its session and descriptors all the same.
     /// </summary>
     public TimeSpan HoldLimit(long octets, TimeSpan writeTimeout)
-        => writeTimeout + TimeSpan.FromSeconds(Math.Max(0, octets) / (double)MinimumSendRate);
+    {
+        // Saturating: a write timeout configured as "for ever" (TimeSpan.MaxValue) must mean no bound, not an overflow.
+        var seconds = writeTimeout.TotalSeconds + Math.Max(0, octets) / (double)MinimumSendRate;
+        return seconds >= TimeSpan.MaxValue.TotalSeconds ? TimeSpan.MaxValue : TimeSpan.FromSeconds(seconds);
+    }
 
     /// <summary>
     /// A slot for <paramref name="operation"/> (a fixed word for the log: "RETR", "login"), waiting up to

@@ -68,7 +68,8 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
         {
             try
             {
-                var result = await inner.ExpungeAsync(expired, cancellationToken).ConfigureAwait(false);
+                // ExpireAsync, not ExpungeAsync: the session keeps the mailbox (a PostgreSQL lease must not end here).
+                var result = await ((IPolicyMaildrop)inner).ExpireAsync(expired, cancellationToken).ConfigureAwait(false);
                 Pop3Log.Expired(logger, user, result.Removed, policy.Expire.ToString());
             }
             catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)

@@ -15,8 +15,16 @@ public interface IPolicyMaildrop : IMaildrop
     DateTimeOffset? FirstRetrieved(int index);
 
     /// <summary>
-    /// Durably records the login time and, for the messages given that have none yet, the first retrieval time.
-    /// Messages this maildrop has expunged are forgotten.
+    /// Records the login time and, for the messages given that have none yet, the first retrieval time, durably by the
+    /// time the maildrop is disposed (a store may send it with the release of its lock). Messages this maildrop has
+    /// expunged are forgotten.
     /// </summary>
     ValueTask SavePolicyStateAsync(PolicyStateUpdate update, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the messages EXPIRE let go at login (RFC 2449 §6.7), while the session goes on holding its lock: unlike
+    /// <see cref="IMaildrop.ExpungeAsync"/>, which ends the session's hold where a store ties the two (a lease released
+    /// by QUIT's own statement). Where expunging never releases the lock, it is the same call.
+    /// </summary>
+    ValueTask<ExpungeResult> ExpireAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken) => ExpungeAsync(indexes, cancellationToken);
 }

@@ -15,6 +15,17 @@ namespace Restante.Tests.Networking;
 /// </summary>
 public class CommandDescriptorGateTests
 {
+    [Fact]
+    public void The_hold_limit_is_the_write_timeout_plus_the_size_at_the_minimum_rate_and_saturates()
+    {
+        var gate = new CommandDescriptorGate(1, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.Equal(TimeSpan.FromSeconds(2 + 10), gate.HoldLimit(10 * CommandDescriptorGate.DefaultMinimumSendRate, TimeSpan.FromSeconds(2)));
+        Assert.Equal(TimeSpan.FromSeconds(2), gate.HoldLimit(-5, TimeSpan.FromSeconds(2)));
+        // A write timeout of "for ever", or a size no send reaches, is no bound rather than an overflow.
+        Assert.Equal(TimeSpan.MaxValue, gate.HoldLimit(100, TimeSpan.MaxValue));
+        Assert.Equal(TimeSpan.MaxValue, gate.HoldLimit(long.MaxValue, TimeSpan.FromMinutes(2)));
+    }
+
     // Far more than loopback's send and receive buffers together (a few MB), so the RETR stays inside its flush.
     private const int MessageSize = 24 * 1024 * 1024;
 

@@ -186,6 +186,46 @@ public abstract class MailboxPolicyContract : IDisposable
     }
 
     [ContractFact]
+    public async Task A_session_that_expired_messages_at_login_keeps_the_mailbox_and_its_quit_applies_deletions()
+    {
+        AddUser("alice");
+        void Configure(Pop3Options o) => o.Expire = "3";
+        await using var server = await StartServerAsync(Configure);
+        await DeliverAsync(server, "alice", "read");
+        await DeliverAsync(server, "alice", "unread");
+        await DeliverAsync(server, "alice", "other");
+        using (var client = await LoginAsync(server, "alice"))
+        {
+            await client.GetMessageAsync(0);
+            await client.DisconnectAsync(quit: true);
+        }
+        Time.Advance(TimeSpan.FromDays(3));
+
+        await using var a = await server.ConnectAsync();
+        await a.ExpectAsync("+OK");
+        await a.SendAsync("USER alice");
+        await a.ExpectAsync("+OK");
+        await a.SendAsync("PASS pw");
+        await a.ExpectAsync("+OK");   // "read" expired at this login
+        await a.SendAsync("STAT");
+        Assert.StartsWith("+OK 2 ", await a.ReadLineAsync(), StringComparison.Ordinal);
+        // RFC 1939 §4: the mailbox is still this session's, although the expiry already removed a message.
+        await using (var b = await server.ConnectAsync())
+        {
+            await b.ExpectAsync("+OK");
+            await b.SendAsync("USER alice");
+            await b.ExpectAsync("+OK");
+            await b.SendAsync("PASS pw");
+            Assert.StartsWith("-ERR [IN-USE]", await b.ReadLineAsync(), StringComparison.Ordinal);
+        }
+        await a.SendAsync("DELE 1");
+        await a.ExpectAsync("+OK");
+        await a.SendAsync("QUIT");
+        Assert.StartsWith("+OK", await a.ReadLineAsync(), StringComparison.Ordinal);   // the deletion applied, not [SYS/TEMP]
+        Assert.Equal(["other"], await SubjectsAsync(server, "alice"));
+    }
+
+    [ContractFact]
     public async Task Deleted_messages_are_retained_out_of_sight_and_restore_brings_them_back_with_their_uidls()
     {
         AddUser("alice");

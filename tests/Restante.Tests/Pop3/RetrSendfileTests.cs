@@ -130,11 +130,12 @@ public class RetrSendfileTests
     [Fact]
     public async Task A_slow_but_steady_reader_gets_a_wire_form_message_that_takes_longer_than_one_write_timeout()
     {
-        // The write timeout bounds each wait for room in the socket's buffer, not the whole file: a 6 MB message read at
-        // about 1 MB/s takes several write timeouts of 1 s and must still arrive whole.
-        await using var server = await TestServer.StartAsync(o => o.WriteTimeout = TimeSpan.FromSeconds(1));
+        // The write timeout bounds each wait for room in the socket's buffer, not the whole file: a 12 MB message read at
+        // about 1 MB/s takes several write timeouts of 3 s and must still arrive whole. (3 s, not less: a client thread
+        // starved for longer on a loaded machine is a stall the timeout is right to end.)
+        await using var server = await TestServer.StartAsync(o => o.WriteTimeout = TimeSpan.FromSeconds(3));
         server.AddUser("alice", "secret");
-        var message = WireMessage(6 * 1024 * 1024);
+        var message = WireMessage(12 * 1024 * 1024);
         await DeliverWireAsync(server, "alice", message);
 
         await using var c = await server.LoginAsync("alice", "secret");
@@ -144,7 +145,7 @@ public class RetrSendfileTests
         var (octets, closed) = await c.ReadSlowlyAsync(64 * 1024, TimeSpan.FromMilliseconds(60), TimeSpan.FromSeconds(90));
         Assert.False(closed, $"the server hung up after {octets} of {message.Length} octets ({watch.Elapsed.TotalSeconds:F1} s)");
         Assert.Equal(message.Length + 3, octets);   // the message and ".\r\n"
-        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(2), $"read in {watch.Elapsed.TotalSeconds:F1} s: not slower than one write timeout");
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(6), $"read in {watch.Elapsed.TotalSeconds:F1} s: not slower than two write timeouts");
         await c.SendAsync("NOOP");
         await c.ExpectAsync("+OK");
         Assert.Equal(1, SendfileCount(server.Logs));

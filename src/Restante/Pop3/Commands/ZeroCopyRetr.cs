@@ -55,6 +55,7 @@ internal static class ZeroCopyRetr
         var timeout = session.ArmWriteTimeout();   // also fired by a shutdown, a kick or a takeover
         var failed = false;
         var cutShort = false;
+        var readFailed = false;
         try
         {
             while (offset < length)
@@ -68,7 +69,18 @@ internal static class ZeroCopyRetr
                     break;
                 }
                 block ??= ArrayPool<byte>.Shared.Rent(WaitBlock);
-                var read = RandomAccess.Read(handle, block.AsSpan(0, (int)Math.Min(WaitBlock, length - offset)), offset);
+                int read;
+                try
+                {
+                    read = RandomAccess.Read(handle, block.AsSpan(0, (int)Math.Min(WaitBlock, length - offset)), offset);
+                }
+                catch (IOException ex)
+                {
+                    // The file, not the client: said as a store failure, as the copying path says it.
+                    Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+                    readFailed = true;
+                    break;
+                }
                 if (read == 0)
                 {
                     cutShort = true;
@@ -90,6 +102,11 @@ internal static class ZeroCopyRetr
             if (block is not null) ArrayPool<byte>.Shared.Return(block);
         }
         session.DisarmWriteTimeout();   // throws OperationCanceledException when the timer fired: the session's timeout path
+        if (readFailed)
+        {
+            session.SetEndReason("message read failed");
+            return Result.Closed;
+        }
         if (failed)
         {
             session.SetEndReason("connection lost");

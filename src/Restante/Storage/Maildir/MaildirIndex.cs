@@ -237,6 +237,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, [], known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
         // Written whenever it differs from what the file holds, however little: this is what lets a restart read the file
         // alone, and it costs no login anything.
+        // A login or a delivery of ours may have moved the entry on (and written the file) while this listed: then the
+        // file must not be overwritten with this older listing, which the index would go on taking for the file's.
+        if (!_byMaildir.TryGetValue(path, out var current) || !ReferenceEquals(current, known)) return null;
         state = Saved(maildir, state, logger, evenIfFew: true);
         state.LastUse = known.LastUse;
         // Only over the state it started from: an open or a delivery of ours since knows better (or as much).
