@@ -16,6 +16,9 @@ command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v procmail >/dev/null 2>&1 || need+=(procmail)
 command -v dotlockfile >/dev/null 2>&1 || need+=(liblockfile-bin)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+# kill(1) as a program, not the shell builtin: the tests signal `restante serve` and Dovecot with it (procps,
+# which minimal images leave out).
+{ [ -x /bin/kill ] || [ -x /usr/bin/kill ]; } || need+=(procps)
 # ip(8) adds the dummy interface below for the plaintext-policy tests (minimal images lack iproute2).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # ICU: the CLI and the tests run with globalization on (PRECIS normalisation of UTF-8 names and passwords,
