@@ -368,24 +368,16 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             // A data-modifying WITH runs to completion whether or not its rows are read; the removal reads the fence's
             // row, so with no fence it matches nothing. The fence rechecks token and expiry on the newest row version
             // (READ COMMITTED), so a takeover that committed while this statement waited for the row is seen.
-            await using var command = _dataSource.CreateCommand(_retain
-                ? """
-                  WITH fence AS (
-                      UPDATE mailbox_lease SET expires_at = CASE WHEN $5 THEN expires_at ELSE '-infinity' END
-                      WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
-                  removed AS (
-                      UPDATE message SET deleted_at = $4
-                      WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) AND deleted_at IS NULL RETURNING 1)
-                  SELECT count(*) FROM fence
-                  """
-                : """
-                  WITH fence AS (
-                      UPDATE mailbox_lease SET expires_at = CASE WHEN $5 THEN expires_at ELSE '-infinity' END
-                      WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
-                  removed AS (
-                      DELETE FROM message WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) RETURNING 1)
-                  SELECT count(*) FROM fence
-                  """);
+            var removal = _retain
+                ? "UPDATE message SET deleted_at = $4 WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) AND deleted_at IS NULL RETURNING 1"
+                : "DELETE FROM message WHERE mailbox_id = (SELECT mailbox_id FROM fence) AND uid = ANY($3) RETURNING 1";
+            await using var command = _dataSource.CreateCommand($"""
+                WITH fence AS (
+                    UPDATE mailbox_lease SET expires_at = CASE WHEN $5 THEN expires_at ELSE '-infinity' END
+                    WHERE mailbox_id = $1 AND token = $2 AND expires_at > clock_timestamp() RETURNING mailbox_id),
+                removed AS ({removal})
+                SELECT count(*) FROM fence
+                """);
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = mailboxId });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = token });
             command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = uids });

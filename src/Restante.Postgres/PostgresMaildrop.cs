@@ -35,10 +35,11 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
         return stream;
     }
 
+    private long[] UidsOf(IEnumerable<int> indexes) => indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
+
     public async ValueTask<ExpungeResult> ExpungeAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
-        var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
-        var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken).ConfigureAwait(false);
+        var removed = await _store.ExpungeAsync(_mailboxId, _token, UidsOf(indexes), cancellationToken).ConfigureAwait(false);
         // The expunge released the lease in its statement: disposing has nothing left to send.
         Interlocked.Exchange(ref _disposed, 1);
         return new ExpungeResult(removed, 0);
@@ -47,8 +48,7 @@ internal sealed class PostgresMaildrop : IPolicyMaildrop
     /// <summary>EXPIRE at login: removed under the lease, which the session goes on holding.</summary>
     public async ValueTask<ExpungeResult> ExpireAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
-        var uids = indexes.Distinct().Select(i => _rows[i].Uid).ToArray();
-        var removed = await _store.ExpungeAsync(_mailboxId, _token, uids, cancellationToken, keepLease: true).ConfigureAwait(false);
+        var removed = await _store.ExpungeAsync(_mailboxId, _token, UidsOf(indexes), cancellationToken, keepLease: true).ConfigureAwait(false);
         return new ExpungeResult(removed, 0);
     }
 

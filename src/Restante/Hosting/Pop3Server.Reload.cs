@@ -77,8 +77,7 @@ public sealed partial class Pop3Server
             // for new limits (sends under way keep their slot of the old one until they end; no reload is a client's doing).
             if (_descriptorBudget is { } budget && FileDescriptorLimit.CommandSlots(fitted, budget, Pop3Descriptors) is var slots
                 && slots != _context.CommandDescriptors.Capacity)
-                _context.CommandDescriptors = new CommandDescriptorGate(slots, _loggerFactory.CreateLogger("Restante.Networking"),
-                    refused: Metrics.DescriptorSlotRefused);
+                _context.CommandDescriptors = NewCommandGate(slots);
             _gate.Update(gates.Pop3.MaxConnections, gates.Pop3.MaxPerAddress, gates.Pop3.Trusted, gates.Pop3.Ipv6PrefixLength);
             _lmtpGate.Update(gates.Lmtp.MaxConnections, gates.Lmtp.MaxPerAddress, gates.Lmtp.Trusted, gates.Lmtp.Ipv6PrefixLength);
             _smtpGate.Update(gates.Smtp.MaxConnections, gates.Smtp.MaxPerAddress, gates.Smtp.Trusted, gates.Smtp.Ipv6PrefixLength);

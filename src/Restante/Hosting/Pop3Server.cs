@@ -87,9 +87,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
         {
             Certificates = Certificates, Hooks = sessionHooks, Metrics = Metrics,
         };
-        _context.CommandDescriptors = new CommandDescriptorGate(
-            _descriptorBudget is { } budget ? FileDescriptorLimit.CommandSlots(fitted, budget, Pop3Descriptors) : null,
-            _loggerFactory.CreateLogger("Restante.Networking"), refused: Metrics.DescriptorSlotRefused);
+        _context.CommandDescriptors = NewCommandGate(
+            _descriptorBudget is { } budget ? FileDescriptorLimit.CommandSlots(fitted, budget, Pop3Descriptors) : null);
         LocalDelivery = new LocalDelivery(Users, Store, Store, new LocalDeliveryOptions
         {
             LocalDomains = options.LocalDomains.Where(d => !string.IsNullOrWhiteSpace(d)).ToList(),
@@ -311,4 +310,8 @@ public sealed partial class Pop3Server : IAsyncDisposable
 
     [LoggerMessage(23, LogLevel.Warning, "Created a self-signed development certificate for localhost in {Path}; clients must be told to trust it. Set TlsCertificate and TlsKey for production", EventName = "DevCertificateCreated")]
     private static partial void DevCertificateCreated(ILogger logger, string path);
+
+    /// <summary>The gate of busy commands' descriptor slots (null: no budget known, no limit), at start and at reload.</summary>
+    private CommandDescriptorGate NewCommandGate(int? slots)
+        => new(slots, _loggerFactory.CreateLogger("Restante.Networking"), refused: Metrics.DescriptorSlotRefused);
 }

@@ -26,7 +26,7 @@ internal static class SocketFileSend
         WouldBlock,
         /// <summary>The file ended before the offset reached what was asked (it was cut short).</summary>
         EndOfFile,
-        /// <summary>The connection failed (the client is gone): <paramref name="errno"/> says how.</summary>
+        /// <summary>The connection failed (the client is gone).</summary>
         Failed,
     }
 
@@ -34,15 +34,14 @@ internal static class SocketFileSend
     /// One sendfile call of up to <paramref name="count"/> octets at <paramref name="offset"/>, which it moves on past what
     /// was sent. The socket must be non-blocking, as every .NET socket that has done an asynchronous operation is.
     /// </summary>
-    public static Status TrySend(Socket socket, SafeFileHandle file, ref long offset, long count, out int errno)
+    public static Status TrySend(Socket socket, SafeFileHandle file, ref long offset, long count)
     {
-        errno = 0;
         while (true)
         {
             var sent = SendFile(socket.SafeHandle, file, ref offset, (nuint)Math.Min(count, MaxPerCall));
             if (sent > 0) return Status.Sent;
             if (sent == 0) return Status.EndOfFile;
-            errno = Marshal.GetLastPInvokeError();
+            var errno = Marshal.GetLastPInvokeError();
             if (errno == EIntr) continue;
             return errno == EAgain ? Status.WouldBlock : Status.Failed;
         }

@@ -65,6 +65,9 @@ public sealed class Pop3Session : ILineProtocol
     /// <summary>Writes +OK with a human-readable text, in the session's language.</summary>
     internal void WriteOk(string text) => Pop3Reply.Ok(Output, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
 
+    /// <summary>Writes -ERR with a human-readable text, in the session's language; counts nothing.</summary>
+    private void WriteErr(ResponseCode code, string text) => Pop3Reply.Err(Output, code, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
+
     /// <summary>What the client quirk profiles that apply to this session switch on (by address, then by user too).</summary>
     internal ClientQuirks Quirks { get; private set; }
 
@@ -176,7 +179,7 @@ public sealed class Pop3Session : ILineProtocol
     /// <summary>Writes a one-line -ERR and counts it toward <see cref="Pop3Options.MaxBadCommands"/>.</summary>
     internal CommandOutcome Reject(string text, ResponseCode code = ResponseCode.None)
     {
-        Pop3Reply.Err(Output, code, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
+        WriteErr(code, text);
         _connection.CountBadCommand();
         return CommandOutcome.Continue;
     }
@@ -188,7 +191,7 @@ public sealed class Pop3Session : ILineProtocol
     /// </summary>
     internal CommandOutcome RejectBusy(string text)
     {
-        Pop3Reply.Err(Output, ResponseCode.SysTemp, ResponseTexts.Translate(Language, text), utf8: !Language.IsDefault);
+        WriteErr(ResponseCode.SysTemp, text);
         _connection.MarkRejected();
         return CommandOutcome.Continue;
     }
@@ -315,10 +318,10 @@ public sealed class Pop3Session : ILineProtocol
         };
     }
 
-    void ILineProtocol.WriteLineTooLong() => Pop3Reply.Err(Output, ResponseCode.None, ResponseTexts.Translate(Language, "Line too long."), utf8: !Language.IsDefault);
+    void ILineProtocol.WriteLineTooLong() => WriteErr(ResponseCode.None, "Line too long.");
 
     void ILineProtocol.WriteTooManyBadCommands()
-        => Pop3Reply.Err(Output, ResponseCode.None, ResponseTexts.Translate(Language, "Too many bad commands, closing connection."), utf8: !Language.IsDefault);
+        => WriteErr(ResponseCode.None, "Too many bad commands, closing connection.");
 
     ValueTask<bool> ILineProtocol.StartTlsAsync(long discardedPlaintext)
     {

@@ -45,8 +45,9 @@ public sealed class PublishedExecutableTests
             """);
         string[] arguments = ["config", "check", "--config", configPath, "--data", data.Path];
 
-        var framework = await RunAsync("dotnet", [ServerProcess.CliPath, .. arguments]);
-        var published = await RunAsync(CliUnderTest.Executable, arguments);
+        // Not Processes.RunAsync: that one would send `dotnet Restante.Cli.dll` to the executable under test too.
+        var framework = await Interop.ExternalClientTests.RunAsync("dotnet", [ServerProcess.CliPath, .. arguments]);
+        var published = await Interop.ExternalClientTests.RunAsync(CliUnderTest.Executable, arguments);
 
         Assert.True(framework.ExitCode == 0, framework.Output);
         Assert.True(framework.Output.Split('\n').Length > 60, framework.Output);
@@ -89,18 +90,5 @@ public sealed class PublishedExecutableTests
         var (exit, output) = await Restante.Tests.Tls.Processes.RunAsync("dotnet", "s3cret\n",
             ServerProcess.CliPath, "user", "add", "alice", "--scheme", scheme, "--password-stdin", "--data", data);
         Assert.True(exit == 0, output);
-    }
-
-    // Not Processes.RunAsync: that one would send `dotnet Restante.Cli.dll` to the executable under test too.
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

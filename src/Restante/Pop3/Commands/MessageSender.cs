@@ -37,8 +37,7 @@ internal static class MessageSender
         }
         catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)
         {
-            Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-            return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+            return Unreadable(session, ex);
         }
 
         var metrics = session.Server.Metrics;
@@ -80,8 +79,7 @@ internal static class MessageSender
                     }
                     catch (IOException ex)
                     {
-                        Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-                        return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+                        return Unreadable(session, ex);
                     }
                     settled = Utf8.DowngradedMessage.IsUnchanged(buffer.AsSpan(0, pending));
                     if (!settled)
@@ -100,8 +98,7 @@ internal static class MessageSender
                     }
                     catch (IOException ex)
                     {
-                        Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-                        return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+                        return Unreadable(session, ex);
                     }
                     if (prepared.Message is null) return session.Reject("This message needs UTF-8 mode: send UTF8 first.", ResponseCode.Utf8);
                     message = prepared.Message;   // disposing it disposes the file it reads from
@@ -118,8 +115,7 @@ internal static class MessageSender
                 }
                 catch (IOException ex)
                 {
-                    Pop3Log.StoreFailure(session.Logger, ex, session.User!);
-                    return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+                    return Unreadable(session, ex);
                 }
             }
 
@@ -203,7 +199,14 @@ internal static class MessageSender
         return (filled, null);
     }
 
-    private static CommandOutcome ReadFailed(Pop3Session session)
+    /// <summary>The message could not be read before anything of it was sent: logged, and -ERR [SYS/TEMP] for the client.</summary>
+    private static CommandOutcome Unreadable(Pop3Session session, Exception ex)
+    {
+        Pop3Log.StoreFailure(session.Logger, ex, session.User!);
+        return session.Reject("Message cannot be read right now.", ResponseCode.SysTemp);
+    }
+
+    internal static CommandOutcome ReadFailed(Pop3Session session)
     {
         // Half a message has gone out after +OK: the only honest thing left is to hang up,
         // so the client does not take a truncated message for a whole one.

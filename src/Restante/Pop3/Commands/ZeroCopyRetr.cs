@@ -60,7 +60,7 @@ internal static class ZeroCopyRetr
         {
             while (offset < length)
             {
-                var status = SocketFileSend.TrySend(socket, handle, ref offset, length - offset, out _);
+                var status = SocketFileSend.TrySend(socket, handle, ref offset, length - offset);
                 if (status == SocketFileSend.Status.Sent) continue;
                 if (status != SocketFileSend.Status.WouldBlock)
                 {
@@ -104,7 +104,7 @@ internal static class ZeroCopyRetr
         session.DisarmWriteTimeout();   // throws OperationCanceledException when the timer fired: the session's timeout path
         if (readFailed)
         {
-            session.SetEndReason("message read failed");
+            MessageSender.ReadFailed(session);
             return Result.Closed;
         }
         if (failed)

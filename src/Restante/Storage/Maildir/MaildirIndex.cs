@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Restante.Storage.Maildir;
 
@@ -258,14 +259,20 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// <summary>
     /// Records a message we just renamed into new/, so the next open knows its name and size without reading it. new/ is
     /// still listed at that open: the stamp read after our rename cannot vouch for the folder, because another MDA's
-    /// rename in the same clock tick (or between our two stats, or a second delivery of ours racing this one) leaves
+    /// rename in the same clock tick (or a second delivery of ours racing this one) leaves
     /// the same times, and trusting it would hide that message until new/ changed again.
     /// </summary>
-    public void RecordDelivery(string maildir, FolderStamp before, FolderStamp after, string name, long size)
+    /// <remarks>
+    /// The stamp is read from the new/ descriptor the delivery renamed into, and only for a Maildir the index holds (most
+    /// small mailboxes are not): an open descriptor keeps its folder, so there is no "same folder" to check, and the
+    /// times are kept only as unsettled.
+    /// </remarks>
+    public void RecordDelivery(string maildir, SafeFileHandle newFolder, string name, long size)
     {
+        if (!_byMaildir.ContainsKey(maildir)) return;
+        var after = FolderStamp.Read(newFolder);
         while (_byMaildir.TryGetValue(maildir, out var state))
         {
-            if (!after.SameFolder(before)) return;
             var updated = state.Pending.Length < MaxPendingDeliveries
                 ? state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [.. state.Pending, new Delivered(name, size)] }
                 : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [] };

@@ -206,16 +206,14 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
             // (see WireForm). Both folders are the ones verified above: a tmp/ or new/ swapped
             // for a symlink since cannot send the message anywhere else.
             var finalName = WireForm.Name(name, length, wireForm);
-            var before = FolderStamp.Read(maildir.New);
             Posix.RenameAt(maildir.Tmp, name, maildir.New, finalName, replace: false, Path.Join(path, "new", finalName));
-            var after = FolderStamp.Read(maildir.New);
             leftover = (maildir.New, finalName);
             // The rename is durable only once new/ itself is synced: by an fsync that started after
             // it, shared with the deliveries that renamed into the same new/ meanwhile (GroupCommit).
             if (_fsync) await _newFolderSync.SyncAsync(maildir.New, Path.Join(path, "new")).ConfigureAwait(false);
             leftover = null;
             // Recorded in the index, so the next login need not list new/ to find it (see MaildirIndex.RecordDelivery).
-            _index.RecordDelivery(path, before, after, finalName, length);
+            _index.RecordDelivery(path, maildir.New, finalName, length);
             MaildirLog.Delivered(_logger, path, finalName);
             return MaildirName.ToUid(MaildirName.Base(finalName).ToString());
         }

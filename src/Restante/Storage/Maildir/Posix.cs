@@ -110,7 +110,7 @@ internal static class Posix
 
     /// <summary>Opens (creating, mode 0600) a file to flock, never through a symlink.</summary>
     public static int TryOpenForLockingAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
-        TryOpen(-1, directory, name, ORdWr | OCreat | ONoFollow | ONonBlock | OCloExec, 0b110_000_000, out handle);
+        TryOpenFileAt(directory, name, write: true, create: true, out handle);
 
     /// <summary>
     /// Opens a file for reading, or reading and writing, creating it (mode 0600) when <paramref name="create"/>: never
