@@ -44,7 +44,7 @@ internal sealed class MessageFileStream(SafeFileHandle handle, Posix.FileStatus 
         var left = _length - _position;
         if (left <= 0 || buffer.IsEmpty) return 0;
         if (buffer.Length > left) buffer = buffer[..(int)left];
-        var read = RandomAccess.Read(handle, buffer, _position);
+        var read = PositionalRead.Read(handle, buffer, _position);   // no lseek first (see PositionalRead)
         _position += read;
         return read;
     }
