@@ -242,23 +242,22 @@ internal static class Posix
     /// </summary>
     public static void ReadDirectory<T>(SafeFileHandle directory, string pathForErrors, T visitor) where T : IDirectoryVisitor
     {
-        // A fresh descriptor: getdents64 reads from the descriptor's position, which we share.
-        var errno = TryOpen(-1, directory, ".", ORdOnly | ODirectory | OCloExec, 0, out var listing);
-        if (errno != 0) throw ErrnoException("open", pathForErrors, errno);
+        // getdents64 reads from the descriptor's position, which an earlier listing left at the end: back to the
+        // start, as rewinddir(3) does, rather than an openat(".") and a close per listing (a login lists new/ and
+        // cur/). The position belongs to the open file description, so a descriptor is listed by one thread at a
+        // time: a VerifiedMaildir serves one operation at a time, and what outlives it (sizing, re-checks) reopens.
+        if (Lseek(directory, 0, SeekSet) < 0) throw ErrnoException("lseek", pathForErrors, Marshal.GetLastPInvokeError());
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(256 * 1024);
         try
         {
-            using (listing)
+            while (true)
             {
-                while (true)
-                {
-                    nint read;
-                    do read = GetDents64(listing!, buffer, (nuint)buffer.Length);
-                    while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
-                    if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
-                    if (read == 0) return;
-                    Parse(buffer.AsSpan(0, (int)read), visitor);
-                }
+                nint read;
+                do read = GetDents64(directory, buffer, (nuint)buffer.Length);
+                while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
+                if (read < 0) throw ErrnoException("getdents64", pathForErrors, Marshal.GetLastPInvokeError());
+                if (read == 0) return;
+                Parse(buffer.AsSpan(0, (int)read), visitor);
             }
         }
         finally
@@ -427,6 +426,9 @@ internal static class Posix
 
     [DllImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     private static extern nint GetDents64(SafeFileHandle directory, byte[] buffer, nuint count);
+
+    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static extern long Lseek(SafeFileHandle fd, long offset, int whence);
 
     [DllImport("libc", EntryPoint = "unlinkat", SetLastError = true)]
     private static extern int UnlinkAtCore(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
