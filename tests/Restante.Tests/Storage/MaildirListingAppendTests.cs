@@ -5,7 +5,7 @@ namespace Restante.Tests.Storage;
 
 /// <summary>
 /// New mail after everything known is appended to the listing with the known part copied whole and its lookup
-/// table carried over (<see cref="MaildirListing.Extending"/>): the next listing must still know every name, old and new.
+/// table carried over (<see cref="MaildirListing.Grow"/>): the next listing must still know every name, old and new.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class MaildirListingAppendTests

@@ -69,7 +69,7 @@ internal static class ListingFile
             BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
             BinaryPrimitives.WriteInt32LittleEndian(header[12..], records.Length);
             var namesLength = 0;
-            foreach (ref readonly var r in records.AsSpan()) namesLength += r.NameLength;
+            foreach (ref readonly var r in records) namesLength += r.NameLength;
             BinaryPrimitives.WriteInt32LittleEndian(header[16..], namesLength);
             BinaryPrimitives.WriteUInt32LittleEndian(header[20..], (stamp.NewSettled ? 1u : 0) | (stamp.CurSettled ? 2u : 0));
             WriteStamp(header[24..], stamp.New);
@@ -78,7 +78,7 @@ internal static class ListingFile
 
             var chunk = new byte[RecordLength * 4096];
             var used = 0;
-            foreach (ref readonly var r in records.AsSpan())
+            foreach (ref readonly var r in records)
             {
                 var at = chunk.AsSpan(used, RecordLength);
                 at[0] = r.NameLength;
@@ -157,44 +157,52 @@ internal static class ListingFile
         hash.AppendData(header);
         var stamp = new MaildirIndex.Stamp(ReadStamp(header[24..]), ReadStamp(header[56..]), (flags & 1) != 0, (flags & 2) != 0);
 
-        var raw = GC.AllocateUninitializedArray<byte>(count * RecordLength);
-        var names = GC.AllocateUninitializedArray<byte>(namesLength);
+        // The names in one buffer (with room for appends: the listing is kept), the records read a chunk at a time and
+        // checked as they come, so loading a million-message listing holds no second copy of its records.
+        var names = MaildirListing.NewNames(namesLength);
+        var recordsAt = (long)HeaderLength;
+        var namesAt = HeaderLength + (long)count * RecordLength;
+        if (!ReadExactly(handle, names.AsSpan(0, namesLength), namesAt)) return false;
+        var records = MaildirListing.NewRecords(count);
+        var raw = new byte[RecordLength * 4096];
+        var at = 0;
+        for (var first = 0; first < count; first += raw.Length / RecordLength)
+        {
+            var chunk = raw.AsSpan(0, Math.Min(raw.Length / RecordLength, count - first) * RecordLength);
+            if (!ReadExactly(handle, chunk, recordsAt + (long)first * RecordLength)) return false;
+            hash.AppendData(chunk);
+            for (var i = first; i < first + chunk.Length / RecordLength; i++)
+            {
+                var r = chunk.Slice((i - first) * RecordLength, RecordLength);
+                int nameLength = r[0], baseLength = r[1];
+                var size = BinaryPrimitives.ReadInt64LittleEndian(r[4..]);
+                if (nameLength == 0 || at + nameLength > namesLength || r[2] > (byte)MaildirFolder.Cur || r[3] > 1 || size < 0) return false;
+                var name = names.AsSpan(at, nameLength);
+                if (!IsMessageName(name) || MaildirName.BaseLength(name) != baseLength) return false;
+                var fromName = r[3] == 1;
+                if (fromName && !(MaildirName.TryGetField(name, (byte)'W', out var named) && named == size)) return false;
+                // Strictly in arrival order: what a listing of ours is, and no base twice (one UIDL, one message).
+                if (i > 0 && ArrivalOrder.Compare(names.AsSpan(records[i - 1].NameStart, records[i - 1].BaseLength), name[..baseLength]) >= 0) return false;
+                records[i] = new MaildirListing.Record
+                {
+                    NameStart = at,
+                    NameLength = (byte)nameLength,
+                    BaseLength = (byte)baseLength,
+                    Folder = (MaildirFolder)r[2],
+                    SizeFromName = fromName,
+                    Size = size,
+                };
+                at += nameLength;
+            }
+        }
+        if (at != namesLength) return false;
+        hash.AppendData(names, 0, namesLength);
         Span<byte> expected = stackalloc byte[HashLength];
-        if (!ReadExactly(handle, raw, HeaderLength) || !ReadExactly(handle, names, HeaderLength + raw.Length)
-            || !ReadExactly(handle, expected, HeaderLength + (long)raw.Length + names.Length)) return false;
-        hash.AppendData(raw);
-        hash.AppendData(names);
+        if (!ReadExactly(handle, expected, namesAt + namesLength)) return false;
         Span<byte> actual = stackalloc byte[HashLength];
         hash.GetHashAndReset(actual);
         if (!CryptographicOperations.FixedTimeEquals(actual, expected)) return false;
-
-        var records = new MaildirListing.Record[count];
-        var at = 0;
-        for (var i = 0; i < count; i++)
-        {
-            var r = raw.AsSpan(i * RecordLength, RecordLength);
-            int nameLength = r[0], baseLength = r[1];
-            var size = BinaryPrimitives.ReadInt64LittleEndian(r[4..]);
-            if (nameLength == 0 || at + nameLength > names.Length || r[2] > (byte)MaildirFolder.Cur || r[3] > 1 || size < 0) return false;
-            var name = names.AsSpan(at, nameLength);
-            if (!IsMessageName(name) || MaildirName.BaseLength(name) != baseLength) return false;
-            var fromName = r[3] == 1;
-            if (fromName && !(MaildirName.TryGetField(name, (byte)'W', out var named) && named == size)) return false;
-            // Strictly in arrival order: what a listing of ours is, and no base twice (one UIDL, one message).
-            if (i > 0 && ArrivalOrder.Compare(names.AsSpan(records[i - 1].NameStart, records[i - 1].BaseLength), name[..baseLength]) >= 0) return false;
-            records[i] = new MaildirListing.Record
-            {
-                NameStart = at,
-                NameLength = (byte)nameLength,
-                BaseLength = (byte)baseLength,
-                Folder = (MaildirFolder)r[2],
-                SizeFromName = fromName,
-                Size = size,
-            };
-            at += nameLength;
-        }
-        if (at != names.Length) return false;
-        content = new Content(new MaildirListing(names, records), stamp);
+        content = new Content(new MaildirListing(names, namesLength, records, count), stamp);
         return true;
     }
 

@@ -21,6 +21,9 @@ internal sealed class ListingMessages(MaildirListing listing) : IReadOnlyList<St
 
     public int Count => listing.Count;
 
+    /// <summary>The listing served, for tests.</summary>
+    internal MaildirListing Listing => listing;
+
     public long SizeOf(int index) => listing.SizeOf(index);
 
     public long TotalSize { get; } = listing.TotalSize();

@@ -80,7 +80,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     {
         public long LastUse;
 
-        public long Bytes => Listing.Names.Length + Listing.Count * 24L + 64;
+        public long Bytes => Listing.NamesLength + Listing.Count * 24L + 64;
     }
 
     private readonly record struct Delivered(string Name, long Size);
@@ -386,7 +386,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         // Our names start with the delivery time, so they follow everything listed before; anything else (a file that
         // claims a later time, two deliveries out of order) is left to a listing of new/, which sorts properly.
         var last = listing.Count > 0 ? listing.BaseOf(listing.Count - 1).ToArray() : null;
-        var bytes = listing.Names.Length;
+        var bytes = 0;
         foreach (var (name, _) in added)
         {
             var baseName = name.AsSpan(0, MaildirName.BaseLength(name));
@@ -394,16 +394,14 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             last = baseName.ToArray();
             bytes += name.Length;
         }
-        var names = GC.AllocateUninitializedArray<byte>(bytes);
-        listing.Names.CopyTo(names, 0);
-        var records = new MaildirListing.Record[listing.Count + added.Count];
-        listing.Records.CopyTo(records, 0);
-        var at = listing.Names.Length;
-        var next = listing.Count;
+        // Appended in place (see MaildirListing.Grow): nothing of the known million is copied.
+        var growth = MaildirListing.Grow(listing, added.Count, bytes);
+        var at = growth.NameAt;
+        var next = growth.RecordAt;
         foreach (var (name, size) in added)
         {
-            name.CopyTo(names, at);
-            records[next++] = new MaildirListing.Record
+            name.CopyTo(growth.Names, at);
+            growth.Records[next++] = new MaildirListing.Record
             {
                 NameStart = at,
                 NameLength = (byte)name.Length,
@@ -415,7 +413,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             };
             at += name.Length;
         }
-        return MaildirListing.Extending(listing, names, records);
+        return growth.Finish();
     }
 
     private void StartSizing(string path, MaildirListing full, Stamp stamp, Func<VerifiedMaildir> reopen, ILogger logger, bool fsync, TimeProvider time)

@@ -10,38 +10,126 @@ namespace Restante.Storage.Maildir;
 /// Immutable once published: sessions share it, and a session's own renames live beside it
 /// (see <see cref="MaildirMaildrop"/>). Strings are made on demand (a UIDL line, an open).
 /// </summary>
+/// <remarks>
+/// New mail is appended in place (<see cref="Grow"/>): the buffers keep room past the last message, and a listing that
+/// ends where its buffers' claimed part ends writes the new messages there and shares the buffers (and its lookup
+/// table) with the listing that follows. Readers of the earlier listing never look past their own count, so one
+/// delivery into a million-message mailbox neither copies a million records nor holds two copies of them in memory.
+/// </remarks>
 internal sealed class MaildirListing
 {
-    public static MaildirListing Empty { get; } = new([], []);
+    public static MaildirListing Empty { get; } = new([], 0, [], 0);
 
     private readonly byte[] _names;
-    // Open addressing by base name: slot holds record index + 1, 0 is free. Built on first use.
+    private readonly Record[] _records;
+    private readonly int _namesLength;
+    // How far the buffers are taken, shared by every listing over the same buffers; only the listing that ends there
+    // may append (see Grow).
+    private readonly Claim _claim;
+    // Open addressing by base name: slot holds record index + 1, 0 is free. Built on first use, or shared with the
+    // listing this one extends (slots of later messages are then skipped: see FindBase).
     private int[]? _byBase;
 
-    /// <param name="names">The names the records point into.</param>
-    /// <param name="records">In arrival order; sizes may still be filled in before the listing is published.</param>
-    public MaildirListing(byte[] names, Record[] records)
+    /// <param name="names">The names the records point into; <paramref name="namesLength"/> bytes used, the rest is room for appends.</param>
+    /// <param name="records">In arrival order, <paramref name="count"/> used; sizes may still be filled in before the listing is published.</param>
+    public MaildirListing(byte[] names, int namesLength, Record[] records, int count)
+        : this(names, namesLength, records, count, new Claim { Records = count })
     {
-        _names = names;
-        Records = records;
     }
 
-    /// <summary>
-    /// A listing that is <paramref name="previous"/> with records added at the end (<paramref name="records"/> starts with
-    /// <paramref name="previous"/>'s records as they are, their names at the same places in <paramref name="names"/>): its
-    /// lookup table, when <paramref name="previous"/> has one, is a copy of that one with the added names put in, so a
-    /// million names are not hashed again after one delivery.
-    /// </summary>
-    public static MaildirListing Extending(MaildirListing previous, byte[] names, Record[] records)
+    private MaildirListing(byte[] names, int namesLength, Record[] records, int count, Claim claim)
     {
-        var listing = new MaildirListing(names, records);
-        var table = previous._byBase;
-        if (table is null || table.Length == 0 || table.Length != TableLength(records.Length)) return listing;
-        var copy = GC.AllocateUninitializedArray<int>(table.Length);
-        table.CopyTo(copy, 0);
-        for (var i = previous.Count; i < records.Length; i++) listing.Insert(copy, i);
-        listing._byBase = copy;
-        return listing;
+        _names = names;
+        _namesLength = namesLength;
+        _records = records;
+        Count = count;
+        _claim = claim;
+    }
+
+    internal sealed class Claim
+    {
+        public int Records;
+    }
+
+    /// <summary>Room to leave past <paramref name="used"/> for appends: about 1/64 more, so a copy is rare and the slack small.</summary>
+    public static int WithRoom(int used, int least) => (int)Math.Min(Array.MaxLength, used + (long)used / 64 + least);
+
+    /// <summary>Records room for appends to leave after <paramref name="count"/> messages.</summary>
+    public static Record[] NewRecords(int count) => new Record[WithRoom(count, 64)];
+
+    /// <summary>A names buffer with room for appends after <paramref name="bytes"/>.</summary>
+    public static byte[] NewNames(int bytes) => GC.AllocateUninitializedArray<byte>(WithRoom(bytes, 4096));
+
+    /// <summary>
+    /// Room for <paramref name="records"/> more messages of <paramref name="bytes"/> name bytes after <paramref name="previous"/>:
+    /// in <paramref name="previous"/>'s own buffers when it is the latest listing over them and they have the room (the
+    /// usual case: nothing is copied), otherwise in a copy with room to spare. The caller fills
+    /// <see cref="Growth.Names"/> from <see cref="Growth.NameAt"/> and <see cref="Growth.Records"/> from
+    /// <see cref="Growth.RecordAt"/>, then calls <see cref="Growth.Finish"/>. Everything that may make the caller give
+    /// up must be decided before: room taken is not given back (a later append then copies).
+    /// </summary>
+    public static Growth Grow(MaildirListing previous, int records, int bytes)
+    {
+        var count = previous.Count + records;
+        var namesLength = previous._namesLength + bytes;
+        if (count <= previous._records.Length && namesLength <= previous._names.Length
+            && Interlocked.CompareExchange(ref previous._claim.Records, count, previous.Count) == previous.Count)
+            return new Growth(previous, previous._names, previous._records, count, namesLength, previous._claim);
+        var names = NewNames(namesLength);
+        previous._names.AsSpan(0, previous._namesLength).CopyTo(names);
+        var copy = NewRecords(count);
+        previous._records.AsSpan(0, previous.Count).CopyTo(copy);
+        return new Growth(previous, names, copy, count, namesLength, new Claim { Records = count });
+    }
+
+    /// <summary>An append under way (see <see cref="Grow"/>).</summary>
+    public sealed class Growth
+    {
+        private readonly MaildirListing _previous;
+        private readonly int _count;
+        private readonly int _namesLength;
+        private readonly Claim _claim;
+
+        internal Growth(MaildirListing previous, byte[] names, Record[] records, int count, int namesLength, Claim claim)
+        {
+            _previous = previous;
+            Names = names;
+            Records = records;
+            _count = count;
+            _namesLength = namesLength;
+            _claim = claim;
+        }
+
+        public byte[] Names { get; }
+
+        public Record[] Records { get; }
+
+        /// <summary>Where the first added name goes in <see cref="Names"/>.</summary>
+        public int NameAt => _previous._namesLength;
+
+        /// <summary>Where the first added record goes in <see cref="Records"/>.</summary>
+        public int RecordAt => _previous.Count;
+
+        /// <summary>
+        /// The listing with the added records. Its lookup table is the previous one with the added names put in (shared
+        /// when the buffers are, a copy otherwise) while that stays at most half full, so a million names are not hashed
+        /// again after one delivery.
+        /// </summary>
+        public MaildirListing Finish()
+        {
+            var listing = new MaildirListing(Names, _namesLength, Records, _count, _claim);
+            var table = _previous._byBase;
+            if (table is null || table.Length == 0 || table.Length < TableLength(_count)) return listing;
+            if (!ReferenceEquals(Records, _previous._records))
+            {
+                var copy = GC.AllocateUninitializedArray<int>(table.Length);
+                table.CopyTo(copy, 0);
+                table = copy;
+            }
+            for (var i = _previous.Count; i < _count; i++) listing.Insert(table, i);
+            listing._byBase = table;
+            return listing;
+        }
     }
 
     /// <summary>One message: where its name is in the buffer, its folder and its size.</summary>
@@ -57,27 +145,38 @@ internal sealed class MaildirListing
     }
 
     /// <summary>The records; written to only while the listing is being built.</summary>
-    internal Record[] Records { get; }
+    internal Span<Record> Records => _records.AsSpan(0, Count);
 
-    internal byte[] Names => _names;
+    /// <summary>Record <paramref name="index"/>, to fill in its size while the listing is being built.</summary>
+    internal ref Record RecordAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
+        return ref _records[index];
+    }
 
-    public int Count => Records.Length;
+    /// <summary>The bytes of all names, in record order for a listing built here.</summary>
+    internal int NamesLength => _namesLength;
+
+    public int Count { get; }
+
+    /// <summary>True when this listing and <paramref name="other"/> share their buffers (one was appended to in place), for tests.</summary>
+    internal bool SharesBuffersWith(MaildirListing other) => ReferenceEquals(_records, other._records) && ReferenceEquals(_names, other._names);
 
     public ReadOnlySpan<byte> NameOf(int index)
     {
-        ref readonly var r = ref Records[index];
+        ref readonly var r = ref RecordAt(index);
         return _names.AsSpan(r.NameStart, r.NameLength);
     }
 
     public ReadOnlySpan<byte> BaseOf(int index)
     {
-        ref readonly var r = ref Records[index];
+        ref readonly var r = ref RecordAt(index);
         return _names.AsSpan(r.NameStart, r.BaseLength);
     }
 
-    public MaildirFolder FolderOf(int index) => Records[index].Folder;
+    public MaildirFolder FolderOf(int index) => RecordAt(index).Folder;
 
-    public long SizeOf(int index) => Records[index].Size;
+    public long SizeOf(int index) => RecordAt(index).Size;
 
     public string FileNameOf(int index) => Encoding.UTF8.GetString(NameOf(index));
 
@@ -105,7 +204,7 @@ internal sealed class MaildirListing
     public long TotalSize()
     {
         long total = 0;
-        foreach (ref readonly var r in Records.AsSpan()) total += r.Size;
+        foreach (ref readonly var r in Records) total += r.Size;
         return total;
     }
 
@@ -119,17 +218,19 @@ internal sealed class MaildirListing
         {
             var found = table[slot];
             if (found == 0) return -1;
+            // A message appended after this listing, in a table shared with the listings that extend it: not ours.
+            if (found > Count) continue;
             if (BaseOf(found - 1).SequenceEqual(baseName)) return found - 1;
         }
     }
 
     private int[] BuildTable()
     {
-        if (Records.Length == 0) return [];
+        if (Count == 0) return [];
         // At most half full, so a probe ends soon; the hash is seeded per process (HashCode), so
         // names a user picks cannot be made to collide on purpose.
-        var table = new int[TableLength(Records.Length)];
-        for (var i = 0; i < Records.Length; i++) Insert(table, i);
+        var table = new int[TableLength(Count)];
+        for (var i = 0; i < Count; i++) Insert(table, i);
         return table;
     }
 

@@ -56,8 +56,8 @@ internal static class MaildirScan
         foreach (var i in kept) total += collector.Renames.TryGetValue(i, out var to) ? collector.Found[to].Length : previous.Records[i].NameLength;
         foreach (var f in fresh) total += collector.Found[f].Length;
 
-        var names = new byte[total];
-        var records = new MaildirListing.Record[kept.Count + fresh.Count];
+        var names = MaildirListing.NewNames(total);
+        var records = MaildirListing.NewRecords(kept.Count + fresh.Count);
         var at = 0;
         var next = 0;
         int k = 0, n = 0;
@@ -97,29 +97,26 @@ internal static class MaildirScan
             }
             at += record.NameLength;
         }
-        return new Result(new MaildirListing(names, records), fresh.Count, removed, collector.Renames.Count);
+        return new Result(new MaildirListing(names, at, records, next), fresh.Count, removed, collector.Renames.Count);
     }
 
-    /// <summary><paramref name="previous"/> followed by the fresh sightings, which all sort after it.</summary>
+    /// <summary><paramref name="previous"/> followed by the fresh sightings, which all sort after it (appended in place: see <see cref="MaildirListing.Grow"/>).</summary>
     private static MaildirListing Appended(MaildirListing previous, Collector collector, List<int> fresh)
     {
-        var known = previous.Names.Length;
-        var total = known;
-        foreach (var f in fresh) total += collector.Found[f].Length;
-        var names = GC.AllocateUninitializedArray<byte>(total);
-        previous.Names.CopyTo(names, 0);
-        var records = new MaildirListing.Record[previous.Count + fresh.Count];
-        previous.Records.CopyTo(records, 0);
-        var at = known;
-        var next = previous.Count;
+        var bytes = 0;
+        foreach (var f in fresh) bytes += collector.Found[f].Length;
+        var growth = MaildirListing.Grow(previous, fresh.Count, bytes);
+        var names = growth.Names;
+        var at = growth.NameAt;
+        var next = growth.RecordAt;
         foreach (var f in fresh)
         {
             var found = collector.Found[f];
             collector.Scratch.AsSpan(found.Start, found.Length).CopyTo(names.AsSpan(at));
-            records[next++] = Parse(names.AsSpan(at, found.Length), at, found.Folder);
+            growth.Records[next++] = Parse(names.AsSpan(at, found.Length), at, found.Folder);
             at += found.Length;
         }
-        return MaildirListing.Extending(previous, names, records);
+        return growth.Finish();
     }
 
     /// <summary>A record for a name just found: base, and the size when W= carries it (-1 otherwise).</summary>

@@ -35,9 +35,8 @@ internal static class Snapshot
         var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused);
         var listing = scan.Listing;
         unsaved += scan.Removed;
-        var records = listing.Records;
         var unsized = 0;
-        foreach (ref readonly var r in records.AsSpan()) if (r.Size < 0) unsized++;
+        foreach (ref readonly var r in listing.Records) if (r.Size < 0) unsized++;
         var counted = 0;
         var complete = true;
         var leftOver = 0;
@@ -107,14 +106,14 @@ internal static class Snapshot
     {
         var records = listing.Records;
         int count = 0, bytes = 0;
-        foreach (ref readonly var r in records.AsSpan())
+        foreach (ref readonly var r in records)
         {
             if (r.Size < 0) continue;
             count++;
             bytes += r.NameLength;
         }
-        var names = new byte[bytes];
-        var kept = new MaildirListing.Record[count];
+        var names = MaildirListing.NewNames(bytes);
+        var kept = MaildirListing.NewRecords(count);
         int at = 0, next = 0;
         for (var i = 0; i < records.Length; i++)
         {
@@ -124,7 +123,7 @@ internal static class Snapshot
             kept[next++].NameStart = at;
             at += records[i].NameLength;
         }
-        return new MaildirListing(names, kept);
+        return new MaildirListing(names, at, kept, count);
     }
 
     /// <summary>
@@ -173,15 +172,14 @@ internal static class Snapshot
     private static async Task<(int Counted, bool Complete, int LeftOver)> CountSizesAsync(VerifiedMaildir maildir, MaildirListing listing, ILogger logger,
         TimeSpan sizingBudget, TimeProvider time, RefusedEntries refused, CancellationToken cancellationToken)
     {
-        var records = listing.Records;
         var counted = 0;
         var unsized = 0;
         var complete = true;
         using var budget = new CancellationTokenSource(sizingBudget, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
-        for (var i = 0; i < records.Length; i++)
+        for (var i = 0; i < listing.Count; i++)
         {
-            if (records[i].Size >= 0) continue;
+            if (listing.SizeOf(i) >= 0) continue;
             if (budget.IsCancellationRequested)
             {
                 unsized++;
@@ -191,7 +189,7 @@ internal static class Snapshot
             long size;
             try
             {
-                size = await CountAsync(maildir, records[i].Folder, listing.FileNameOf(i), linked.Token).ConfigureAwait(false);
+                size = await CountAsync(maildir, listing.FolderOf(i), listing.FileNameOf(i), linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -199,12 +197,12 @@ internal static class Snapshot
                 complete = false;
                 continue;
             }
-            records[i].Size = size < 0 ? -1 : size;
+            listing.RecordAt(i).Size = size < 0 ? -1 : size;
             if (size >= 0) counted++;
             else
             {
                 complete = false;
-                if (size == NotRegular) refused.Add(maildir, records[i].Folder, listing.FileNameOf(i));
+                if (size == NotRegular) refused.Add(maildir, listing.FolderOf(i), listing.FileNameOf(i));
             }
         }
         LogRefused(logger, maildir, refused);
