@@ -69,6 +69,9 @@ psql_ "CREATE EXTENSION pg_stat_statements"
 POSTMASTER=$(head -1 "$WORK/pg/postmaster.pid")
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+switches() {   # context switches (voluntary + involuntary) of every thread of the process
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}
 pg_ticks() {   # every process under the postmaster, and the postmaster itself
   local sum=0 p
   for p in $POSTMASTER $(pgrep -P "$POSTMASTER"); do sum=$((sum + $(ticks "$p"))); done
@@ -91,18 +94,18 @@ for round in $(seq "$ROUNDS"); do
     i0=$(ticks $NODE); sleep 2; idle=$(( $(ticks $NODE) - i0 ))   # what the node burns with no session at all
     psql_ "SELECT pg_stat_statements_reset()" >/dev/null
     commits0=$(psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'")
-    n0=$(ticks $NODE) g0=$(pg_ticks)
+    n0=$(ticks $NODE) g0=$(pg_ticks) s0=$(switches $NODE)
     rm -f "$WORK/run.json"
     "$LOADGEN" login -c 16 -d "$DURATION" --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) --out "$WORK/run.json" >/dev/null || true   # errors: in the JSON
     json=$(tail -1 "$WORK/run.json")
-    n1=$(ticks $NODE) g1=$(pg_ticks)
+    n1=$(ticks $NODE) g1=$(pg_ticks) s1=$(switches $NODE)
     sleep 0.6   # pg_stat_database is flushed by the backends at most every 0.5 s
     commits1=$(psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'")
     calls=$(psql_ "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' AND query NOT LIKE '%xact_commit%'")
     sessions=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sessions"])' "$json")
     rate=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sessions_per_s"])' "$json")
-    echo "$build $round $sessions $rate $((n1 - n0)) $((g1 - g0)) $calls $((commits1 - commits0))" >>"$OUT"
-    log "$build round $round: $sessions sessions ($rate/s), node $((n1 - n0)) ticks (idle: $idle ticks in 2 s), postgres $((g1 - g0)) ticks, $calls statements, $((commits1 - commits0)) commits"
+    echo "$build $round $sessions $rate $((n1 - n0)) $((g1 - g0)) $calls $((commits1 - commits0)) $((s1 - s0))" >>"$OUT"
+    log "$build round $round: $sessions sessions ($rate/s), node $((n1 - n0)) ticks (idle: $idle ticks in 2 s), postgres $((g1 - g0)) ticks, $calls statements, $((commits1 - commits0)) commits, $((s1 - s0)) node thread switches"
     if [[ $round == 1 && $build != maildir ]]; then
       psql_ "SELECT calls, left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 8" | sed "s/^/   [$build] /" >&2
     fi
@@ -111,21 +114,31 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 log "uptime after: $(uptime)"
-if [[ -n ${PROFILE:-} ]]; then   # PROFILE=old|new|maildir: a CPU sample of that node under the same load (dotnet-trace)
+if [[ -n ${PROFILE:-} ]]; then   # PROFILE=old|new|maildir: a CPU sample of that node under the same load
+  # perf (cpu-clock, with the JIT's perf map) for native and managed frames alike; then dotnet-trace.
   store=(--data "$WORK/node" --store postgres --postgres "$CONN"); [[ $PROFILE == maildir ]] && store=(--data "$WORK/maildir")
-  "${BIN[$PROFILE]}" serve "${store[@]}" --pop3 "127.0.0.1:$((P + 20))" --lmtp "127.0.0.1:$((P + 21))" --log-level Warning >"$WORK/node.log" 2>&1 &
+  DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${BIN[$PROFILE]}" serve "${store[@]}" --pop3 "127.0.0.1:$((P + 20))" --lmtp "127.0.0.1:$((P + 21))" --log-level Warning >"$WORK/node.log" 2>&1 &
   NODE=$!
   for _ in $(seq 600); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
-  "$LOADGEN" login -c 16 -d 8 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null &
-  sleep 2
-  ~/.dotnet/tools/dotnet-trace collect -p $NODE --profile cpu-sampling --duration 00:00:00:04 -o "$WORK/node.nettrace" >/dev/null 2>&1 || true
-  wait %2 2>/dev/null || true
-  ~/.dotnet/tools/dotnet-trace report "$WORK/node.nettrace" topN -n 40 >&2 || true
-  ~/.dotnet/tools/dotnet-trace report "$WORK/node.nettrace" topN -n 60 --inclusive >&2 || true
-  kill $NODE; wait $NODE 2>/dev/null || true; NODE=""
+  "$LOADGEN" login -c 16 -d 3 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null || true
+  "$LOADGEN" login -c 16 -d 10 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null &
+  LOADPID=$!
+  sleep 1
+  if command -v perf >/dev/null; then
+    perf record -e cpu-clock -F 999 -g -p "$NODE" -o "$WORK/perf.data" -- sleep 8 >/dev/null 2>&1 || true
+    log "perf: top frames by self time ($PROFILE)"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio --percent-limit 0.7 -g none </dev/null 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50 >&2 || true
+    log "perf: by shared object"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none </dev/null 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 >&2 || true
+    log "perf: top frames by inclusive time"
+    perf report -i "$WORK/perf.data" --children --sort symbol --stdio --percent-limit 4 -g none </dev/null 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 >&2 || true
+    [[ -n ${PROFILE_KEEP:-} ]] && { cp "$WORK/perf.data" "$PROFILE_KEEP.perf.data"; cp "/tmp/perf-$NODE.map" "$PROFILE_KEEP.perf-$NODE.map" 2>/dev/null || true; }
+  fi
+  wait "$LOADPID" 2>/dev/null || true
+  kill $NODE; wait $NODE 2>/dev/null || true; rm -f "/tmp/perf-$NODE.map"; NODE=""
 fi
-echo "| build | sessions | sessions/s (loaded machine) | node CPU µs/session | PostgreSQL CPU µs/session | statements/session | commits/session |"
-echo "|---|---|---|---|---|---|---|"
+echo "| build | sessions | sessions/s (loaded machine) | node CPU µs/session | PostgreSQL CPU µs/session | statements/session | commits/session | node thread switches/session |"
+echo "|---|---|---|---|---|---|---|---|"
 python3 - "$OUT" "$HZ" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -135,5 +148,5 @@ for build in dict.fromkeys(r[0] for r in rows):
     per = lambda i: [int(r[i]) / int(r[2]) for r in rs]
     cpu = lambda i: [v * 1e6 / hz for v in per(i)]
     fmt = lambda v, d=0: f"{statistics.median(v):,.{d}f} [{min(v):,.{d}f}–{max(v):,.{d}f}]"
-    print(f"| {build} | {sum(int(r[2]) for r in rs):,} | {fmt([float(r[3]) for r in rs])} | {fmt(cpu(4))} | {fmt(cpu(5))} | {fmt(per(6), 2)} | {fmt(per(7), 2)} |")
+    print(f"| {build} | {sum(int(r[2]) for r in rs):,} | {fmt([float(r[3]) for r in rs])} | {fmt(cpu(4))} | {fmt(cpu(5))} | {fmt(per(6), 2)} | {fmt(per(7), 2)} | {fmt(per(8), 1)} |")
 PY
