@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -287,7 +288,7 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
         return (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stores the message's bytes in chunks, counting the octets RETR will send.</summary>
+    /// <summary>Stores the message's bytes in chunks (each compressed when that pays: CompressedFrame), counting the octets RETR will send.</summary>
     private async Task<(long BodyId, long Length, long Octets)> WriteBodyAsync(Stream message, CancellationToken cancellationToken)
     {
         await using var connection = await _unflushedSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -297,20 +298,29 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             bodyId = (long)(await create.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         var rowSize = BodyLayout.RowSizeFor(_options.ChunkSize);
         var buffer = new byte[rowSize * BodyLayout.RowsPerStatement(_options.ChunkSize)];
+        using var compressed = _options.CompressBodies ? new MemoryStream() : null;
         var octets = new MessageOctets();
         long length = 0;
         var seq = 0;
-        // One statement per buffer; the server cuts it into rows of rowSize (BodyLayout).
+        // One statement per buffer; the server cuts it into rows of rowSize (BodyLayout). A compressed frame marks
+        // its first row with its row count and raw size, the others with 0 (schema version 5).
         await using var chunk = new NpgsqlCommand("""
-            INSERT INTO body_chunk (body_id, seq, data)
-            SELECT $1, $2 + i, substring($3 FROM i * $4 + 1 FOR $4) FROM generate_series(0, (octet_length($3) - 1) / $4) AS i
+            INSERT INTO body_chunk (body_id, seq, data, frame_rows, frame_octets)
+            SELECT $1, $2 + i, substring($3 FROM i * $4 + 1 FOR $4),
+                   CASE WHEN $5::integer IS NULL THEN NULL WHEN i = 0 THEN $5 ELSE 0 END,
+                   CASE WHEN i = 0 THEN $6::integer END
+            FROM generate_series(0, (octet_length($3) - 1) / $4) AS i
             """, connection, transaction);
         chunk.Parameters.AddWithValue(bodyId);
         var seqParameter = new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer };
         var dataParameter = new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea };
+        var frameRowsParameter = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer };
+        var frameOctetsParameter = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer };
         chunk.Parameters.Add(seqParameter);
         chunk.Parameters.Add(dataParameter);
         chunk.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = rowSize });
+        chunk.Parameters.Add(frameRowsParameter);
+        chunk.Parameters.Add(frameOctetsParameter);
         while (true)
         {
             var filled = 0;
@@ -320,9 +330,18 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             if (filled == 0) break;
             octets.Add(buffer.AsSpan(0, filled));
             length += filled;
+            var data = buffer.AsMemory(0, filled);
+            frameRowsParameter.Value = DBNull.Value;
+            frameOctetsParameter.Value = DBNull.Value;
+            if (compressed is not null && CompressedFrame.TryCompress(data.Span, compressed))
+            {
+                data = compressed.GetBuffer().AsMemory(0, (int)compressed.Length);
+                frameRowsParameter.Value = (data.Length + rowSize - 1) / rowSize;
+                frameOctetsParameter.Value = filled;
+            }
             seqParameter.TypedValue = seq;
-            seq += (filled + rowSize - 1) / rowSize;
-            dataParameter.TypedValue = buffer.AsMemory(0, filled);
+            seq += (data.Length + rowSize - 1) / rowSize;
+            dataParameter.TypedValue = data;
             await chunk.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (filled < buffer.Length) break;
         }
@@ -488,10 +507,11 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
     }
 
     /// <summary>
-    /// Reads the next rows of a body from <paramref name="seq"/> on, about ChunkSize octets, into the
-    /// stream's buffer: one short statement. A row written before schema version 4 (one TOASTed row
-    /// per chunk) comes alone: a row that is not the first is taken only if it is no longer than a
-    /// version-4 row, and the rows stop at the first one skipped, so memory stays bounded either way.
+    /// Reads the next rows of a body from <paramref name="seq"/> on into the stream's buffer: one short statement.
+    /// Raw rows come about ChunkSize octets at a time; a row written before schema version 4 (one TOASTed row per
+    /// chunk) comes alone: a row that is not the first is taken only if it is no longer than a version-4 row, and
+    /// the rows stop at the first one skipped, so memory stays bounded either way. A compressed frame (version 5)
+    /// comes whole, however many rows it has, and is decompressed here.
     /// </summary>
     internal async ValueTask<(int Rows, int Filled)> ReadRowsAsync(long bodyId, int seq, ChunkedBodyStream into, CancellationToken cancellationToken)
     {
@@ -499,10 +519,13 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
         {
             return await PostgresFailure.RetryStaleAsync(async () =>
             {
-                // octet_length of a TOASTed value reads its pointer, not the value.
+                // octet_length of a TOASTed value reads its pointer, not the value. The window is the frame's own row
+                // count when the first row begins one (whatever ChunkSize the writing node had), else this store's.
                 await using var command = _dataSource.CreateCommand("""
-                    SELECT seq, data FROM body_chunk
-                    WHERE body_id = $1 AND seq >= $2 AND seq < $2 + $3 AND (seq = $2 OR octet_length(data) <= $4)
+                    SELECT seq, frame_rows, frame_octets, data FROM body_chunk
+                    WHERE body_id = $1 AND seq >= $2
+                      AND seq < $2 + coalesce((SELECT nullif(f.frame_rows, 0) FROM body_chunk f WHERE f.body_id = $1 AND f.seq = $2), $3)
+                      AND (seq = $2 OR octet_length(data) <= $4)
                     ORDER BY seq
                     """);
                 command.Parameters.AddWithValue(bodyId);
@@ -510,22 +533,76 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
                 command.Parameters.AddWithValue(BodyLayout.RowsPerStatement(_options.ChunkSize));
                 command.Parameters.AddWithValue(BodyLayout.RowSize);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                var rows = 0;
-                var filled = 0;
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetInt32(0) == seq + rows)
-                {
-                    var size = checked((int)reader.GetBytes(1, 0, null, 0, 0));
-                    var buffer = into.RentBuffer(checked(filled + size), filled);
-                    reader.GetBytes(1, 0, buffer, filled, size);
-                    filled += size;
-                    rows++;
-                }
-                return (rows, filled);
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.GetInt32(0) != seq) return (0, 0);
+                return reader.IsDBNull(1)
+                    ? await ReadRawRowsAsync(reader, seq, into, cancellationToken).ConfigureAwait(false)
+                    : await ReadFrameAsync(reader, bodyId, seq, into, cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgresFailure.IsDatabaseFailure(ex))
         {
             throw new IOException($"Cannot read chunk {seq} of body {bodyId}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Raw rows from the reader's current one (<paramref name="seq"/>), up to a gap or a compressed frame.</summary>
+    private static async Task<(int Rows, int Filled)> ReadRawRowsAsync(NpgsqlDataReader reader, int seq, ChunkedBodyStream into, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        var filled = 0;
+        do
+        {
+            if (reader.GetInt32(0) != seq + rows || !reader.IsDBNull(1)) break;
+            var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
+            var buffer = into.RentBuffer(checked(filled + size), filled);
+            reader.GetBytes(3, 0, buffer, filled, size);
+            filled += size;
+            rows++;
+        }
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+        return (rows, filled);
+    }
+
+    /// <summary>
+    /// The compressed frame that begins at the reader's current row: all its rows, decompressed into the stream's
+    /// buffer. A frame with a row missing, a row that is not its own, or data that does not decompress to exactly its
+    /// recorded size throws <see cref="IOException"/>: nothing of it reaches the client.
+    /// </summary>
+    private static async Task<(int Rows, int Filled)> ReadFrameAsync(NpgsqlDataReader reader, long bodyId, int seq, ChunkedBodyStream into, CancellationToken cancellationToken)
+    {
+        var frameRows = reader.GetInt32(1);
+        var frameOctets = reader.IsDBNull(2) ? 0 : reader.GetInt32(2);
+        if (frameRows <= 0 || frameOctets is <= 0 or > CompressedFrame.MaxOctets)
+            throw new IOException($"Chunk {seq} of body {bodyId} does not begin a compressed frame (frame_rows {frameRows}, frame_octets {frameOctets}).");
+        var compressed = ArrayPool<byte>.Shared.Rent(BodyLayout.RowSize);
+        try
+        {
+            var rows = 0;
+            var length = 0;
+            do
+            {
+                if (reader.GetInt32(0) != seq + rows || (rows > 0 && (reader.IsDBNull(1) || reader.GetInt32(1) != 0))) break;
+                var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
+                if (compressed.Length < length + size)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(checked(length + size));
+                    compressed.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(compressed);
+                    compressed = bigger;
+                }
+                reader.GetBytes(3, 0, compressed, length, size);
+                length += size;
+                rows++;
+            }
+            while (rows < frameRows && await reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+            if (rows != frameRows)
+                throw new IOException($"The compressed frame at chunk {seq} of body {bodyId} has {rows} of its {frameRows} rows.");
+            CompressedFrame.Decompress(compressed, length, into.RentBuffer(frameOctets, 0).AsSpan(0, frameOctets), bodyId, seq);
+            return (rows, frameOctets);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
         }
     }
 

@@ -94,6 +94,16 @@ public static class PostgresSchema
             -- bodies stored before keep their TOASTed rows, and the reader takes both.
             ALTER TABLE body_chunk SET (toast_tuple_target = 8160);
             """),
+        (5, """
+            -- Bodies may be stored compressed by the node (CompressedFrame: Brotli), one frame per
+            -- delivery statement, cut into rows like raw data. frame_rows NULL: the row holds raw
+            -- octets, as every row written before. frame_rows = n > 0: the row begins a frame of n
+            -- rows (this one and the next n - 1, which have frame_rows = 0) that decompresses to
+            -- frame_octets octets. data keeps STORAGE EXTERNAL (version 1), so PostgreSQL never tries
+            -- to compress the frames again, nor has to decompress anything on a read. Adding
+            -- columns without a default rewrites nothing: old rows read as raw.
+            ALTER TABLE body_chunk ADD COLUMN IF NOT EXISTS frame_rows integer, ADD COLUMN IF NOT EXISTS frame_octets integer;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

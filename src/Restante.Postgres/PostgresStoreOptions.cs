@@ -16,6 +16,15 @@ public sealed class PostgresStoreOptions
     /// <summary>Message bodies are written and read this many octets per statement, in rows of at most 8000 octets (BodyLayout).</summary>
     public int ChunkSize { get; set; } = 256 * 1024;
 
+    /// <summary>The largest <see cref="ChunkSize"/>.</summary>
+    internal const int MaxChunkSize = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Deliveries store each ChunkSize of a body Brotli-compressed when that saves at least an eighth (CompressedFrame);
+    /// off, they store raw octets as before schema version 5. Either way every body stays readable.
+    /// </summary>
+    public bool CompressBodies { get; set; } = true;
+
     /// <summary>How often a node removes bodies no message refers to any more (left by QUIT and failed deliveries).</summary>
     public TimeSpan BodyCollectionInterval { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -29,7 +38,7 @@ public sealed class PostgresStoreOptions
         if (string.IsNullOrWhiteSpace(ConnectionString))
             yield return "Postgres:ConnectionString must be set for Store postgres (or use --postgres).";
         if (LeaseTtl < TimeSpan.FromSeconds(1)) yield return "Postgres:LeaseTtl must be at least 00:00:01.";
-        if (ChunkSize is < 4096 or > 64 * 1024 * 1024) yield return "Postgres:ChunkSize must be between 4096 and 67108864 octets.";
+        if (ChunkSize is < 4096 or > MaxChunkSize) yield return "Postgres:ChunkSize must be between 4096 and 67108864 octets.";
         if (BodyCollectionInterval <= TimeSpan.Zero) yield return "Postgres:BodyCollectionInterval must be positive.";
     }
 }

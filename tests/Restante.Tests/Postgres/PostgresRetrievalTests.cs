@@ -75,11 +75,19 @@ public sealed class PostgresRetrievalTests
     }
 
     [PostgresFact]
-    public async Task Retr_and_top_send_exactly_what_the_maildir_store_sends_across_row_and_statement_boundaries()
+    public Task Retr_and_top_send_exactly_what_the_maildir_store_sends_across_row_and_statement_boundaries()
+        => AssertSameAsMaildirAsync(compress: false);
+
+    [PostgresFact]
+    public Task Retr_and_top_send_exactly_what_the_maildir_store_sends_across_compressed_frame_boundaries()
+        => AssertSameAsMaildirAsync(compress: true);
+
+    /// <param name="compress">Bodies stored as compressed frames (one per ChunkSize: boundaries at 16000, 32000...) or raw rows.</param>
+    private static async Task AssertSameAsMaildirAsync(bool compress)
     {
         var cluster = await PostgresCluster.SharedAsync();
         var connectionString = await cluster.CreateDatabaseAsync();
-        var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize });
+        var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize, CompressBodies = compress });
         var messages = TrickyMessages();
         await using var maildir = await TestServer.StartAsync();
         maildir.AddUser("alice", "pw");
@@ -106,6 +114,10 @@ public sealed class PostgresRetrievalTests
             var retr = await ReplyAsync(fromPostgres, $"RETR {i + 1}");
             Assert.StartsWith($"+OK {MessageOctets.Count(messages[i].Bytes)} octets", Encoding.ASCII.GetString(retr));
         }
+        // The layout asked for is the one used: the filler lines compress far below an eighth.
+        var frames = await ScalarAsync(connectionString, "SELECT count(*) FROM body_chunk WHERE frame_rows > 0");
+        if (compress) Assert.True(frames > 0, "no body was stored compressed");
+        else Assert.Equal(0, frames);
         await store.DisposeAsync();
     }
 
@@ -114,7 +126,7 @@ public sealed class PostgresRetrievalTests
     {
         var cluster = await PostgresCluster.SharedAsync();
         var connectionString = await cluster.CreateDatabaseAsync();
-        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, CompressBodies = false });
         var message = Filled(50_000, "\r\n");
         await store.DeliverAsync("alice", new MemoryStream(message), CancellationToken.None);
 
@@ -156,7 +168,7 @@ public sealed class PostgresRetrievalTests
         var runs = await Task.WhenAll(
             PostgresSchema.MigrateAsync(first, CancellationToken.None),
             PostgresSchema.MigrateAsync(second, CancellationToken.None));
-        Assert.Equal(new[] { 4 }, runs.SelectMany(r => r).ToArray());
+        Assert.Equal(new[] { 4, 5 }, runs.SelectMany(r => r).Order().ToArray());
         Assert.Equal(PostgresSchema.LatestVersion, await PostgresSchema.GetVersionAsync(second, CancellationToken.None));
         Assert.Contains("toast_tuple_target=8160", await ScalarTextAsync(connectionString, "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'body_chunk'"));
 
@@ -200,7 +212,7 @@ public sealed class PostgresRetrievalTests
     {
         var cluster = await PostgresCluster.SharedAsync();
         var connectionString = await cluster.CreateDatabaseAsync();
-        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, CompressBodies = false });
         var message = Filled(4 * BodyLayout.RowSize + 17, "\r\n");
         await store.DeliverAsync("alice", new MemoryStream(message), CancellationToken.None);
         Assert.Equal(5, await ScalarAsync(connectionString, "SELECT count(*) FROM body_chunk"));
@@ -220,6 +232,94 @@ public sealed class PostgresRetrievalTests
         });
         Assert.True(read.Length <= BodyLayout.RowSize, $"{read.Length} octets came out of a body whose row 1 is missing");
         Assert.True(message.AsSpan(0, (int)read.Length).SequenceEqual(read.ToArray()));
+    }
+
+    /// <summary>Random octets: they do not compress, so they are stored raw even with compression on.</summary>
+    private static byte[] Noise(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    [PostgresFact]
+    public async Task Compressed_and_raw_bodies_mixed_in_one_mailbox_read_back_byte_exact_whatever_the_readers_chunk_size()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        var messages = new List<byte[]>();
+        async Task DeliverAsync(PostgresStoreOptions options, params byte[][] bodies)
+        {
+            await using var store = new PostgresMailStore(options);
+            foreach (var body in bodies)
+            {
+                messages.Add(body);
+                await store.DeliverAsync("alice", new MemoryStream(body), CancellationToken.None);
+            }
+        }
+        // Raw rows, as a store before schema version 5 (or with CompressBodies off) wrote them.
+        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, CompressBodies = false }, Filled(20_000, "\r\n."));
+        // Frames of 16000 raw: compressed, raw (noise), compressed again, all in one body; then a body of noise only.
+        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize },
+            [.. Filled(ChunkSize, ""), .. Noise(ChunkSize, 1), .. Filled(5000, "\n.")], Noise(30_000, 2));
+        // Frames of 256000 raw, more rows each than a reader with a ChunkSize of 16000 takes in one statement.
+        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString }, Filled(600_000, "\r\n"));
+
+        Assert.Equal(1, await ScalarAsync(connectionString,
+            "SELECT count(*) FROM (SELECT body_id FROM body_chunk GROUP BY body_id HAVING bool_or(frame_rows IS NULL) AND bool_or(frame_rows > 0)) AS mixed"));
+        Assert.Equal(2, await ScalarAsync(connectionString,
+            "SELECT count(*) FROM (SELECT body_id FROM body_chunk GROUP BY body_id HAVING bool_and(frame_rows IS NULL)) AS raw"));
+        Assert.True(await ScalarAsync(connectionString, "SELECT max(frame_rows) FROM body_chunk") > BodyLayout.RowsPerStatement(ChunkSize));
+        foreach (var readerChunkSize in new[] { ChunkSize, 256 * 1024 })
+        {
+            await using var reader = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = readerChunkSize });
+            await using var drop = await reader.OpenAsync("alice", CancellationToken.None);
+            Assert.Equal(messages.Count, drop.Messages.Count);
+            for (var i = 0; i < messages.Count; i++)
+            {
+                Assert.Equal(MessageOctets.Count(messages[i]), drop.Messages[i].Size);
+                var read = await ReadAllAsync(await drop.OpenMessageAsync(i, CancellationToken.None));
+                Assert.True(messages[i].AsSpan().SequenceEqual(read), $"message {i + 1} read with ChunkSize {readerChunkSize} differs");
+            }
+        }
+    }
+
+    [PostgresFact]
+    public async Task A_corrupt_compressed_frame_fails_to_read_and_retr_never_ends_such_a_message_with_a_dot()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize });
+        // 1 and 3: one frame each, read whole before RETR answers. 2: frames of 16000 past the 256 KiB RETR reads before its +OK.
+        var large = Filled(300_000, "\r\n");
+        foreach (var body in new[] { Filled(10_000, "\r\n"), large, Filled(10_000, "\n.") })
+            await store.DeliverAsync("alice", new MemoryStream(body), CancellationToken.None);
+        await using (var dataSource = NpgsqlDataSource.Create(connectionString))
+        {
+            // One octet changed in the middle of the first body's frame and of the second's last frame; the third
+            // frame's recorded size one short of what it holds.
+            const string flip = "UPDATE body_chunk SET data = set_byte(data, octet_length(data) / 2, get_byte(data, octet_length(data) / 2) # 85)";
+            await ExecuteAsync(dataSource, $"{flip} WHERE seq = 0 AND body_id = (SELECT body_id FROM message WHERE uid = 1)");
+            await ExecuteAsync(dataSource, $"""
+                {flip} WHERE (body_id, seq) = (SELECT body_id, max(seq) FROM body_chunk
+                    WHERE frame_rows > 0 AND body_id = (SELECT body_id FROM message WHERE uid = 2) GROUP BY body_id)
+                """);
+            await ExecuteAsync(dataSource, "UPDATE body_chunk SET frame_octets = frame_octets - 1 WHERE seq = 0 AND body_id = (SELECT body_id FROM message WHERE uid = 3)");
+        }
+
+        await using var server = await TestServer.StartAsync(store: store);
+        server.AddUser("alice", "pw");
+        await using var client = await server.LoginAsync("alice", "pw");
+        foreach (var command in new[] { "RETR 1", "TOP 1 0", "RETR 3" })
+        {
+            await client.SendAsync(command);
+            Assert.StartsWith("-ERR [SYS/TEMP]", await client.ReadLineAsync());
+        }
+        await client.SendAsync("RETR 2");
+        Assert.StartsWith("+OK", await client.ReadLineAsync());
+        var (octets, closed) = await client.ReadSlowlyAsync(64 * 1024, TimeSpan.Zero, TimeSpan.FromSeconds(60));
+        Assert.True(closed, "the session ended a message whose frame is corrupt with a final dot");
+        Assert.True(octets < MessageOctets.Count(large), $"{octets} octets sent of a {large.Length}-octet message with a corrupt frame");
     }
 
     private static async Task InsertVersion3MessageAsync(NpgsqlDataSource dataSource, string uidl, byte[] bytes, int chunkSize)
