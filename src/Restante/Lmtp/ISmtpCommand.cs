@@ -1,3 +1,4 @@
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp;
@@ -7,5 +8,5 @@ internal interface ISmtpCommand
 {
     SmtpVerb Verb { get; }
 
-    ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
+    ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
 }

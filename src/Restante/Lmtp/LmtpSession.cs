@@ -125,7 +125,7 @@ public sealed class LmtpSession : ILineProtocol
             await FlushSpoolAsync(_data!, cancellationToken).ConfigureAwait(false);
             return LineOutcome.Continue;
         }
-        return ToLineOutcome(await FinishDataAsync().ConfigureAwait(false));
+        return await FinishDataAsync().ConfigureAwait(false);
     }
 
     void ILineProtocol.InputEnded()
@@ -133,12 +133,10 @@ public sealed class LmtpSession : ILineProtocol
         if (_data is not null) _connection.EndReason = "client disconnected mid-DATA";
     }
 
-    async ValueTask<LineOutcome> ILineProtocol.ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken cancellationToken)
-        => ToLineOutcome(await ExecuteLineAsync(line, cancellationToken).ConfigureAwait(false));
+    ValueTask<LineOutcome> ILineProtocol.ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken cancellationToken)
+        => ExecuteLineAsync(line, cancellationToken);
 
-    private static LineOutcome ToLineOutcome(SessionOutcome outcome) => outcome == SessionOutcome.Close ? LineOutcome.Close : LineOutcome.Continue;
-
-    private async ValueTask<SessionOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
+    private async ValueTask<LineOutcome> ExecuteLineAsync(ReadOnlySequence<byte> line, CancellationToken stopping)
     {
         // Lines are at most 1000 octets; one copy lets commands await safely.
         var bytes = line.ToArray();
@@ -146,7 +144,7 @@ public sealed class LmtpSession : ILineProtocol
         var (offset, length) = range.GetOffsetAndLength(bytes.Length);
         var arguments = new ReadOnlyMemory<byte>(bytes, offset, length);
 
-        SessionOutcome outcome;
+        LineOutcome outcome;
         if (!SmtpStateTable.Knows(Dialect, verb))
             outcome = Refuse(verb is SmtpVerb.Lhlo or SmtpVerb.Ehlo or SmtpVerb.Helo
                 ? new SmtpReply(500, "5.5.1", Dialect == DeliveryDialect.Lmtp ? "This is LMTP: use LHLO (RFC 2033)" : "This is SMTP: use EHLO")
@@ -172,13 +170,13 @@ public sealed class LmtpSession : ILineProtocol
     }
 
     /// <summary>Writes an error reply and counts it toward <see cref="LmtpLimits.MaxBadCommands"/>.</summary>
-    internal ValueTask<SessionOutcome> RejectAsync(SmtpReply reply) => ValueTask.FromResult(Refuse(reply));
+    internal ValueTask<LineOutcome> RejectAsync(SmtpReply reply) => ValueTask.FromResult(Refuse(reply));
 
-    private SessionOutcome Refuse(SmtpReply reply)
+    private LineOutcome Refuse(SmtpReply reply)
     {
         Reply(reply);
         _connection.CountBadCommand();
-        return SessionOutcome.Continue;
+        return LineOutcome.Continue;
     }
 
     internal void Greet(string clientName)
@@ -226,7 +224,7 @@ public sealed class LmtpSession : ILineProtocol
     /// even when the server is stopping, like POP3's UPDATE: the client has sent everything, and a
     /// half-done transaction would make it send the message again to recipients who have it.
     /// </summary>
-    private async ValueTask<SessionOutcome> FinishDataAsync()
+    private async ValueTask<LineOutcome> FinishDataAsync()
     {
         var data = _data!;
         var transaction = Transaction!;
@@ -253,7 +251,7 @@ public sealed class LmtpSession : ILineProtocol
             }
         }
         ResetTransaction();
-        return SessionOutcome.Continue;
+        return LineOutcome.Continue;
     }
 
     private async ValueTask FlushSpoolAsync(DataReception data, CancellationToken cancellationToken)

@@ -88,7 +88,7 @@ internal static class FileDescriptorLimit
 
     /// <summary>Descriptors the connection limits may need at once.</summary>
     public static long Needed(ConnectionShares shares, int perPop3Session = PerPop3Session)
-        => shares.Pop3 * (long)perPop3Session + (shares.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor * PerPop3Command
+        => shares.Pop3 * (long)perPop3Session + BusyShare(shares) * PerPop3Command
             + (shares.Lmtp + (long)shares.Smtp) * PerDeliverySession;
 
     /// <summary>
@@ -98,10 +98,13 @@ internal static class FileDescriptorLimit
     /// </summary>
     public static int CommandSlots(ConnectionShares fitted, long available, int perPop3Session = PerPop3Session)
     {
-        var share = (fitted.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor;
+        var share = BusyShare(fitted);
         var left = (available - fitted.Pop3 * (long)perPop3Session - (fitted.Lmtp + (long)fitted.Smtp) * PerDeliverySession) / PerPop3Command;
         return (int)Math.Clamp(Math.Max(share, left), 1, int.MaxValue / 2);
     }
+
+    /// <summary>The POP3 sessions that may run a descriptor-taking command at once: a <see cref="BusyShareDivisor"/>th, rounded up.</summary>
+    private static long BusyShare(ConnectionShares shares) => (shares.Pop3 + (long)BusyShareDivisor - 1) / BusyShareDivisor;
 
     /// <summary>The limits as asked when they fit in <paramref name="available"/> descriptors, else all scaled down alike (at least 1 each).</summary>
     public static ConnectionShares Fit(ConnectionShares wanted, long available, int perPop3Session = PerPop3Session)

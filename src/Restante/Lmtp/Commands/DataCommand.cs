@@ -1,4 +1,5 @@
 using Restante.Delivery;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -11,7 +12,7 @@ internal sealed class DataCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Data;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         if (!arguments.IsEmpty) return session.RejectAsync(new SmtpReply(501, "5.5.4", "DATA takes no arguments"));
         if (session.Transaction!.Recipients.Count == 0) return session.RejectAsync(new SmtpReply(503, "5.5.1", "No valid recipients"));
@@ -29,6 +30,6 @@ internal sealed class DataCommand : ISmtpCommand
         session.BeginData(spool);
         // RFC 5321 §4.2.1: 354 is intermediate and carries no enhanced code (RFC 2034 §3).
         session.Reply(new SmtpReply(354, "", "Start mail input; end with <CRLF>.<CRLF>"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 }

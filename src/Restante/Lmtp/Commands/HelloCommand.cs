@@ -1,4 +1,5 @@
 using System.Globalization;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -11,7 +12,7 @@ internal sealed class HelloCommand(SmtpVerb verb) : ISmtpCommand
 {
     public SmtpVerb Verb => verb;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         var name = arguments.Span;
         if (name.IsEmpty || name.IndexOf((byte)' ') >= 0)
@@ -23,7 +24,7 @@ internal sealed class HelloCommand(SmtpVerb verb) : ISmtpCommand
         if (Verb == SmtpVerb.Helo)
         {
             session.Reply(new SmtpReply(250, "", host));
-            return ValueTask.FromResult(SessionOutcome.Continue);
+            return ValueTask.FromResult(LineOutcome.Continue);
         }
         // RFC 5321 §4.1.1.1: the first line names us, each further line is one extension.
         SmtpReply.Write(output, 250, "", host, last: false);
@@ -33,6 +34,6 @@ internal sealed class HelloCommand(SmtpVerb verb) : ISmtpCommand
         var max = session.Server.Delivery.Options.MaxMessageSize;
         // RFC 1870 §4: "SIZE" with the fixed maximum, or alone when there is none.
         session.Reply(new SmtpReply(250, "", max > 0 ? "SIZE " + max.ToString(CultureInfo.InvariantCulture) : "SIZE"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 }

@@ -1,3 +1,4 @@
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -7,10 +8,10 @@ internal sealed class HelpCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Help;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         var hello = session.Dialect == DeliveryDialect.Lmtp ? "LHLO" : "EHLO HELO";
         session.Reply(new SmtpReply(214, "2.0.0", $"Commands: {hello} MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 }

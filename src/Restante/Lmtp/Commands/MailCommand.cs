@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -12,7 +13,7 @@ internal sealed class MailCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Mail;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         if (!MailPath.TryParse(arguments.Span, "FROM:"u8, out var sender, out var parameters, out var error))
             return session.RejectAsync(new SmtpReply(501, "5.5.4", error));
@@ -49,7 +50,7 @@ internal sealed class MailCommand : ISmtpCommand
 
         session.StartTransaction(sender, declaredSize);
         session.Reply(new SmtpReply(250, "2.1.0", $"<{sender}> Sender ok"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 
     internal static ReadOnlySpan<byte> NextParameter(ref ReadOnlySpan<byte> parameters)

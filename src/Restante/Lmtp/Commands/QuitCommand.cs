@@ -1,3 +1,4 @@
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -7,10 +8,10 @@ internal sealed class QuitCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Quit;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         session.SetEndReason("quit");
         session.Reply(new SmtpReply(221, "2.0.0", "Bye"));
-        return ValueTask.FromResult(SessionOutcome.Close);
+        return ValueTask.FromResult(LineOutcome.Close);
     }
 }

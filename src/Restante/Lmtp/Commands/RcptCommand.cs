@@ -1,5 +1,6 @@
 using Restante.Auth;
 using Restante.Delivery;
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -13,7 +14,7 @@ internal sealed class RcptCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Rcpt;
 
-    public async ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public async ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         var transaction = session.Transaction!;
         if (!MailPath.TryParse(arguments.Span, "TO:"u8, out var address, out var parameters, out var error))
@@ -48,6 +49,6 @@ internal sealed class RcptCommand : ISmtpCommand
         }
         transaction.Recipients.Add(lookup.Recipient!);
         session.Reply(reply);
-        return SessionOutcome.Continue;
+        return LineOutcome.Continue;
     }
 }

@@ -1,3 +1,4 @@
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -7,10 +8,10 @@ internal sealed class RsetCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Rset;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         session.ResetTransaction();
         session.Reply(new SmtpReply(250, "2.0.0", "Ok"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 }

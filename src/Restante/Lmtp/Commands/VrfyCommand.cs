@@ -1,3 +1,4 @@
+using Restante.Networking;
 using Restante.Protocol;
 
 namespace Restante.Lmtp.Commands;
@@ -10,9 +11,9 @@ internal sealed class VrfyCommand : ISmtpCommand
 {
     public SmtpVerb Verb => SmtpVerb.Vrfy;
 
-    public ValueTask<SessionOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         session.Reply(new SmtpReply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"));
-        return ValueTask.FromResult(SessionOutcome.Continue);
+        return ValueTask.FromResult(LineOutcome.Continue);
     }
 }

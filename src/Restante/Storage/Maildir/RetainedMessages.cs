@@ -36,7 +36,7 @@ internal static class RetainedMessages
     public static int Restore(VerifiedMaildir maildir, DateTimeOffset? since, bool fsync)
     {
         var restored = new int[2];
-        var count = ForEachDay(maildir, day => since is null || day.AddDays(1) > since, (folder, path, name) =>
+        var count = ForEachDay(maildir, day => since is null || day.AddDays(1) > since, (folder, path, _, name) =>
         {
             // Flags (":2,") mean the message had been seen in cur/; without them it was still new.
             var target = name.Contains(":2,", StringComparison.Ordinal) ? MaildirFolder.Cur : MaildirFolder.New;
@@ -50,7 +50,7 @@ internal static class RetainedMessages
             {
                 return false;   // the name is taken (the message is back already) or gone: leave it
             }
-        }, fsync);
+        }, tidy: true, fsync);
         if (fsync)
         {
             if (restored[(int)MaildirFolder.New] > 0) Posix.FsyncDirectory(maildir.New, Path.Join(maildir.Path, "new"));
@@ -61,27 +61,17 @@ internal static class RetainedMessages
 
     /// <summary>Removes the days whose every deletion happened before <paramref name="deletedBefore"/>.</summary>
     public static int Purge(VerifiedMaildir maildir, DateTimeOffset deletedBefore, bool fsync)
-        => ForEachDay(maildir, day => day.AddDays(1) <= deletedBefore, (folder, _, name) => Posix.UnlinkAt(folder, name) == 0, fsync);
+        => ForEachDay(maildir, day => day.AddDays(1) <= deletedBefore, (folder, _, _, name) => Posix.UnlinkAt(folder, name) == 0, tidy: true, fsync);
 
     /// <summary>Every retained message, by day and file name (what `restante migrate maildir-to-postgres` copies), oldest day first.</summary>
     public static List<(DateTimeOffset Day, string FileName)> List(VerifiedMaildir maildir)
     {
         var found = new List<(DateTimeOffset, string)>();
-        using var retained = OpenFolder(maildir, maildir.Root, maildir.Path, FolderName, create: false);
-        if (retained is null) return found;
-        var retainedPath = Path.Join(maildir.Path, FolderName);
-        foreach (var dayEntry in Posix.ReadDirectory(retained, retainedPath).OrderBy(e => e.Name, StringComparer.Ordinal))
+        ForEachDay(maildir, _ => true, (_, _, day, name) =>
         {
-            if (!TryParseDay(dayEntry.Name, out var day)) continue;
-            using var folder = OpenFolder(maildir, retained, retainedPath, dayEntry.Name, create: false);
-            if (folder is null) continue;
-            foreach (var file in Posix.ReadDirectory(folder, Path.Join(retainedPath, dayEntry.Name)))
-            {
-                if (file.Name[0] == '.' || file.Name == Posix.UndecodableName) continue;
-                if (Posix.TryStatAt(folder, file.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
-                found.Add((day, file.Name));
-            }
-        }
+            found.Add((day, name));
+            return true;
+        }, tidy: false, fsync: false);
         return found;
     }
 
@@ -98,14 +88,19 @@ internal static class RetainedMessages
         return new FileStream(handle!, FileAccess.Read, bufferSize: 0);
     }
 
-    /// <summary>Runs <paramref name="act"/> on each regular file of the chosen days; empty day folders are removed.</summary>
-    private static int ForEachDay(VerifiedMaildir maildir, Func<DateTimeOffset, bool> chosen, Func<SafeFileHandle, string, string, bool> act, bool fsync)
+    /// <summary>
+    /// Runs <paramref name="act"/> (day folder, its path, the day, file name) on each regular file of the chosen days,
+    /// oldest day first; counts the files it returned true for. With <paramref name="tidy"/> (a restore or a purge that
+    /// moved files out) each day folder is synced when <paramref name="fsync"/> asks, and removed once empty.
+    /// </summary>
+    private static int ForEachDay(VerifiedMaildir maildir, Func<DateTimeOffset, bool> chosen, Func<SafeFileHandle, string, DateTimeOffset, string, bool> act,
+        bool tidy, bool fsync)
     {
         using var retained = OpenFolder(maildir, maildir.Root, maildir.Path, FolderName, create: false);
         if (retained is null) return 0;
         var retainedPath = Path.Join(maildir.Path, FolderName);
         var count = 0;
-        foreach (var dayEntry in Posix.ReadDirectory(retained, retainedPath))
+        foreach (var dayEntry in Posix.ReadDirectory(retained, retainedPath).OrderBy(e => e.Name, StringComparer.Ordinal))
         {
             if (!TryParseDay(dayEntry.Name, out var day) || !chosen(day)) continue;
             var dayPath = Path.Join(retainedPath, dayEntry.Name);
@@ -116,12 +111,12 @@ internal static class RetainedMessages
                 {
                     if (file.Name[0] == '.' || file.Name == Posix.UndecodableName) continue;
                     if (Posix.TryStatAt(folder, file.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
-                    if (act(folder, dayPath, file.Name)) count++;
+                    if (act(folder, dayPath, day, file.Name)) count++;
                 }
-                if (fsync) Posix.FsyncDirectory(folder, dayPath);
+                if (tidy && fsync) Posix.FsyncDirectory(folder, dayPath);
             }
             // Fails harmlessly (ENOTEMPTY) when something stayed behind.
-            _ = Posix.RemoveDirectoryAt(retained, dayEntry.Name);
+            if (tidy) _ = Posix.RemoveDirectoryAt(retained, dayEntry.Name);
         }
         return count;
     }

@@ -1,7 +1,0 @@
-namespace Restante.Lmtp;
-
-internal enum SessionOutcome
-{
-    Continue,
-    Close,
-}
