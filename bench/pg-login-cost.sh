@@ -9,6 +9,10 @@
 #
 #   bench/pg-login-cost.sh [--base DIR] [--rounds N] [--duration S] [--tcp]
 #
+# PROFILE=old|new|maildir also records a perf profile of that node under the same load (PROFILE_KEEP=1 keeps
+# the raw perf data). The thread-switch column sums the node's threads alive at each sample: pool threads that
+# exit during a run take their counts with them, so it can read low.
+#
 # Ports from BENCH_PORT_BASE (default 21200): PostgreSQL on it, the node on +20.
 set -euo pipefail
 
@@ -115,7 +119,7 @@ for round in $(seq "$ROUNDS"); do
 done
 log "uptime after: $(uptime)"
 if [[ -n ${PROFILE:-} ]]; then   # PROFILE=old|new|maildir: a CPU sample of that node under the same load
-  # perf (cpu-clock, with the JIT's perf map) for native and managed frames alike; then dotnet-trace.
+  # perf (cpu-clock, with the JIT's perf map) for native and managed frames alike.
   store=(--data "$WORK/node" --store postgres --postgres "$CONN"); [[ $PROFILE == maildir ]] && store=(--data "$WORK/maildir")
   DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "${BIN[$PROFILE]}" serve "${store[@]}" --pop3 "127.0.0.1:$((P + 20))" --lmtp "127.0.0.1:$((P + 21))" --log-level Warning >"$WORK/node.log" 2>&1 &
   NODE=$!

@@ -574,7 +574,9 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
         var frameOctets = reader.IsDBNull(2) ? 0 : reader.GetInt32(2);
         if (frameRows <= 0 || frameOctets is <= 0 or > CompressedFrame.MaxOctets)
             throw new IOException($"Chunk {seq} of body {bodyId} does not begin a compressed frame (frame_rows {frameRows}, frame_octets {frameOctets}).");
-        var compressed = ArrayPool<byte>.Shared.Rent(BodyLayout.RowSize);
+        // A frame is stored only when it is smaller than its raw octets, so its compressed length is bounded by
+        // frame_octets (itself capped): a row claiming more rows than that cannot make us buffer the rest of the body.
+        var compressed = ArrayPool<byte>.Shared.Rent(frameOctets);
         try
         {
             var rows = 0;
@@ -583,13 +585,8 @@ public sealed partial class PostgresMailStore : IMailBackend, IIdempotentDeliver
             {
                 if (reader.GetInt32(0) != seq + rows || (rows > 0 && (reader.IsDBNull(1) || reader.GetInt32(1) != 0))) break;
                 var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
-                if (compressed.Length < length + size)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent(checked(length + size));
-                    compressed.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(compressed);
-                    compressed = bigger;
-                }
+                if (length + size > frameOctets)
+                    throw new IOException($"The compressed frame at chunk {seq} of body {bodyId} is longer than its {frameOctets} raw octets.");
                 reader.GetBytes(3, 0, compressed, length, size);
                 length += size;
                 rows++;

@@ -95,7 +95,7 @@ public static class PostgresSchema
             ALTER TABLE body_chunk SET (toast_tuple_target = 8160);
             """),
         (5, """
-            -- Bodies may be stored compressed by the node (CompressedFrame: Brotli), one frame per
+            -- Bodies may be stored compressed by the node (CompressedFrame: zlib), one frame per
             -- delivery statement, cut into rows like raw data. frame_rows NULL: the row holds raw
             -- octets, as every row written before. frame_rows = n > 0: the row begins a frame of n
             -- rows (this one and the next n - 1, which have frame_rows = 0) that decompresses to

@@ -20,7 +20,7 @@ public sealed class PostgresStoreOptions
     internal const int MaxChunkSize = 64 * 1024 * 1024;
 
     /// <summary>
-    /// Deliveries store each ChunkSize of a body Brotli-compressed when that saves at least an eighth (CompressedFrame);
+    /// Deliveries store each ChunkSize of a body zlib-compressed when that saves at least an eighth (CompressedFrame);
     /// off, they store raw octets as before schema version 5. Either way every body stays readable.
     /// </summary>
     public bool CompressBodies { get; set; } = true;

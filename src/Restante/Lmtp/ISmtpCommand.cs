@@ -8,5 +8,6 @@ internal interface ISmtpCommand
 {
     SmtpVerb Verb { get; }
 
+    // Continue or Close: LMTP has no STARTTLS here, so a command never asks the engine for it.
     ValueTask<LineOutcome> ExecuteAsync(LmtpSession session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
 }

@@ -58,9 +58,9 @@ internal static class FileDescriptorLimit
     public const int PerPop3Session = 2;
 
     /// <summary>
-    /// What a POP3 command holds beyond the idle session, for as long as it runs: a RETR the folder (for one
-    /// openat), the message and, when it goes out with sendfile, the same file opened again through /proc/self/fd;
-    /// a login tmp/, new/, cur/ and a message it sizes, minus the one already counted. Held under a slot of
+    /// What a POP3 command holds beyond the idle session, for as long as it runs: a RETR the message (opened in one
+    /// openat2 from the root, or, when that is refused, through its folder, held for the open); a login tmp/, new/,
+    /// cur/ and a message it sizes, minus the one already counted. Held under a slot of
     /// <see cref="CommandDescriptorGate"/>, so at most the busy share of sessions hold these at once.
     /// </summary>
     public const int PerPop3Command = 3;

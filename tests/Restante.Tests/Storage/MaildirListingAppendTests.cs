@@ -4,8 +4,8 @@ using Restante.Storage.Maildir;
 namespace Restante.Tests.Storage;
 
 /// <summary>
-/// New mail after everything known is appended to the listing with the known part copied whole and its lookup
-/// table carried over (<see cref="MaildirListing.Grow"/>): the next listing must still know every name, old and new.
+/// New mail after everything known is appended to the listing in place (or, out of room, to a copy) and its
+/// lookup table carried over (<see cref="MaildirListing.Grow"/>): the next listing must still know every name, old and new.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class MaildirListingAppendTests

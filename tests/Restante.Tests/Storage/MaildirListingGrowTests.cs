@@ -22,7 +22,6 @@ public class MaildirListingGrowTests
         var after = Append(before, "1800000000.V801Iaa.mx1");
 
         Assert.True(after.SharesBuffersWith(before));
-        Assert.Equal(Known.Length, before.Count);
         Assert.Equal(-1, before.FindBase(Bytes("1800000000.V801Iaa.mx1")));
         Assert.Equal(Known.Length, after.FindBase(Bytes("1800000000.V801Iaa.mx1")));
         Assert.Equal(Known, Names(before));
@@ -75,10 +74,12 @@ public class MaildirListingGrowTests
         var store = new MaildirStore(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1)));
         MaildirListing first;
         List<string> uids;
+        List<string> firstNames;
         await using (var drop = await store.OpenAsync("big", default))
         {
             first = ((ListingMessages)drop.Messages).Listing;
             uids = [.. drop.Messages.Select(m => m.Uid)];
+            firstNames = Names(first);
         }
         dirs.Put("big", "new", "1800000000.V801Iaa.mx1", "dropped\n");
         await using (var drop = await store.OpenAsync("big", default))
@@ -86,7 +87,7 @@ public class MaildirListingGrowTests
             var second = ((ListingMessages)drop.Messages).Listing;
             Assert.True(second.SharesBuffersWith(first));
             Assert.Equal([.. uids, "1800000000.V801Iaa.mx1"], drop.Messages.Select(m => m.Uid));
-            Assert.Equal(uids.Count, first.Count);
+            Assert.Equal(firstNames, Names(first));   // the earlier listing reads as it did, its own names only
         }
     }
 

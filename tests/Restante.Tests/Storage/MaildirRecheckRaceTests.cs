@@ -65,7 +65,7 @@ public class MaildirRecheckRaceTests
     public async Task A_login_while_the_recheck_lists_wins_and_the_recheck_publishes_nothing()
     {
         using var dirs = Setup();
-        var time = new HeldTimeProvider();
+        using var time = new HeldTimeProvider();
         var store = StoreOf(dirs, time);
         var before = await UidsAsync(store);
         DropUnsized(dirs, "1790000001.V801Ia001.mx1");
@@ -98,7 +98,7 @@ public class MaildirRecheckRaceTests
     public async Task A_delivery_while_the_recheck_lists_wins_and_the_recheck_publishes_nothing()
     {
         using var dirs = Setup();
-        var time = new HeldTimeProvider();
+        using var time = new HeldTimeProvider();
         // cur/ changed "now" by the test's clock however long the setup took, so the login records both folders as not
         // settled (what the index's state looks like is what this test checks).
         Directory.SetLastWriteTimeUtc(Path.Combine(dirs.MaildirOf("big"), "cur"), time.Fake.GetUtcNow().UtcDateTime);
@@ -129,7 +129,7 @@ public class MaildirRecheckRaceTests
     public async Task A_quit_that_expunges_while_the_recheck_lists_brings_no_message_back_and_changes_no_uidl()
     {
         using var dirs = Setup();
-        var time = new HeldTimeProvider();
+        using var time = new HeldTimeProvider();
         var store = StoreOf(dirs, time);
         var drop = await store.OpenAsync("big", default);
         var before = drop.Messages.Select(m => m.Uid).ToList();
@@ -157,7 +157,7 @@ public class MaildirRecheckRaceTests
     /// A fake clock that can hold the next timer made on it: the thread making it waits until <see cref="Release"/>.
     /// The re-check makes a timer for its sizing budget right after it has listed the folders.
     /// </summary>
-    private sealed class HeldTimeProvider : TimeProvider
+    private sealed class HeldTimeProvider : TimeProvider, IDisposable
     {
         private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ManualResetEventSlim _release = new();
@@ -171,6 +171,9 @@ public class MaildirRecheckRaceTests
         public void HoldNextTimer() => Volatile.Write(ref _armed, 1);
 
         public void Release() => _release.Set();
+
+        // A test that fails between holding and releasing must not leave the re-check's thread waiting for a minute.
+        public void Dispose() => _release.Set();
 
         public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
 

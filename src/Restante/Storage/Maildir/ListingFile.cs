@@ -90,7 +90,7 @@ internal static class ListingFile
                 if (used == chunk.Length) { Emit(stream, hash, chunk); used = 0; }
             }
             Emit(stream, hash, chunk.AsSpan(0, used));
-            // The names in record order: the buffer holds exactly them, in that order, for a listing we built.
+            // The names in record order.
             for (var i = 0; i < records.Length; i++) Emit(stream, hash, listing.NameOf(i));
             stream.Write(hash.GetHashAndReset());
             // Read-only, the mark TryRead asks for (the descriptor stays writable: permissions are checked at open).

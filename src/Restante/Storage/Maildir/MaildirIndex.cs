@@ -80,7 +80,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     {
         public long LastUse;
 
-        public long Bytes => Listing.NamesLength + Listing.Count * 24L + 64;
+        public long Bytes => Listing.Footprint + 64;
     }
 
     private readonly record struct Delivered(string Name, long Size);

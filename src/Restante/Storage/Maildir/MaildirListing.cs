@@ -122,8 +122,11 @@ internal sealed class MaildirListing
             if (table is null || table.Length == 0 || table.Length < TableLength(_count)) return listing;
             if (!ReferenceEquals(Records, _previous._records))
             {
+                // The table may hold names another listing appended to the shared buffers after ours (a re-check that
+                // raced a login): their indices mean other records here. Entries go in in index order, so dropping
+                // those past our previous count leaves exactly the table as it was then, with no probe chain broken.
                 var copy = GC.AllocateUninitializedArray<int>(table.Length);
-                table.CopyTo(copy, 0);
+                for (var i = 0; i < table.Length; i++) copy[i] = table[i] > _previous.Count ? 0 : table[i];
                 table = copy;
             }
             for (var i = _previous.Count; i < _count; i++) listing.Insert(table, i);
@@ -156,6 +159,14 @@ internal sealed class MaildirListing
 
     /// <summary>The bytes of all names, in record order for a listing built here.</summary>
     internal int NamesLength => _namesLength;
+
+    /// <summary>
+    /// What a listing of this size holds in memory, counted as a fresh one would be allocated: the names and records
+    /// with their room for appends (<see cref="WithRoom"/>) and the lookup table. Derived from the counts alone, so a
+    /// listing grown in place and the same listing read back from its file are counted alike.
+    /// </summary>
+    internal long Footprint =>
+        WithRoom(_namesLength, 4096) + (long)WithRoom(Count, 64) * System.Runtime.CompilerServices.Unsafe.SizeOf<Record>() + TableLength(Count) * 4L;
 
     public int Count { get; }
 

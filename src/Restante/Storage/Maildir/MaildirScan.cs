@@ -41,8 +41,8 @@ internal static class MaildirScan
             // Nothing changed (a folder listed again only because it had not settled): the listing stays the very same
             // object, with its lookup table, and no second copy of a million names is made.
             if (fresh.Count == 0) return new Result(previous, 0, 0, 0);
-            // The usual change of a polled mailbox: new mail after everything known. The known part is copied whole
-            // (names, records, lookup table), not message by message.
+            // The usual change of a polled mailbox: new mail after everything known. The new records are appended in
+            // place when the known listing's buffers have room (copied once otherwise), and its lookup table is carried over.
             if (previous.Count == 0 || ArrivalOrder.Compare(previous.BaseOf(previous.Count - 1), collector.Found[fresh[0]].Base(collector.Scratch)) < 0)
                 return new Result(Appended(previous, collector, fresh), fresh.Count, 0, 0);
         }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Restante.Storage.Maildir;
@@ -7,7 +6,6 @@ namespace Restante.Storage.Maildir;
 internal static class MessageFile
 {
     private const long SequentialHintFrom = 128 * 1024;
-    private const int PosixFadvSequential = 2;
 
     public enum Outcome
     {
@@ -49,7 +47,7 @@ internal static class MessageFile
             length = status.Length;
             // The default read-ahead (128 KiB) already takes in a typical message with its first read: the hint, a system
             // call of its own, is worth it only for a larger one. A hint; failure changes nothing.
-            if (!advised && length > SequentialHintFrom) _ = PosixFadvise(handle!, 0, 0, PosixFadvSequential);
+            if (!advised && length > SequentialHintFrom) Posix.AdviseSequential(handle!);
             stream = new MessageFileStream(handle!, status);
             return Outcome.Opened;
         }
@@ -59,7 +57,4 @@ internal static class MessageFile
             throw;
         }
     }
-
-    [DllImport("libc", EntryPoint = "posix_fadvise", SetLastError = false)]
-    private static extern int PosixFadvise(SafeFileHandle fd, long offset, long length, int advice);
 }

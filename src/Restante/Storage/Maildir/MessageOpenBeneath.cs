@@ -27,9 +27,9 @@ internal static class MessageOpenBeneath
     private const int ENoSys = 38;
     private const int EPerm = 1;
     private const int E2Big = 7;
-    private const int EIntr = 4;
 
     private static volatile bool s_unavailable = !IsKnownArchitecture();
+    private static volatile bool s_worked;
 
     /// <summary>The file's descriptor, or null: then the caller opens it the long way (and learns why it failed).</summary>
     public static SafeFileHandle? TryOpenRead(SafeFileHandle root, MaildirFolder folder, string name)
@@ -39,10 +39,16 @@ internal static class MessageOpenBeneath
         var path = folder == MaildirFolder.New ? string.Concat("new/", name) : string.Concat("cur/", name);
         long fd;
         do fd = Openat2(SysOpenat2, root, path, ref how, (nuint)Marshal.SizeOf<OpenHow>());
-        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (fd >= 0) return new SafeFileHandle((nint)fd, ownsHandle: true);
-        // No openat2 here (an older kernel, or a seccomp filter that answers ENOSYS or EPERM): stop asking.
-        if (Marshal.GetLastPInvokeError() is ENoSys or EPerm or E2Big) s_unavailable = true;
+        while (fd < 0 && Marshal.GetLastPInvokeError() == Posix.EIntr);
+        if (fd >= 0)
+        {
+            s_worked = true;
+            return new SafeFileHandle((nint)fd, ownsHandle: true);
+        }
+        // No openat2 here (an older kernel, or a seccomp filter that answers ENOSYS or EPERM): stop asking. Once it has
+        // worked, an EPERM is about one file (a security module's verdict) and costs only that RETR the long way.
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is ENoSys or E2Big || (errno == EPerm && !s_worked)) s_unavailable = true;
         return null;
     }
 

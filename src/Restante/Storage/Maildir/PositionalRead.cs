@@ -10,15 +10,13 @@ namespace Restante.Storage.Maildir;
 /// </summary>
 internal static class PositionalRead
 {
-    private const int EIntr = 4;
-
     /// <summary>Reads up to <paramref name="buffer"/>'s length at <paramref name="offset"/>; 0 at the end. Throws <see cref="IOException"/> on failure.</summary>
     public static int Read(SafeFileHandle handle, Span<byte> buffer, long offset)
     {
         if (buffer.IsEmpty) return 0;
         nint read;
         do read = PRead(handle, ref MemoryMarshal.GetReference(buffer), (nuint)buffer.Length, offset);
-        while (read < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        while (read < 0 && Marshal.GetLastPInvokeError() == Posix.EIntr);
         if (read < 0)
         {
             var errno = Marshal.GetLastPInvokeError();

@@ -104,9 +104,12 @@ internal static class Posix
     public static int TryOpenReadAt(SafeFileHandle directory, string name, out SafeFileHandle? handle)
     {
         var errno = TryOpen(-1, directory, name, ORdOnly | ONoFollow | ONonBlock | OCloExec, 0, out handle);
-        if (errno == 0) _ = PosixFadvise(handle!, 0, 0, PosixFadvSequential);   // a hint; failure changes nothing
+        if (errno == 0) AdviseSequential(handle!);
         return errno;
     }
+
+    /// <summary>Asks for sequential read-ahead on the whole file: a hint, whose failure changes nothing.</summary>
+    public static void AdviseSequential(SafeFileHandle handle) => _ = PosixFadvise(handle, 0, 0, PosixFadvSequential);
 
     /// <summary>Opens (creating, mode 0600) a file to flock, never through a symlink.</summary>
     public static int TryOpenForLockingAt(SafeFileHandle directory, string name, out SafeFileHandle? handle) =>
