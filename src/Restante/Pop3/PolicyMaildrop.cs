@@ -59,7 +59,8 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
     {
         var now = time.GetUtcNow();
         var expired = new List<int>();
-        if (policy.Expire.Days is { } days && inner is IPolicyMaildrop state)
+        var state = inner as IPolicyMaildrop;
+        if (policy.Expire.Days is { } days && state is not null)
         {
             for (var i = 0; i < inner.Messages.Count; i++)
                 if (state.FirstRetrieved(i) is { } first && first.AddDays(days) <= now) expired.Add(i);
@@ -69,7 +70,7 @@ internal sealed class PolicyMaildrop : IMaildrop, ISeenFlags
             try
             {
                 // ExpireAsync, not ExpungeAsync: the session keeps the mailbox (a PostgreSQL lease must not end here).
-                var result = await ((IPolicyMaildrop)inner).ExpireAsync(expired, cancellationToken).ConfigureAwait(false);
+                var result = await state!.ExpireAsync(expired, cancellationToken).ConfigureAwait(false);
                 Pop3Log.Expired(logger, user, result.Removed, policy.Expire.ToString());
             }
             catch (Exception ex) when (ex is MailStoreException or IOException or UnauthorizedAccessException)

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using Restante.Storage.Maildir;
 
+using static Restante.Tests.Storage.BigMaildir;
+
 namespace Restante.Tests.Storage;
 
 /// <summary>
@@ -22,15 +24,6 @@ public class MaildirListingFileRewriteTests
         // Sizes in the names: no login or re-check reads a message.
         for (var i = 0; i < Count; i++) dirs.Put("big", "new", $"{1_700_000_000 + i}.V801I{i:x}M{i}.mx1,S=2,W=3", "a\n");
         return dirs;
-    }
-
-    private static MaildirStore StoreOf(TempMaildirs dirs, TimeProvider time) =>
-        new(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, time);
-
-    private static async Task<List<string>> UidsAsync(MaildirStore store)
-    {
-        await using var drop = await store.OpenAsync("big", default);
-        return drop.Messages.Select(m => m.Uid).ToList();
     }
 
     private static string Drop(TempMaildirs dirs, int n)

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 using Restante.Storage;
 using Restante.Storage.Maildir;
 
+using static Restante.Tests.Storage.BigMaildir;
+
 namespace Restante.Tests.Storage;
 
 /// <summary>
@@ -14,30 +16,10 @@ namespace Restante.Tests.Storage;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class MaildirListingFileTests
 {
-    private const int Count = MaildirIndex.MinimumEntries + 44;
-
-    // A mailbox as Postfix leaves it: no ,W= in the names, so a size comes from a file of ours or a read.
-    private static TempMaildirs SetupUnsized()
-    {
-        var dirs = new TempMaildirs();
-        for (var i = 0; i < Count; i++)
-            dirs.Put("big", "new", $"{1_700_000_000 + 2 * i}.V801I{i:x}M{i}.mx1", new string('a', i % 50) + "\n");
-        return dirs;
-    }
-
     private static long SizeOf(int i) => i % 50 + 2;   // the line and CRLF
 
     // An hour ahead: every folder written by the test looks settled.
     private static FakeTimeProvider Settled() => new(DateTimeOffset.UtcNow.AddHours(1));
-
-    private static MaildirStore StoreOf(TempMaildirs dirs, TimeProvider time) =>
-        new(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, time);
-
-    private static async Task<(List<string> Uids, List<long> Sizes)> ListingAsync(MaildirStore store)
-    {
-        await using var drop = await store.OpenAsync("big", default);
-        return (drop.Messages.Select(m => m.Uid).ToList(), drop.Messages.Select(m => m.Size).ToList());
-    }
 
     private static string FileOf(TempMaildirs dirs) => Path.Combine(dirs.MaildirOf("big"), ListingFile.FileName);
 
@@ -51,7 +33,7 @@ public class MaildirListingFileTests
     public async Task A_restart_on_an_unchanged_maildir_lists_no_folder_and_reads_no_message()
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var (before, sizes) = await ListingAsync(StoreOf(dirs, time));
         Assert.Equal(ListingFile.Rejection.None, Check(dirs));
         // Every file's content changed but not its name: a server that read them would see it.
@@ -73,7 +55,7 @@ public class MaildirListingFileTests
     public async Task Changes_made_while_the_server_was_stopped_are_seen_and_uidls_stay_stable()
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var (before, sizes) = await ListingAsync(StoreOf(dirs, time));
         var maildir = dirs.MaildirOf("big");
         // While stopped: one dropped in, one removed, one moved to cur/ and flagged by another client.
@@ -95,7 +77,7 @@ public class MaildirListingFileTests
     public async Task A_delivery_of_ours_is_recorded_and_the_next_login_lists_only_new_while_a_drop_is_still_found()
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         var (before, _) = await ListingAsync(store);
         var listed = store.Index.FoldersListed;
@@ -118,7 +100,7 @@ public class MaildirListingFileTests
     public async Task A_file_dropped_just_before_our_delivery_is_not_hidden_by_it()
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         var (before, _) = await ListingAsync(store);
         // new/ changed after the listing and before our rename: the delivery must not claim the folder's new stamp.
@@ -191,7 +173,7 @@ public class MaildirListingFileTests
     public async Task A_damaged_or_hostile_listing_file_is_ignored_and_the_listing_is_exactly_the_folders(string damage)
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var (before, sizes) = await ListingAsync(StoreOf(dirs, time));
         var path = FileOf(dirs);
         var file = File.ReadAllBytes(path);
@@ -257,7 +239,7 @@ public class MaildirListingFileTests
     public async Task An_invented_message_in_a_file_of_ours_whose_folder_changed_since_is_not_served()
     {
         var time = Settled();
-        using var dirs = SetupUnsized();
+        using var dirs = Unsized();
         var (before, _) = await ListingAsync(StoreOf(dirs, time));
         var path = FileOf(dirs);
         var d = Decoded.Read(File.ReadAllBytes(path));

@@ -98,21 +98,12 @@ public class MaildirListingGrowTests
     private static MaildirListing Append(MaildirListing previous, params string[] names)
     {
         var growth = MaildirListing.Grow(previous, names.Length, names.Sum(Encoding.UTF8.GetByteCount));
-        var at = growth.NameAt;
-        var next = growth.RecordAt;
         foreach (var name in names)
         {
             var bytes = Bytes(name);
-            bytes.CopyTo(growth.Names, at);
-            growth.Records[next++] = new MaildirListing.Record
-            {
-                NameStart = at,
-                NameLength = (byte)bytes.Length,
-                BaseLength = (byte)MaildirName.BaseLength(bytes),
-                Folder = MaildirFolder.New,
-                Size = bytes.Length,
-            };
-            at += bytes.Length;
+            ref var record = ref growth.Add(bytes);
+            record.Folder = MaildirFolder.New;
+            record.Size = bytes.Length;
         }
         return growth.Finish();
     }

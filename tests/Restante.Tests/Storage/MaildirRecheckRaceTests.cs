@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using Restante.Storage.Maildir;
 
+using static Restante.Tests.Storage.BigMaildir;
+
 namespace Restante.Tests.Storage;
 
 /// <summary>
@@ -14,25 +16,6 @@ namespace Restante.Tests.Storage;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class MaildirRecheckRaceTests
 {
-    private const int Count = MaildirIndex.MinimumEntries + 44;
-
-    private static TempMaildirs Setup()
-    {
-        var dirs = new TempMaildirs();
-        for (var i = 0; i < Count; i++)
-            dirs.Put("big", "new", $"{1_700_000_000 + 2 * i}.V801I{i:x}M{i}.mx1", new string('a', i % 50) + "\n");
-        return dirs;
-    }
-
-    private static MaildirStore StoreOf(TempMaildirs dirs, TimeProvider time) =>
-        new(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, time);
-
-    private static async Task<List<string>> UidsAsync(MaildirStore store)
-    {
-        await using var drop = await store.OpenAsync("big", default);
-        return drop.Messages.Select(m => m.Uid).ToList();
-    }
-
     // A file without its size in the name: the re-check has to read it, so it starts a sizing budget (a timer) once
     // its listing of the folders is done. That is where the test holds it.
     private static void DropUnsized(TempMaildirs dirs, string name) => dirs.Put("big", "new", name, "dropped by another agent\n");
@@ -64,7 +47,7 @@ public class MaildirRecheckRaceTests
     [Fact]
     public async Task A_login_while_the_recheck_lists_wins_and_the_recheck_publishes_nothing()
     {
-        using var dirs = Setup();
+        using var dirs = Unsized();
         using var time = new HeldTimeProvider();
         var store = StoreOf(dirs, time);
         var before = await UidsAsync(store);
@@ -97,7 +80,7 @@ public class MaildirRecheckRaceTests
     [Fact]
     public async Task A_delivery_while_the_recheck_lists_wins_and_the_recheck_publishes_nothing()
     {
-        using var dirs = Setup();
+        using var dirs = Unsized();
         using var time = new HeldTimeProvider();
         // cur/ changed "now" by the test's clock however long the setup took, so the login records both folders as not
         // settled (what the index's state looks like is what this test checks).
@@ -128,7 +111,7 @@ public class MaildirRecheckRaceTests
     [Fact]
     public async Task A_quit_that_expunges_while_the_recheck_lists_brings_no_message_back_and_changes_no_uidl()
     {
-        using var dirs = Setup();
+        using var dirs = Unsized();
         using var time = new HeldTimeProvider();
         var store = StoreOf(dirs, time);
         var drop = await store.OpenAsync("big", default);

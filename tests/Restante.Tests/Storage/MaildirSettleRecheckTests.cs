@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using Restante.Storage.Maildir;
 
+using static Restante.Tests.Storage.BigMaildir;
+
 namespace Restante.Tests.Storage;
 
 /// <summary>
@@ -11,28 +13,9 @@ namespace Restante.Tests.Storage;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public class MaildirSettleRecheckTests
 {
-    private const int Count = MaildirIndex.MinimumEntries + 44;
-
-    private static TempMaildirs Setup()
-    {
-        var dirs = new TempMaildirs();
-        for (var i = 0; i < Count; i++)
-            dirs.Put("big", "new", $"{1_700_000_000 + 2 * i}.V801I{i:x}M{i}.mx1", new string('a', i % 50) + "\n");
-        return dirs;
-    }
-
     // The clock as the files were just written: their folders have not settled yet. The test moves it on by hand,
     // far enough (a minute) that a slow machine's real seconds between two steps never matter.
     private static FakeTimeProvider Now() => new(DateTimeOffset.UtcNow);
-
-    private static MaildirStore StoreOf(TempMaildirs dirs, TimeProvider time) =>
-        new(Path.Combine(dirs.Root, "%u", "Maildir"), null, fsync: false, time);
-
-    private static async Task<(List<string> Uids, List<long> Sizes)> ListingAsync(MaildirStore store)
-    {
-        await using var drop = await store.OpenAsync("big", default);
-        return (drop.Messages.Select(m => m.Uid).ToList(), drop.Messages.Select(m => m.Size).ToList());
-    }
 
     private static async Task SettleAsync(MaildirStore store, TempMaildirs dirs, FakeTimeProvider time)
     {
@@ -44,7 +27,7 @@ public class MaildirSettleRecheckTests
     public async Task A_folder_listed_before_it_settled_is_listed_again_once_settled_and_a_restart_reads_only_the_file()
     {
         var time = Now();
-        using var dirs = Setup();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         var (before, sizes) = await ListingAsync(store);
         var listedAtLogin = store.Index.FoldersListed;
@@ -69,7 +52,7 @@ public class MaildirSettleRecheckTests
     public async Task A_file_dropped_before_our_delivery_whose_stamp_the_index_holds_is_found_by_the_recheck()
     {
         var time = Now();
-        using var dirs = Setup();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         var (before, _) = await ListingAsync(store);
         // Another MDA's rename into new/, then ours: the index records new/'s stamp after both, so the times alone
@@ -94,7 +77,7 @@ public class MaildirSettleRecheckTests
     public async Task A_file_renamed_into_new_right_after_the_recheck_is_found_by_the_next_login()
     {
         var time = Now();
-        using var dirs = Setup();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         var (before, _) = await ListingAsync(store);
         await SettleAsync(store, dirs, time);
@@ -138,7 +121,7 @@ public class MaildirSettleRecheckTests
     public async Task The_index_budget_counts_the_listing_the_recheck_put_in_place()
     {
         var time = Now();
-        using var dirs = Setup();
+        using var dirs = Unsized();
         var store = StoreOf(dirs, time);
         await ListingAsync(store);
         // Found only by the re-check: the listing it keeps is larger than the login's.

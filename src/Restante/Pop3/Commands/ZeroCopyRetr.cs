@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Restante.Networking;
 using Restante.Protocol;
 using Restante.Storage;
+using Restante.Storage.Maildir;
 
 namespace Restante.Pop3.Commands;
 
@@ -72,7 +73,7 @@ internal static class ZeroCopyRetr
                 int read;
                 try
                 {
-                    read = RandomAccess.Read(handle, block.AsSpan(0, (int)Math.Min(WaitBlock, length - offset)), offset);
+                    read = PositionalRead.Read(handle, block.AsSpan(0, (int)Math.Min(WaitBlock, length - offset)), offset);
                 }
                 catch (IOException ex)
                 {

@@ -396,22 +396,13 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         }
         // Appended in place (see MaildirListing.Grow): nothing of the known million is copied.
         var growth = MaildirListing.Grow(listing, added.Count, bytes);
-        var at = growth.NameAt;
-        var next = growth.RecordAt;
         foreach (var (name, size) in added)
         {
-            name.CopyTo(growth.Names, at);
-            growth.Records[next++] = new MaildirListing.Record
-            {
-                NameStart = at,
-                NameLength = (byte)name.Length,
-                BaseLength = (byte)MaildirName.BaseLength(name),
-                Folder = MaildirFolder.New,
-                // Our delivery names carry W= with the size we wrote.
-                SizeFromName = true,
-                Size = size,
-            };
-            at += name.Length;
+            ref var record = ref growth.Add(name);
+            record.Folder = MaildirFolder.New;
+            // Our delivery names carry W= with the size we wrote.
+            record.SizeFromName = true;
+            record.Size = size;
         }
         return growth.Finish();
     }

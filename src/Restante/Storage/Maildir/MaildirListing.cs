@@ -64,8 +64,7 @@ internal sealed class MaildirListing
     /// Room for <paramref name="records"/> more messages of <paramref name="bytes"/> name bytes after <paramref name="previous"/>:
     /// in <paramref name="previous"/>'s own buffers when it is the latest listing over them and they have the room (the
     /// usual case: nothing is copied), otherwise in a copy with room to spare. The caller fills
-    /// <see cref="Growth.Names"/> from <see cref="Growth.NameAt"/> and <see cref="Growth.Records"/> from
-    /// <see cref="Growth.RecordAt"/>, then calls <see cref="Growth.Finish"/>. Everything that may make the caller give
+    /// each added message through <see cref="Growth.Add"/>, then calls <see cref="Growth.Finish"/>. Everything that may make the caller give
     /// up must be decided before: room taken is not given back (a later append then copies).
     /// </summary>
     public static Growth Grow(MaildirListing previous, int records, int bytes)
@@ -89,26 +88,35 @@ internal sealed class MaildirListing
         private readonly int _count;
         private readonly int _namesLength;
         private readonly Claim _claim;
+        private readonly byte[] _names;
+        private readonly Record[] _records;
+        private int _nameAt;
+        private int _recordAt;
 
         internal Growth(MaildirListing previous, byte[] names, Record[] records, int count, int namesLength, Claim claim)
         {
             _previous = previous;
-            Names = names;
-            Records = records;
+            _names = names;
+            _records = records;
             _count = count;
             _namesLength = namesLength;
             _claim = claim;
+            _nameAt = previous._namesLength;
+            _recordAt = previous.Count;
         }
 
-        public byte[] Names { get; }
-
-        public Record[] Records { get; }
-
-        /// <summary>Where the first added name goes in <see cref="Names"/>.</summary>
-        public int NameAt => _previous._namesLength;
-
-        /// <summary>Where the first added record goes in <see cref="Records"/>.</summary>
-        public int RecordAt => _previous.Count;
+        /// <summary>
+        /// Puts <paramref name="name"/> after the names added so far and returns its record, with where the name is and
+        /// its base filled in; the caller sets the folder and the size.
+        /// </summary>
+        public ref Record Add(ReadOnlySpan<byte> name)
+        {
+            name.CopyTo(_names.AsSpan(_nameAt));
+            ref var record = ref _records[_recordAt++];
+            record = new Record { NameStart = _nameAt, NameLength = (byte)name.Length, BaseLength = (byte)MaildirName.BaseLength(name) };
+            _nameAt += name.Length;
+            return ref record;
+        }
 
         /// <summary>
         /// The listing with the added records. Its lookup table is the previous one with the added names put in (shared
@@ -117,10 +125,10 @@ internal sealed class MaildirListing
         /// </summary>
         public MaildirListing Finish()
         {
-            var listing = new MaildirListing(Names, _namesLength, Records, _count, _claim);
+            var listing = new MaildirListing(_names, _namesLength, _records, _count, _claim);
             var table = _previous._byBase;
-            if (table is null || table.Length == 0 || table.Length < TableLength(_count)) return listing;
-            if (!ReferenceEquals(Records, _previous._records))
+            if (table is null || table.Length < TableLength(_count)) return listing;
+            if (!ReferenceEquals(_records, _previous._records))
             {
                 // The table may hold names another listing appended to the shared buffers after ours (a re-check that
                 // raced a login): their indices mean other records here. Entries go in in index order, so dropping
@@ -156,9 +164,6 @@ internal sealed class MaildirListing
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
         return ref _records[index];
     }
-
-    /// <summary>The bytes of all names, in record order for a listing built here.</summary>
-    internal int NamesLength => _namesLength;
 
     /// <summary>
     /// What a listing of this size holds in memory, counted as a fresh one would be allocated: the names and records

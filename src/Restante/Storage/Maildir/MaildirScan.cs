@@ -106,15 +106,14 @@ internal static class MaildirScan
         var bytes = 0;
         foreach (var f in fresh) bytes += collector.Found[f].Length;
         var growth = MaildirListing.Grow(previous, fresh.Count, bytes);
-        var names = growth.Names;
-        var at = growth.NameAt;
-        var next = growth.RecordAt;
         foreach (var f in fresh)
         {
             var found = collector.Found[f];
-            collector.Scratch.AsSpan(found.Start, found.Length).CopyTo(names.AsSpan(at));
-            growth.Records[next++] = Parse(names.AsSpan(at, found.Length), at, found.Folder);
-            at += found.Length;
+            var name = collector.Scratch.AsSpan(found.Start, found.Length);
+            ref var record = ref growth.Add(name);
+            record.Folder = found.Folder;
+            record.SizeFromName = MaildirName.TryGetField(name, (byte)'W', out var size);
+            record.Size = record.SizeFromName ? size : -1;
         }
         return growth.Finish();
     }

@@ -19,14 +19,8 @@ internal static class MessageOpenBeneath
 {
     // openat2 has the same number on every architecture of the unified syscall table (x86-64, arm64, riscv64, loongarch64).
     private const long SysOpenat2 = 437;
-    private const ulong ORdOnly = 0;
-    private const ulong ONonBlock = 0x800;     // a FIFO put there cannot hang the open (04000 on these architectures)
-    private const ulong OCloExec = 0x80000;    // 02000000 likewise
     private const ulong ResolveNoSymlinks = 0x04;
     private const ulong ResolveBeneath = 0x08;
-    private const int ENoSys = 38;
-    private const int EPerm = 1;
-    private const int E2Big = 7;
 
     private static volatile bool s_unavailable = !IsKnownArchitecture();
     private static volatile bool s_worked;
@@ -35,7 +29,8 @@ internal static class MessageOpenBeneath
     public static SafeFileHandle? TryOpenRead(SafeFileHandle root, MaildirFolder folder, string name)
     {
         if (s_unavailable || name.Contains('/')) return null;
-        var how = new OpenHow { Flags = ORdOnly | ONonBlock | OCloExec, Resolve = ResolveNoSymlinks | ResolveBeneath };
+        // O_NONBLOCK: a FIFO put there cannot hang the open.
+        var how = new OpenHow { Flags = Posix.ORdOnly | Posix.ONonBlock | Posix.OCloExec, Resolve = ResolveNoSymlinks | ResolveBeneath };
         var path = folder == MaildirFolder.New ? string.Concat("new/", name) : string.Concat("cur/", name);
         long fd;
         do fd = Openat2(SysOpenat2, root, path, ref how, (nuint)Marshal.SizeOf<OpenHow>());
@@ -48,7 +43,7 @@ internal static class MessageOpenBeneath
         // No openat2 here (an older kernel, or a seccomp filter that answers ENOSYS or EPERM): stop asking. Once it has
         // worked, an EPERM is about one file (a security module's verdict) and costs only that RETR the long way.
         var errno = Marshal.GetLastPInvokeError();
-        if (errno is ENoSys or E2Big || (errno == EPerm && !s_worked)) s_unavailable = true;
+        if (errno is Posix.ENoSys or Posix.E2Big || (errno == Posix.EPerm && !s_worked)) s_unavailable = true;
         return null;
     }
 

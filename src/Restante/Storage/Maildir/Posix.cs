@@ -18,13 +18,13 @@ internal static class Posix
 {
     public static bool IsLinux => OperatingSystem.IsLinux();
 
-    private const int ORdOnly = 0;
+    internal const int ORdOnly = 0;
     private const int OWrOnly = 1;
     private const int ORdWr = 2;
     private const int OCreat = 0x40;          // 0100 on every Linux architecture .NET runs on
     private const int OExcl = 0x80;           // 0200 likewise
-    private const int ONonBlock = 0x800;      // 04000 likewise
-    private const int OCloExec = 0x80000;     // 02000000 likewise
+    internal const int ONonBlock = 0x800;      // 04000 likewise
+    internal const int OCloExec = 0x80000;     // 02000000 likewise
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
@@ -36,12 +36,15 @@ internal static class Posix
     private const int SeekSet = 0;
     private const int PosixFadvSequential = 2;
 
+    public const int EPerm = 1;
     public const int ENoEnt = 2;
     public const int EIntr = 4;
     public const int EExist = 17;
     public const int ENotDir = 20;
     public const int EInval = 22;
     public const int ELoop = 40;
+    public const int E2Big = 7;
+    public const int ENoSys = 38;
     private const int EWouldBlock = 11;       // EAGAIN == EWOULDBLOCK on Linux
     public const int EBadF = 9;
     public const int ENoLck = 37;

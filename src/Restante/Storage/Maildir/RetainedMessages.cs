@@ -113,7 +113,7 @@ internal static class RetainedMessages
                     if (Posix.TryStatAt(folder, file.Name, out var status) != 0 || status.Kind != Posix.FileKind.Regular) continue;
                     if (act(folder, dayPath, day, file.Name)) count++;
                 }
-                if (tidy && fsync) Posix.FsyncDirectory(folder, dayPath);
+                if (fsync) Posix.FsyncDirectory(folder, dayPath);
             }
             // Fails harmlessly (ENOTEMPTY) when something stayed behind.
             if (tidy) _ = Posix.RemoveDirectoryAt(retained, dayEntry.Name);
