@@ -24,12 +24,16 @@
 # the socket directory is $WORK/pgsock, so "Host=@SOCK" is replaced by it).
 # --pg-env 'K=V …': environment of the "pg" node only (runtime knobs, against the base node without them).
 #
+# --raw-bodies NODE: after the migration, rewrite NODE's database (pg or base) with every compressed frame
+# stored as raw rows, as Postgres:CompressBodies=false would have written them: with --base and --pg-bin
+# the same build, an A/B of inflating on the node against reading raw rows, on the same corpus.
+#
 # --perf S: after the rounds, perf-records this build's node and the PostgreSQL backends for S
 # seconds under the same load and prints their top frames by self time.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" PGENV="" BUILD=1 SOCKET=0 WARMUP=3 TSNODE="" TSPG=""
+ROUNDS=3 DURATION=5 CLIENTS=8 USERS=60 BASE="" PGNODE="" PERF=0 KEEP=0 CONNEXTRA="" PGENV="" BUILD=1 SOCKET=0 WARMUP=3 TSNODE="" TSPG="" RAWBODIES=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -46,7 +50,8 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=$2; shift ;;
     --taskset-node) TSNODE=$2; shift ;;
     --taskset-pg) TSPG=$2; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --raw-bodies) RAWBODIES=$2; shift ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "pg-retr.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -101,6 +106,36 @@ for n in "${NODES[@]}"; do
   [[ $n == maildir ]] && continue
   cli "$n" migrate maildir-to-postgres --postgres "$(conn "$n")" --data "$WORK/maildir" | tail -1 >&2
   mkdir -p "$WORK/$n"; cp "$WORK/maildir/passwd" "$WORK/$n/passwd"
+done
+# Frames decompressed by Python's zlib (the same RFC 1950 stream), cut again into rows of BodyLayout.RowSize.
+raw_bodies() {
+  as_pg "$PGBIN/psql" -qAt -F'|' -h 127.0.0.1 -p "$P" -U postgres -d "$1" \
+    -c "SELECT body_id, seq, coalesce(frame_rows, -1), encode(data, 'hex') FROM body_chunk ORDER BY body_id, seq" |
+  python3 -c '
+import sys, zlib
+bodies = {}
+rows = [l.rstrip("\n").split("|") for l in sys.stdin]
+i = 0
+while i < len(rows):
+    body, seq, frame, data = int(rows[i][0]), int(rows[i][1]), int(rows[i][2]), bytes.fromhex(rows[i][3])
+    if frame > 0:
+        data = zlib.decompress(b"".join(bytes.fromhex(r[3]) for r in rows[i:i + frame])); i += frame
+    else:
+        i += 1
+    bodies.setdefault(body, bytearray()).extend(data)
+print("BEGIN; DELETE FROM body_chunk;")
+for body, data in bodies.items():
+    for n, at in enumerate(range(0, len(data), 8000)):
+        print(f"INSERT INTO body_chunk (body_id, seq, data) VALUES ({body}, {n}, decode(\x27{data[at:at + 8000].hex()}\x27, \x27hex\x27));")
+print("COMMIT;")
+' | as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$P" -U postgres -d "$1" -v ON_ERROR_STOP=1 >/dev/null
+  as_pg "$PGBIN/psql" -qAt -h 127.0.0.1 -p "$P" -U postgres -d "$1" -c "SELECT count(*) FILTER (WHERE frame_rows IS NOT NULL), count(*),
+    (SELECT count(*) FROM body b WHERE b.length <> (SELECT coalesce(sum(octet_length(data)), 0) FROM body_chunk c WHERE c.body_id = b.id)) FROM body_chunk" |
+    { IFS='|' read -r framed total wrong; [[ $framed == 0 && $wrong == 0 ]] || { echo "raw rewrite of $1 failed: $framed framed, $wrong wrong lengths" >&2; exit 1; }; log "$1: bodies rewritten raw, $total rows"; }
+}
+if [[ -n $RAWBODIES ]]; then raw_bodies "$RAWBODIES"; fi
+for n in "${NODES[@]}"; do
+  [[ $n == maildir ]] || as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$P" -U postgres -d "$n" -c "VACUUM (FULL, ANALYZE) body_chunk"
 done
 start() {
   local n=$1; shift

@@ -20,10 +20,13 @@ public sealed class PostgresStoreOptions
     internal const int MaxChunkSize = 64 * 1024 * 1024;
 
     /// <summary>
-    /// Deliveries store each ChunkSize of a body zlib-compressed when that saves at least an eighth (CompressedFrame);
-    /// off, they store raw octets as before schema version 5. Either way every body stays readable.
+    /// On, deliveries store each ChunkSize of a body zlib-compressed when that saves at least an eighth (CompressedFrame);
+    /// off, they store raw octets as before schema version 5. Either way every body stays readable. Off by default: on a
+    /// ~50 KB message inflating costs the node about 0.1 ms of CPU per RETR (half of its whole RETR cost) and saves the
+    /// database only about 0.03 ms (bench/RESULTS-postgres-retr.md, round 6); it pays where database disk, WAL and
+    /// replication volume count for more than CPU.
     /// </summary>
-    public bool CompressBodies { get; set; } = true;
+    public bool CompressBodies { get; set; }
 
     /// <summary>How often a node removes bodies no message refers to any more (left by QUIT and failed deliveries).</summary>
     public TimeSpan BodyCollectionInterval { get; set; } = TimeSpan.FromMinutes(10);

@@ -140,6 +140,22 @@ public sealed class PostgresRetrievalTests
     }
 
     [PostgresFact]
+    public async Task A_store_with_default_options_stores_even_a_compressible_body_raw()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+        // Filler lines that zlib shrinks far below an eighth: with compression on they would be one frame.
+        var message = Filled(50_000, "\r\n");
+        await store.DeliverAsync("alice", new MemoryStream(message), CancellationToken.None);
+
+        Assert.Equal(0, await ScalarAsync(connectionString, "SELECT count(*) FROM body_chunk WHERE frame_rows IS NOT NULL OR frame_octets IS NOT NULL"));
+        Assert.Equal(message.Length, await ScalarAsync(connectionString, "SELECT sum(octet_length(data)) FROM body_chunk"));
+        await using var drop = await store.OpenAsync("alice", CancellationToken.None);
+        Assert.Equal(message, await ReadAllAsync(await drop.OpenMessageAsync(0, CancellationToken.None)));
+    }
+
+    [PostgresFact]
     public async Task A_version_3_database_with_messages_upgrades_from_two_nodes_at_once_keeping_every_message_byte_exact()
     {
         var cluster = await PostgresCluster.SharedAsync();
@@ -260,10 +276,10 @@ public sealed class PostgresRetrievalTests
         // Raw rows, as a store before schema version 5 (or with CompressBodies off) wrote them.
         await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, CompressBodies = false }, Filled(20_000, "\r\n."));
         // Frames of 16000 raw: compressed, raw (noise), compressed again, all in one body; then a body of noise only.
-        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize },
+        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize, CompressBodies = true },
             [.. Filled(ChunkSize, ""), .. Noise(ChunkSize, 1), .. Filled(5000, "\n.")], Noise(30_000, 2));
         // Frames of 256000 raw, more rows each than a reader with a ChunkSize of 16000 takes in one statement.
-        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString }, Filled(600_000, "\r\n"));
+        await DeliverAsync(new PostgresStoreOptions { ConnectionString = connectionString, CompressBodies = true }, Filled(600_000, "\r\n"));
 
         Assert.Equal(1, await ScalarAsync(connectionString,
             "SELECT count(*) FROM (SELECT body_id FROM body_chunk GROUP BY body_id HAVING bool_or(frame_rows IS NULL) AND bool_or(frame_rows > 0)) AS mixed"));
@@ -289,7 +305,7 @@ public sealed class PostgresRetrievalTests
     {
         var cluster = await PostgresCluster.SharedAsync();
         var connectionString = await cluster.CreateDatabaseAsync();
-        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize });
+        await using var store = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString, ChunkSize = ChunkSize, CompressBodies = true });
         // 1 and 3: one frame each, read whole before RETR answers. 2: frames of 16000 past the 256 KiB RETR reads before its +OK.
         var large = Filled(300_000, "\r\n");
         foreach (var body in new[] { Filled(10_000, "\r\n"), large, Filled(10_000, "\n.") })
