@@ -7,11 +7,13 @@
 # (--base DIR, a Restante.Cli output directory) run interleaved on one database and one corpus, and
 # the new build on the Maildir copy of the corpus for scale.
 #
-#   bench/pg-login-cost.sh [--base DIR] [--env-variant VAR=VALUE] [--rounds N] [--duration S] [--clients N] [--tcp]
+#   bench/pg-login-cost.sh [--base DIR] [--env-variant VAR=VALUE] [--rounds N] [--duration S] [--clients N] [--warmup S] [--tcp]
 #
 # --env-variant also runs the --base build with VAR=VALUE in its environment (build "old+env"), e.g.
 # DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0. With perf on the machine, each run also counts the node's
 # sched_yield and futex calls and its thread switches (perf stat on the node's tracepoints). NO_BUILD=1 skips the builds.
+# --warmup S (default 1) runs the load that long before measuring: on a loaded machine the JIT's tiering goes on for
+# 10 s and more, and its CPU lands in the per-session figures of a short warm-up.
 #
 # PROFILE=old|new|maildir also records a perf profile of that node under the same load (PROFILE_KEEP=1 keeps
 # the raw perf data). The thread-switch column sums the node's threads alive at each sample: pool threads that
@@ -21,7 +23,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 DURATION=5 BASE="" TCP=0 USERS=60 CLIENTS=16 ENV_VARIANT=""
+ROUNDS=3 DURATION=5 BASE="" TCP=0 USERS=60 CLIENTS=16 ENV_VARIANT="" WARMUP=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --base) BASE=$2; shift ;;
@@ -29,8 +31,9 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift ;;
     --env-variant) ENV_VARIANT=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
     --tcp) TCP=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "pg-login-cost.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -106,7 +109,7 @@ for round in $(seq "$ROUNDS"); do
     for _ in $(seq 600); do grep -q "POP3 listening" "$WORK/node.log" && break; sleep 0.1; done
     grep -q "POP3 listening" "$WORK/node.log" || { echo "node $build did not start:" >&2; cat "$WORK/node.log" >&2; exit 1; }
     # Warm the pool and the prepared statements outside the measurement.
-    "$LOADGEN" login -c "$CLIENTS" -d 1 --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null || log "warm-up run on $build had errors (loaded machine?)"
+    "$LOADGEN" login -c "$CLIENTS" -d "$WARMUP" --warmup 0 --users "$WORK/maildir/users.txt" --port $((P + 20)) >/dev/null || log "warm-up run on $build had errors (loaded machine?)"
     i0=$(ticks $NODE); sleep 2; idle=$(( $(ticks $NODE) - i0 ))   # what the node burns with no session at all
     psql_ "SELECT pg_stat_statements_reset()" >/dev/null
     commits0=$(psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'")
