@@ -6,7 +6,8 @@ namespace Restante.Tests.Postgres;
 /// <summary>
 /// `restante serve` turns thread-pool spinning off when its store is PostgreSQL, before the pool has started (the runtime
 /// reads the limit once, when the pool makes its first worker), and leaves Maildir nodes and an operator's own setting
-/// alone. That the runtime then spins less (sched_yield per login 31 → 2) is measured, not tested: bench/pg-login-cost.sh.
+/// alone. That the runtime then spins less (about 2 sched_yield per login instead of 8–34 on a loaded machine) is
+/// measured, not tested: bench/pg-login-cost.sh, bench/RESULTS-postgres.md.
 /// </summary>
 [Collection(nameof(PostgresCollection))]
 public sealed class ThreadPoolSpinningTests
