@@ -131,6 +131,8 @@ internal static class ServeCommand
             return 1;
         }
 
+        // Before the host starts anything on the pool: the pool reads its spin limit when it makes its first worker.
+        var spinning = ThreadPoolSpinning.ApplyFor(options.EffectiveStore);
         using var host = builder.Build();
         try
         {
@@ -155,6 +157,7 @@ internal static class ServeCommand
         foreach (var endPoint in server.Pop3EndPoints) announce($"POP3 listening on {endPoint}");
         foreach (var endPoint in server.LmtpEndPoints) announce($"LMTP listening on {endPoint}");
         foreach (var endPoint in server.SmtpEndPoints) announce($"SMTP listening on {endPoint}");
+        if (ThreadPoolSpinning.Describe(spinning) is { } spinLine) announce(spinLine);
         if (!string.IsNullOrWhiteSpace(metricsOptions.Listen)) announce($"Metrics on {metricsOptions.ScrapePrefix()}");
         if (!File.Exists(options.EffectivePasswdFile) || new FileInfo(options.EffectivePasswdFile).Length == 0)
         {
