@@ -164,7 +164,7 @@ public class MaildirListingFileTests
     public static TheoryData<string> Hostile => new()
     {
         "empty", "truncated", "flipped-byte", "count-one-more", "count-huge", "names-length-wrong", "slash-in-name", "dot-dot-name",
-        "duplicate-message", "out-of-order", "negative-size", "size-from-name-without-w", "unknown-folder", "unknown-version",
+        "duplicate-message", "out-of-order", "negative-size", "size-past-a-record", "size-from-name-without-w", "unknown-folder", "unknown-version",
         "writable-mode", "owned-by-another-user", "symlink",
     };
 
@@ -200,6 +200,8 @@ public class MaildirListingFileTests
             case "duplicate-message": d.Records.Insert(1, d.Records[0] with { Size = 7 }); hostile = d.Write(); break;
             case "out-of-order": d.Records.Add(invented); hostile = d.Write(); break;
             case "negative-size": d.Records[3] = d.Records[3] with { Size = -1 }; d.Records.Insert(0, invented); hostile = d.Write(); break;
+            // One past what a 12-byte listing record holds (46 bits, all ones meaning "unknown").
+            case "size-past-a-record": d.Records[3] = d.Records[3] with { Size = 1L << 46 }; d.Records.Insert(0, invented); hostile = d.Write(); break;
             case "size-from-name-without-w": d.Records[3] = d.Records[3] with { FromName = 1, Size = 999 }; d.Records.Insert(0, invented); hostile = d.Write(); break;
             case "unknown-folder": d.Records[3] = d.Records[3] with { Folder = 2 }; d.Records.Insert(0, invented); hostile = d.Write(); break;
             case "unknown-version": d.Header[8] = 2; d.Records.Insert(0, invented); hostile = d.Write(); break;

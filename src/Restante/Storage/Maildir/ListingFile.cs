@@ -176,7 +176,7 @@ internal static class ListingFile
                 var r = chunk.Slice((i - first) * RecordLength, RecordLength);
                 int nameLength = r[0], baseLength = r[1];
                 var size = BinaryPrimitives.ReadInt64LittleEndian(r[4..]);
-                if (nameLength == 0 || at + nameLength > namesLength || r[2] > (byte)MaildirFolder.Cur || r[3] > 1 || size < 0) return false;
+                if (nameLength == 0 || at + nameLength > namesLength || r[2] > (byte)MaildirFolder.Cur || r[3] > 1 || !MaildirListing.Record.Fits(size)) return false;
                 var name = names.AsSpan(at, nameLength);
                 if (!IsMessageName(name) || MaildirName.BaseLength(name) != baseLength) return false;
                 var fromName = r[3] == 1;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 
 namespace Restante.Storage.Maildir;
@@ -25,6 +26,28 @@ internal sealed class ListingMessages(MaildirListing listing) : IReadOnlyList<St
     internal MaildirListing Listing => listing;
 
     public long SizeOf(int index) => listing.SizeOf(index);
+
+    /// <summary>
+    /// The UIDL line "n uid" of message <paramref name="index"/>, the unique-id copied from the bytes of its name when it
+    /// is the base itself (the usual case): a UIDL of a million messages then makes no string per line.
+    /// </summary>
+    public void WriteUidLine(IBufferWriter<byte> output, int number, int index)
+    {
+        var baseName = listing.BaseOf(index);
+        if (!MaildirName.IsPlainUid(baseName))
+        {
+            Protocol.Pop3Reply.NumberedLine(output, number, listing.UidOf(index));
+            return;
+        }
+        var span = output.GetSpan(16 + baseName.Length);
+        number.TryFormat(span, out var n);
+        span[n++] = (byte)' ';
+        baseName.CopyTo(span[n..]);
+        n += baseName.Length;
+        span[n++] = (byte)'\r';
+        span[n++] = (byte)'\n';
+        output.Advance(n);
+    }
 
     public long TotalSize { get; } = listing.TotalSize();
 

@@ -4,7 +4,7 @@ namespace Restante.Storage.Maildir;
 
 /// <summary>
 /// The messages of a Maildir in arrival order, kept compact enough for a million of them: every
-/// file name in one UTF-8 buffer, and per message one 16-byte record (where its name is, its
+/// file name in one UTF-8 buffer, and per message one 12-byte record (where its name is, its
 /// folder, its size). No string and no object per message: a 1,000,000-message mailbox with
 /// Postfix-style names is about 50 MB, where a string per name and per UIDL was over 300 MB.
 /// Immutable once published: sessions share it, and a session's own renames live beside it
@@ -143,16 +143,58 @@ internal sealed class MaildirListing
         }
     }
 
-    /// <summary>One message: where its name is in the buffer, its folder and its size.</summary>
+    /// <summary>
+    /// One message in 12 bytes: where its name is in the buffer, its folder, and its size in 46 bits (64 TiB, beyond any
+    /// file a Maildir holds; a <c>,W=</c> claiming more is not taken from the name, see <see cref="Fits"/>). At a million
+    /// messages every byte of the record is a megabyte of the server's memory.
+    /// </summary>
     public struct Record
     {
         public int NameStart;
+        private uint _sizeLow;
         public byte NameLength;   // NAME_MAX is 255 bytes on Linux
         public byte BaseLength;
-        public MaildirFolder Folder;
-        public bool SizeFromName;
+        private byte _sizeHigh;
+        // Bit 0: the folder; bit 1: the size came from W=; bits 2..7: size bits 40..45.
+        private byte _flags;
+
+        /// <summary>The largest size a record holds; all 46 bits set is "unknown" (-1).</summary>
+        public const long MaxSize = (1L << 46) - 2;
+
+        private const long Unknown = (1L << 46) - 1;
+
+        /// <summary>Whether a record can hold <paramref name="size"/>.</summary>
+        public static bool Fits(long size) => (ulong)size <= MaxSize;
+
+        public MaildirFolder Folder
+        {
+            readonly get => (MaildirFolder)(_flags & 1);
+            set => _flags = (byte)((_flags & ~1) | ((byte)value & 1));
+        }
+
+        public bool SizeFromName
+        {
+            readonly get => (_flags & 2) != 0;
+            set => _flags = (byte)(value ? _flags | 2 : _flags & ~2);
+        }
+
         /// <summary>Octets after CRLF conversion; -1 while unknown (never in a published listing).</summary>
-        public long Size;
+        public long Size
+        {
+            readonly get
+            {
+                var bits = _sizeLow | (long)_sizeHigh << 32 | (long)(_flags >> 2) << 40;
+                return bits == Unknown ? -1 : bits;
+            }
+            set
+            {
+                if (value != -1 && !Fits(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "A listing record holds sizes up to 2^46 - 2.");
+                var bits = value == -1 ? Unknown : value;
+                _sizeLow = (uint)bits;
+                _sizeHigh = (byte)(bits >> 32);
+                _flags = (byte)((_flags & 3) | (int)(bits >> 40) << 2);
+            }
+        }
     }
 
     /// <summary>The records; written to only while the listing is being built.</summary>
@@ -228,9 +270,53 @@ internal sealed class MaildirListing
     public int FindBase(ReadOnlySpan<byte> baseName)
     {
         var table = _byBase ??= BuildTable();
-        if (table.Length == 0) return -1;
+        return table.Length == 0 ? -1 : Probe(table, Hash(baseName) & (table.Length - 1), baseName);
+    }
+
+    /// <summary>How many base names <see cref="FindBases"/> looks up at once.</summary>
+    public const int BatchLength = 64;
+
+    // Where FindBases leaves what it read ahead, so the reads are not optimised away.
+    private static int s_readAhead;
+
+    /// <summary>
+    /// <see cref="FindBase"/> for up to <see cref="BatchLength"/> base names at once: <paramref name="found"/>[i] for the
+    /// base at <paramref name="bases"/>[i] in <paramref name="bytes"/>. The same answers, but the batch's table slots, then
+    /// the records and names they point to, are read in passes of loads that do not wait for one another before the
+    /// probes compare anything. A listing of new/ in a million-message Maildir looks every name up at a random place
+    /// (getdents returns names in hash order) in a table, records and names far larger than the caches: this way the
+    /// cache misses of a batch overlap instead of following one another.
+    /// </summary>
+    internal void FindBases(ReadOnlySpan<byte> bytes, ReadOnlySpan<(int Start, int Length)> bases, Span<int> found)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bases.Length, BatchLength, nameof(bases));
+        var table = _byBase ??= BuildTable();
+        if (table.Length == 0)
+        {
+            found[..bases.Length].Fill(-1);
+            return;
+        }
         var mask = table.Length - 1;
-        for (var slot = Hash(baseName) & mask; ; slot = (slot + 1) & mask)
+        Span<int> slots = stackalloc int[BatchLength];
+        for (var i = 0; i < bases.Length; i++)
+        {
+            slots[i] = Hash(bytes.Slice(bases[i].Start, bases[i].Length)) & mask;
+            found[i] = table[slots[i]];
+        }
+        var readAhead = 0;
+        for (var i = 0; i < bases.Length; i++)
+        {
+            var candidate = found[i];
+            if (candidate != 0 && candidate <= Count) readAhead += _names[_records[candidate - 1].NameStart];
+        }
+        Volatile.Write(ref s_readAhead, readAhead);
+        for (var i = 0; i < bases.Length; i++) found[i] = Probe(table, slots[i], bytes.Slice(bases[i].Start, bases[i].Length));
+    }
+
+    private int Probe(int[] table, int slot, ReadOnlySpan<byte> baseName)
+    {
+        var mask = table.Length - 1;
+        for (; ; slot = (slot + 1) & mask)
         {
             var found = table[slot];
             if (found == 0) return -1;

@@ -112,8 +112,8 @@ internal static class MaildirScan
             var name = collector.Scratch.AsSpan(found.Start, found.Length);
             ref var record = ref growth.Add(name);
             record.Folder = found.Folder;
-            record.SizeFromName = MaildirName.TryGetField(name, (byte)'W', out var size);
-            record.Size = record.SizeFromName ? size : -1;
+            record.SizeFromName = SizeInName(name, out var size);
+            record.Size = size;
         }
         return growth.Finish();
     }
@@ -121,7 +121,7 @@ internal static class MaildirScan
     /// <summary>A record for a name just found: base, and the size when W= carries it (-1 otherwise).</summary>
     private static MaildirListing.Record Parse(ReadOnlySpan<byte> name, int start, MaildirFolder folder)
     {
-        var fromName = MaildirName.TryGetField(name, (byte)'W', out var size);
+        var fromName = SizeInName(name, out var size);
         return new MaildirListing.Record
         {
             NameStart = start,
@@ -129,8 +129,16 @@ internal static class MaildirScan
             BaseLength = (byte)MaildirName.BaseLength(name),
             Folder = folder,
             SizeFromName = fromName,
-            Size = fromName ? size : -1,
+            Size = size,
         };
+    }
+
+    /// <summary>The size W= gives, when a record can hold it (-1 otherwise: the file is read, as for a name without W=).</summary>
+    private static bool SizeInName(ReadOnlySpan<byte> name, out long size)
+    {
+        if (MaildirName.TryGetField(name, (byte)'W', out size) && MaildirListing.Record.Fits(size)) return true;
+        size = -1;
+        return false;
     }
 
     private sealed class Collector(VerifiedMaildir maildir, MaildirListing previous) : Posix.IDirectoryVisitor
@@ -157,10 +165,19 @@ internal static class MaildirScan
 
         public byte[] Scratch => _scratch;
 
+        // Names waiting to be looked up in the previous listing together (see MaildirListing.FindBases), in the order listed.
+        private readonly byte[] _batch = new byte[MaildirListing.BatchLength * byte.MaxValue];
+        private readonly (int Start, int Length)[] _batchBases = new (int, int)[MaildirListing.BatchLength];
+        private readonly byte[] _batchNameLengths = new byte[MaildirListing.BatchLength];
+        private readonly int[] _batchFound = new int[MaildirListing.BatchLength];
+        private int _batchCount;
+        private int _batchUsed;
+
         public void List(MaildirFolder folder)
         {
             _folder = folder;
             Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder)), this);
+            LookUpBatch();
         }
 
         public void Visit(ReadOnlySpan<byte> name, Posix.FileKind kind, bool kindKnown)
@@ -183,7 +200,31 @@ internal static class MaildirScan
                 Refused.Add(maildir, _folder, valid ? Encoding.UTF8.GetString(name) : Posix.UndecodableName);
                 return;
             }
-            var known = previous.Count == 0 ? -1 : previous.FindBase(name[..MaildirName.BaseLength(name)]);
+            if (previous.Count == 0)
+            {
+                _fresh.Add(Add(name));
+                return;
+            }
+            name.CopyTo(_batch.AsSpan(_batchUsed));
+            _batchBases[_batchCount] = (_batchUsed, MaildirName.BaseLength(name));
+            _batchNameLengths[_batchCount++] = (byte)name.Length;
+            _batchUsed += name.Length;
+            if (_batchCount == MaildirListing.BatchLength) LookUpBatch();
+        }
+
+        /// <summary>Looks the batched names up in the previous listing and sorts each out, in the order they were listed.</summary>
+        private void LookUpBatch()
+        {
+            if (_batchCount == 0) return;
+            previous.FindBases(_batch, _batchBases.AsSpan(0, _batchCount), _batchFound);
+            for (var i = 0; i < _batchCount; i++) Sighted(_batch.AsSpan(_batchBases[i].Start, _batchNameLengths[i]), _batchFound[i]);
+            _batchCount = 0;
+            _batchUsed = 0;
+        }
+
+        /// <summary>A name of the folder being listed, <paramref name="known"/> the previous listing's message with its base (-1: none).</summary>
+        private void Sighted(ReadOnlySpan<byte> name, int known)
+        {
             if (known >= 0)
             {
                 var state = State[known];

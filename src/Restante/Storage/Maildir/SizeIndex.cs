@@ -92,7 +92,7 @@ internal static class SizeIndex
             var tab = line.IndexOf((byte)'\t');
             var digits = tab < 0 ? default : line[(tab + 1)..];
             if (tab <= 0 || digits.IsEmpty || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
-                || !Utf8Parser.TryParse(digits, out long size, out var consumed) || consumed != digits.Length)
+                || !Utf8Parser.TryParse(digits, out long size, out var consumed) || consumed != digits.Length || !MaildirListing.Record.Fits(size))
             {
                 damaged = true;
                 continue;

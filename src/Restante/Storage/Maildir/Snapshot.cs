@@ -197,6 +197,8 @@ internal static class Snapshot
                 complete = false;
                 continue;
             }
+            // A count past what a record holds (2^46) is a planted sparse file, not mail: left out like a file that is gone.
+            if (size > MaildirListing.Record.MaxSize) size = -1;
             listing.RecordAt(i).Size = size < 0 ? -1 : size;
             if (size >= 0) counted++;
             else
