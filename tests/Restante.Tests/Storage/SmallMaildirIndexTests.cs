@@ -141,6 +141,25 @@ public class SmallMaildirIndexTests
     }
 
     [Fact]
+    public async Task A_folder_swapped_for_another_directory_between_two_logins_is_listed_afresh()
+    {
+        await using var setup = await Setup.StartAsync();
+        await ListAsync(setup);
+        // The folders are not opened by a login that finds them unchanged (their stamps are read by name): another
+        // directory put in new/'s place, with other messages, must not pass for the folder listed before.
+        var maildir = setup.MaildirOf("alice");
+        var other = Path.Combine(maildir, "other");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "1750000000.P1Q1.elsewhere"), "Subject: other\n\nx\n");
+        Directory.Move(Path.Combine(maildir, "new"), Path.Combine(maildir, "old"));
+        Directory.Move(other, Path.Combine(maildir, "new"));
+
+        var (second, _) = await ListAsync(setup);
+
+        Assert.Equal(["1750000000.P1Q1.elsewhere"], second);
+    }
+
+    [Fact]
     public async Task An_expunge_at_QUIT_is_reflected_at_the_next_login()
     {
         await using var setup = await Setup.StartAsync();

@@ -461,9 +461,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     {
         public static Stamp Read(VerifiedMaildir maildir, TimeProvider time)
         {
-            // The folders opened at login, not the paths: those may have been swapped since.
-            var newStamp = FolderStamp.Read(maildir.New);
-            var curStamp = FolderStamp.Read(maildir.Cur);
+            // Relative to the root verified at login (see VerifiedMaildir.StampOf).
+            var newStamp = maildir.StampOf(MaildirFolder.New);
+            var curStamp = maildir.StampOf(MaildirFolder.Cur);
             var now = time.GetUtcNow().UtcDateTime;
             return new Stamp(newStamp, curStamp, now - newStamp.LatestUtc > SettleTime, now - curStamp.LatestUtc > SettleTime);
         }
