@@ -267,8 +267,8 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// </summary>
     /// <remarks>
     /// The stamp is read from the new/ descriptor the delivery renamed into, and only for a Maildir the index holds (one
-    /// not opened since the start, or evicted, is simply listed at its next open): an open descriptor keeps its folder, so there is no "same folder" to check, and the
-    /// times are kept only as unsettled.
+    /// not opened since the start, or evicted, is simply listed at its next open): an open descriptor keeps its folder,
+    /// so there is no "same folder" to check, and the times are kept only as unsettled.
     /// </remarks>
     public void RecordDelivery(string maildir, SafeFileHandle newFolder, string name, long size)
     {
