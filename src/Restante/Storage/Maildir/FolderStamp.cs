@@ -16,13 +16,39 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     /// <summary>The stamp of an open folder (the descriptor verified at login, not a path that may have been swapped since).</summary>
     public static FolderStamp Read(SafeFileHandle folder)
     {
-        // struct statx is 256 bytes with the same layout on every architecture.
-        const uint mask = 0x100 | 0x40 | 0x80;   // STATX_INO | STATX_MTIME | STATX_CTIME
         Span<byte> buffer = stackalloc byte[256];
+        var errno = TryStatx(folder, "", AtEmptyPath, buffer);
+        if (errno != 0) throw Posix.ErrnoException("statx", "(folder)", errno);
+        return Of(buffer);
+    }
+
+    /// <summary>
+    /// The stamp of <paramref name="name"/> in <paramref name="parent"/>, without following a symlink (a login that finds its
+    /// folders unchanged never opens them: see <see cref="VerifiedMaildir.StampOf"/>). Returns 0 or the errno;
+    /// <paramref name="directory"/> tells whether the name is a directory (a symlink is not).
+    /// </summary>
+    public static int TryReadAt(SafeFileHandle parent, string name, out FolderStamp stamp, out bool directory)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var errno = TryStatx(parent, name, AtSymlinkNoFollow, buffer);
+        stamp = errno == 0 ? Of(buffer) : default;
+        // stx_mode at 28: S_IFMT 0xF000, S_IFDIR 0x4000.
+        directory = errno == 0 && (MemoryMarshal.Read<ushort>(buffer[28..]) & 0xF000) == 0x4000;
+        return errno;
+    }
+
+    private static int TryStatx(SafeFileHandle directory, string name, int flags, Span<byte> buffer)
+    {
+        // struct statx is 256 bytes with the same layout on every architecture.
+        const uint mask = 0x1 | 0x100 | 0x40 | 0x80;   // STATX_TYPE | STATX_INO | STATX_MTIME | STATX_CTIME
         int rc;
-        do rc = Statx(folder, "", AtEmptyPath, mask, ref MemoryMarshal.GetReference(buffer));
+        do rc = Statx(directory, name, flags, mask, ref MemoryMarshal.GetReference(buffer));
         while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        if (rc < 0) throw Posix.ErrnoException("statx", "(folder)", Marshal.GetLastPInvokeError());
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
+    private static FolderStamp Of(ReadOnlySpan<byte> buffer)
+    {
         // stx_ino at 32, stx_ctime at 96, stx_mtime at 112 (tv_sec int64, tv_nsec uint32), stx_dev_major/minor at 136/140.
         var inode = MemoryMarshal.Read<ulong>(buffer[32..]);
         var device = (ulong)MemoryMarshal.Read<uint>(buffer[136..]) << 32 | MemoryMarshal.Read<uint>(buffer[140..]);
@@ -44,6 +70,7 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     }
 
     private const int AtEmptyPath = 0x1000;
+    private const int AtSymlinkNoFollow = 0x100;
     private const int EIntr = 4;
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]

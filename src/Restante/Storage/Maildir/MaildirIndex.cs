@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Restante.Storage.Maildir;
 
 /// <summary>
-/// The incremental index of each large Maildir this server has opened: the last listing (names,
+/// The incremental index of each Maildir this server has opened: the last listing (names,
 /// sizes, arrival order; see <see cref="MaildirListing"/>) and the <see cref="FolderStamp"/>s of
 /// new/ and cur/ it reflects. At the next open a folder whose stamp is unchanged, and was already
 /// old enough to trust when it was listed, is not listed again; a changed folder is listed and
@@ -18,11 +18,17 @@ namespace Restante.Storage.Maildir;
 /// an unchanged folder) and the sizes in the <see cref="SizeIndex"/> (a restart whose listing file is
 /// gone or refused lists the folders but reads no message it already sized).
 /// In memory the index holds at most <see cref="MaxBytes"/> of listings; the least recently opened
-/// mailbox goes first.
+/// mailboxes go first.
+/// A small mailbox (fewer than <see cref="MinimumEntries"/> messages) is kept in memory only, cut to size
+/// (<see cref="SmallListing"/>): a login that finds its folders' stamps unchanged lists nothing and reads no file,
+/// but nothing of it is written to disk, so a restart lists it once, as every login did before.
 /// </summary>
 internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
 {
-    // Small mailboxes list in microseconds; keeping them would only cost memory.
+    // The fewest messages whose listing is also written to restante-listing and re-checked in the background once
+    // its folders settle. A smaller mailbox is kept in memory only: a file would be rewritten after nearly every change
+    // (the file's rule is a thousandth of the mailbox, i.e. every change below 1,024) to save one listing of a few dozen
+    // names after a restart, and a background re-check costs as much as the listing it saves a later login.
     public const int MinimumEntries = 256;
 
     // About eight 1,000,000-message listings or seven hundred of 10,000 messages.
@@ -80,7 +86,8 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     {
         public long LastUse;
 
-        public long Bytes => Listing.Footprint + 64;
+        /// <summary>What the state holds in memory, kept under <paramref name="path"/> (see <see cref="SmallListing.Bytes"/>).</summary>
+        public long Bytes(string path) => Listing.Count < MinimumEntries ? SmallListing.Bytes(Listing, path) : Listing.Footprint + 64;
     }
 
     private readonly record struct Delivered(string Name, long Size);
@@ -102,8 +109,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         if (listed.Taken is not { } taken)
         {
             var unchanged = known! with { Listing = listed.Previous, Pending = [], ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered };
-            Keep(maildir, unchanged, logger);
-            return listed.Previous;
+            return Keep(maildir, unchanged, logger);
         }
         stamp = listed.Stamp;
         if (known is null && taken.Full is not null && taken.Unsized >= BackgroundSizingThreshold && reopen is not null)
@@ -118,17 +124,14 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             StartSizing(maildir.Path, taken.Full, stamp, reopen, logger, fsync, time);
             throw BeingIndexed();
         }
-        if (taken.Listing.Count < MinimumEntries)
-        {
-            Forget(maildir.Path);
-            return taken.Listing;
-        }
         // Messages left out this time must be looked for again next time, whatever the times say.
         var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
         var state = new State(taken.Listing, recorded, taken.Unsaved, [], known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
-        Keep(maildir, state, logger);
-        if (taken.Complete && !recorded.Settled && reopen is not null) ScheduleRecheck(maildir.Path, recorded, reopen, logger, fsync, sizingBudget, time, 0);
-        return taken.Listing;
+        var kept = Keep(maildir, state, logger);
+        // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would.
+        if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries)
+            ScheduleRecheck(maildir.Path, recorded, reopen, logger, fsync, sizingBudget, time, 0);
+        return kept;
     }
 
     /// <summary>What <see cref="ListChangedAsync"/> found: <paramref name="Taken"/> is null when no folder had to be listed.</summary>
@@ -245,7 +248,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         state.LastUse = known.LastUse;
         // Only over the state it started from: an open or a delivery of ours since knows better (or as much).
         if (!_byMaildir.TryUpdate(path, state, known)) return null;
-        Interlocked.Add(ref _bytes, state.Bytes - known.Bytes);
+        Interlocked.Add(ref _bytes, state.Bytes(path) - known.Bytes(path));
         Evict(path);
         return listed.Stamp.Settled ? null : listed.Stamp;
     }
@@ -263,9 +266,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// the same times, and trusting it would hide that message until new/ changed again.
     /// </summary>
     /// <remarks>
-    /// The stamp is read from the new/ descriptor the delivery renamed into, and only for a Maildir the index holds (most
-    /// small mailboxes are not): an open descriptor keeps its folder, so there is no "same folder" to check, and the
-    /// times are kept only as unsettled.
+    /// The stamp is read from the new/ descriptor the delivery renamed into, and only for a Maildir the index holds (one
+    /// not opened since the start, or evicted, is simply listed at its next open): an open descriptor keeps its folder,
+    /// so there is no "same folder" to check, and the times are kept only as unsettled.
     /// </remarks>
     public void RecordDelivery(string maildir, SafeFileHandle newFolder, string name, long size)
     {
@@ -316,7 +319,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var write = onDisk is null || state.ChangesSinceDisk > state.Listing.Count / 1024
             || (state.Stamp.Settled && !onDisk.Value.Settled)
             || (evenIfFew && state.Stamp.Settled && onDisk.Value != state.Stamp);
-        if (!write || state.Pending.Length != 0) return state;
+        // A small listing is kept in memory only (see MinimumEntries); a file left from when the mailbox was large stays
+        // as it was: a restart compares its stamps, which have moved since, and lists the folders.
+        if (!write || state.Pending.Length != 0 || state.Listing.Count < MinimumEntries) return state;
         try
         {
             ListingFile.Write(maildir, state.Listing, state.Stamp);
@@ -329,43 +334,54 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         }
     }
 
-    private void Keep(VerifiedMaildir maildir, State state, ILogger logger)
+    /// <returns>The listing kept: a small one cut to size, which the session should serve so that it is held once.</returns>
+    private MaildirListing Keep(VerifiedMaildir maildir, State state, ILogger logger)
     {
         state = Saved(maildir, state, logger);
-        state.LastUse = Interlocked.Increment(ref _clock);
         State? replaced = null;
+        if (state.Listing.Count < MinimumEntries && (!_byMaildir.TryGetValue(maildir.Path, out replaced) || !ReferenceEquals(replaced.Listing, state.Listing)))
+            state = state with { Listing = SmallListing.Cut(state.Listing) };
+        state.LastUse = Interlocked.Increment(ref _clock);
+        replaced = null;
         _byMaildir.AddOrUpdate(maildir.Path, state, (_, old) =>
         {
             replaced = old;
             return state;
         });
-        Interlocked.Add(ref _bytes, state.Bytes - (replaced?.Bytes ?? 0));
+        Interlocked.Add(ref _bytes, state.Bytes(maildir.Path) - (replaced?.Bytes(maildir.Path) ?? 0));
         Evict(maildir.Path);
+        return state.Listing;
     }
 
     private void Forget(string path)
     {
-        if (_byMaildir.TryRemove(path, out var old)) Interlocked.Add(ref _bytes, -old.Bytes);
+        if (_byMaildir.TryRemove(path, out var old)) Interlocked.Add(ref _bytes, -old.Bytes(path));
     }
 
-    /// <summary>Drops the least recently opened listings until the rest fit (never the one just kept, which is in use).</summary>
+    // Eviction goes down to this share of MaxBytes in one pass, so a full index holding a hundred thousand small
+    // mailboxes is scanned and sorted once per few thousand logins, not once per login.
+    private const int EvictToEighths = 7;
+
+    /// <summary>
+    /// Drops the least recently opened listings until the rest fit in <see cref="EvictToEighths"/> eighths of
+    /// <see cref="MaxBytes"/> (never the one just kept, which is in use). An evicted mailbox is listed afresh at its next
+    /// open, as a first one.
+    /// </summary>
     private void Evict(string keep)
     {
         if (Bytes <= MaxBytes) return;
         lock (_evicting)
         {
-            while (Bytes > MaxBytes)
+            if (Bytes <= MaxBytes) return;
+            var target = MaxBytes / 8 * EvictToEighths;
+            var byAge = new List<(long LastUse, string Path)>(_byMaildir.Count);
+            foreach (var (path, state) in _byMaildir)
+                if (path != keep) byAge.Add((state.LastUse, path));
+            byAge.Sort((x, y) => x.LastUse.CompareTo(y.LastUse));
+            foreach (var (_, path) in byAge)
             {
-                string? oldest = null;
-                var oldestUse = long.MaxValue;
-                foreach (var (path, state) in _byMaildir)
-                {
-                    if (path == keep || state.LastUse >= oldestUse) continue;
-                    oldest = path;
-                    oldestUse = state.LastUse;
-                }
-                if (oldest is null) return;
-                Forget(oldest);
+                if (Bytes <= target) return;
+                Forget(path);
             }
         }
     }
@@ -445,9 +461,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     {
         public static Stamp Read(VerifiedMaildir maildir, TimeProvider time)
         {
-            // The folders opened at login, not the paths: those may have been swapped since.
-            var newStamp = FolderStamp.Read(maildir.New);
-            var curStamp = FolderStamp.Read(maildir.Cur);
+            // Relative to the root verified at login (see VerifiedMaildir.StampOf).
+            var newStamp = maildir.StampOf(MaildirFolder.New);
+            var curStamp = maildir.StampOf(MaildirFolder.Cur);
             var now = time.GetUtcNow().UtcDateTime;
             return new Stamp(newStamp, curStamp, now - newStamp.LatestUtc > SettleTime, now - curStamp.LatestUtc > SettleTime);
         }

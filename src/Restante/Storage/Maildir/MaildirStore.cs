@@ -27,7 +27,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     internal static readonly TimeSpan DefaultSizingBudget = TimeSpan.FromSeconds(20);
 
     private readonly ConcurrentDictionary<string, long> _lastSweep = new(StringComparer.Ordinal);
-    private readonly MaildirIndex _index = new();
+    private readonly MaildirIndex _index;
     private readonly string _pathTemplate;
     // The length of the template's leading directory that cannot depend on the user name.
     private readonly int _trustedLength;
@@ -65,7 +65,7 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
     }
 
     internal MaildirStore(string pathTemplate, ILogger? logger, bool fsync, TimeProvider time, TimeSpan? sizingBudget = null, int retentionDays = 0,
-        UidlSource? uidlSource = null, UidlGuard? guard = null, GroupCommit? newFolderSync = null)
+        UidlSource? uidlSource = null, UidlGuard? guard = null, GroupCommit? newFolderSync = null, MaildirIndex? index = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathTemplate);
         // Said at startup rather than at the first login: see VerifiedMaildir.
@@ -87,9 +87,10 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         _importedUidls = UidlSource.Kind == UidlSourceKind.Native ? null : new ImportedUidlFiles(UidlSource, _logger);
         _guard = guard;
         _newFolderSync = newFolderSync ?? new GroupCommit();
+        _index = index ?? new MaildirIndex();
     }
 
-    /// <summary>The index of large Maildirs, for tests.</summary>
+    /// <summary>The Maildir index, for tests.</summary>
     internal MaildirIndex Index => _index;
 
     /// <summary>Where this store's UIDLs come from.</summary>

@@ -14,12 +14,15 @@ namespace Restante.Storage.Maildir;
 /// relative to the root, O_DIRECTORY|O_NOFOLLOW. A folder swapped for a symlink or a file since
 /// is then refused (<see cref="RefusedMaildirException"/>); one swapped for another directory is
 /// still inside the verified root, where the user could have put it before logging in.
+/// <c>new/</c> and <c>cur/</c> are only looked at by <see cref="Open"/> (statx without following a
+/// link, as <c>tmp/</c>) and opened when first used: a login whose folders the index finds unchanged
+/// (<see cref="StampOf"/>) never opens them.
 /// </summary>
 internal sealed class VerifiedMaildir : IDisposable
 {
     private SafeFileHandle? _tmp, _new, _cur;
 
-    private VerifiedMaildir(string path, SafeFileHandle root, SafeFileHandle? tmp, SafeFileHandle @new, SafeFileHandle cur)
+    private VerifiedMaildir(string path, SafeFileHandle root, SafeFileHandle? tmp, SafeFileHandle? @new, SafeFileHandle? cur)
     {
         Path = path;
         Root = root;
@@ -48,6 +51,23 @@ internal sealed class VerifiedMaildir : IDisposable
         Interlocked.Exchange(ref _tmp, null)?.Dispose();
         Interlocked.Exchange(ref _new, null)?.Dispose();
         Interlocked.Exchange(ref _cur, null)?.Dispose();
+    }
+
+    /// <summary>
+    /// The stamp of new/ or cur/: from its descriptor when it is open, otherwise by name in the verified root without
+    /// following a link; a name that is no longer a directory (swapped for a symlink or a file) is refused, as opening it
+    /// would be. One swapped for another directory shows another inode, which the index never takes for the folder it
+    /// listed.
+    /// </summary>
+    public FolderStamp StampOf(MaildirFolder folder)
+    {
+        var open = folder == MaildirFolder.New ? _new : _cur;
+        if (open is not null) return FolderStamp.Read(open);
+        var name = FolderName(folder);
+        var errno = FolderStamp.TryReadAt(Root, name, out var stamp, out var directory);
+        if (errno != 0) throw Posix.ErrnoException("statx", System.IO.Path.Join(Path, name), errno);
+        if (!directory) throw new RefusedMaildirException(Path, $"{name}/ is a symlink or not a directory");
+        return stamp;
     }
 
     /// <summary>Opens a folder again relative to the verified root; never creates it (that was for <see cref="Open"/>).</summary>
@@ -126,31 +146,29 @@ internal sealed class VerifiedMaildir : IDisposable
     }
 
     /// <summary>
-    /// Checks (or opens) <c>tmp/</c> and opens <c>new/</c> and <c>cur/</c> in the verified root, creating what is missing. A login
-    /// lists new/ and cur/ at once, but uses tmp/ only for the hourly sweep of leftovers: tmp/ is only looked at
-    /// (lstat: a directory, not a symlink) and opened when first used, O_NOFOLLOW like any reopening — one statx
-    /// instead of an open and a close per login, with the same refusal of a tmp/ that is a symlink or a file.
-    /// Takes ownership of <paramref name="root"/>.
+    /// Checks (or opens) <c>tmp/</c> and checks <c>new/</c> and <c>cur/</c> in the verified root, creating what is missing.
+    /// A login uses tmp/ only for the hourly sweep of leftovers, and lists new/ and cur/ only when the index finds them
+    /// changed: each is only looked at (statx without following a link: a directory, not a symlink) and opened when first
+    /// used, O_NOFOLLOW like any reopening — one statx instead of an open and a close per folder, with the same refusal
+    /// of a folder that is a symlink or a file. Takes ownership of <paramref name="root"/>.
     /// </summary>
     private static VerifiedMaildir OpenFolders(string path, SafeFileHandle root, bool create, bool openTmp)
     {
-        SafeFileHandle? tmp = null, @new = null, cur = null;
+        SafeFileHandle? tmp = null;
         try
         {
             if (openTmp) tmp = OpenDirectory(root, path, "tmp", create, "tmp/ is a symlink or not a directory");
             else CheckDirectory(root, path, "tmp", create, "tmp/ is a symlink or not a directory");
-            @new = OpenDirectory(root, path, "new", create, "new/ is a symlink or not a directory");
-            cur = OpenDirectory(root, path, "cur", create, "cur/ is a symlink or not a directory");
-            var verified = new VerifiedMaildir(path, root, tmp, @new, cur);
-            root = tmp = @new = cur = null!;
+            CheckDirectory(root, path, "new", create, "new/ is a symlink or not a directory");
+            CheckDirectory(root, path, "cur", create, "cur/ is a symlink or not a directory");
+            var verified = new VerifiedMaildir(path, root, tmp, null, null);
+            root = tmp = null!;
             return verified;
         }
         finally
         {
             root?.Dispose();
             tmp?.Dispose();
-            @new?.Dispose();
-            cur?.Dispose();
         }
     }
 

@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+
+namespace Restante.Storage.Maildir;
+
+/// <summary>
+/// How the index keeps the listing of a small mailbox (fewer than <see cref="MaildirIndex.MinimumEntries"/> messages):
+/// in memory only, in buffers cut to what it holds. A listing is built with room for appends (a few KB of names, 64
+/// records: <see cref="MaildirListing.WithRoom"/>), which pays for a huge mailbox that grows at every delivery but
+/// would more than triple what a 20-message mailbox costs; an append to a cut listing copies its few records instead.
+/// </summary>
+internal static class SmallListing
+{
+    // What a kept small mailbox costs besides its buffers, measured (bench/NOTES-login.md, round six): the listing and
+    // its claim, three array headers, the index's State with its stamps, the dictionary's node and the path string
+    // (counted apart, by its length).
+    private const int Overhead = 512;
+
+    /// <summary><paramref name="listing"/> in buffers of exactly its size (the same object when it is empty).</summary>
+    public static MaildirListing Cut(MaildirListing listing)
+    {
+        if (listing.Count == 0) return MaildirListing.Empty;
+        var bytes = 0;
+        foreach (ref readonly var r in listing.Records) bytes += r.NameLength;
+        var names = GC.AllocateUninitializedArray<byte>(bytes);
+        var records = new MaildirListing.Record[listing.Count];
+        var at = 0;
+        for (var i = 0; i < records.Length; i++)
+        {
+            var name = listing.NameOf(i);
+            name.CopyTo(names.AsSpan(at));
+            records[i] = listing.Records[i];
+            records[i].NameStart = at;
+            at += name.Length;
+        }
+        return new MaildirListing(names, at, records, records.Length);
+    }
+
+    /// <summary>
+    /// What a listing made by <see cref="Cut"/> and kept under <paramref name="path"/> holds in memory: its names, its
+    /// records, the lookup table a later listing builds (at most half full, as <see cref="MaildirListing.FindBase"/>
+    /// makes it), the path and the fixed overhead.
+    /// </summary>
+    public static long Bytes(MaildirListing listing, string path)
+    {
+        long names = 0;
+        foreach (ref readonly var r in listing.Records) names += r.NameLength;
+        var table = listing.Count == 0 ? 0 : (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)listing.Count * 2) * sizeof(int);
+        return names + (long)listing.Count * Unsafe.SizeOf<MaildirListing.Record>() + table + 2L * path.Length + Overhead;
+    }
+}
