@@ -7,8 +7,7 @@ namespace Restante.Networking;
 /// One timer for every connection's I/O deadline, as Kestrel's heartbeat: once a second it fires
 /// the deadlines that have passed. A timer per connection costs a timer-queue entry each (and a
 /// lock on the shared timer queue at every read and flush, where CancelAfter re-arms it); here
-/// arming is a write of a number, and an idle session holds only its place in one set. The same beat tells sessions
-/// that have waited for their client <see cref="IoDeadline.IdleRelease"/> to let their pipes go.
+/// arming is a write of a number, and an idle session holds only its place in one set.
 /// A deadline fires up to <see cref="Interval"/> late: timeouts here are minutes (RFC 1939 §3:
 /// at least 10) or seconds at the least, so a second of slack changes nothing a client can tell.
 /// </summary>
@@ -49,14 +48,12 @@ internal sealed class Heartbeat
     private void Beat()
     {
         var now = _time.GetTimestamp();
-        var idleTicks = (long)(IoDeadline.IdleRelease.TotalSeconds * _time.TimestampFrequency);
         // Enumerating a ConcurrentDictionary is safe while sessions come and go; one missed this beat is seen at the next.
         foreach (var entry in _deadlines)
         {
             try
             {
                 entry.Key.FireIfDue(now);
-                entry.Key.ReleaseIfIdle(now, idleTicks);
             }
             catch (AggregateException)
             {

@@ -27,9 +27,11 @@ internal sealed class LineConnection
     private Stream _transport;
     private SslStream? _tls;
     private bool _tlsEstablished;
-    // Made when needed and let go while the session waits idle (see LetGoWhileIdle): null then.
+    // Made when needed and let go while the session waits idle (see ReleaseIdlePipes): null then.
     private PipeReader? _input;
     private PipeWriter? _output;
+    // What the last ReleaseInput left unconsumed (a partial line): the reader must be kept to hold it.
+    private long _leftInReader;
 
     // A bound on one command's whole send (see BoundSend); long.MaxValue when none. _armedBySendBound: the deadline now
     // armed is the bound's, not the write timeout's.
@@ -58,7 +60,7 @@ internal sealed class LineConnection
 
     private PipeReader Input => _input ??= PipeReader.Create(_transport, _readerOptions);
 
-    /// <summary>The session has a pipe reader or writer now (none while it waits idle: see <see cref="LetGoWhileIdle"/>).</summary>
+    /// <summary>The session has a pipe reader or writer now (none while it waits for its client: see <see cref="ReleaseIdlePipes"/>).</summary>
     internal bool HoldsPipes => _input is not null || _output is not null;
 
     /// <summary>The stream now read and written: the socket's, or the TLS stream after a handshake.</summary>
@@ -156,15 +158,12 @@ internal sealed class LineConnection
             while (true)
             {
                 var token = ArmRead();
-                var read = await Input.ReadAsync(token).ConfigureAwait(false);
-                while (read.IsCanceled)
+                if (WaitsBeforeReading)
                 {
-                    // Idle past IoDeadline.IdleRelease: wait on the socket itself, holding no pipe (see LetGoWhileIdle).
-                    LetGoWhileIdle(read);
+                    ReleaseIdlePipes();
                     await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
-                    read = await Input.ReadAsync(token).ConfigureAwait(false);
                 }
-                TookRead(read);
+                TookRead(await Input.ReadAsync(token).ConfigureAwait(false));
 
                 var outcome = LineOutcome.Continue;
                 while (outcome == LineOutcome.Continue)
@@ -261,27 +260,28 @@ internal sealed class LineConnection
     }
 
     /// <summary>
-    /// Only a socket or TLS stream can be waited on with a zero-byte read outside the pipe. Other streams (a test kit's
-    /// recording wrapper) may buffer below us, so the pipe keeps waiting for those and is never asked to let go.
+    /// An idle session waits with a zero-byte read on the socket (or TLS) stream itself, not inside the pipe: it then
+    /// holds no read buffer and no suspended pipe read, only the socket's own wait. The pipe reads once bytes are
+    /// there. Other streams (a test kit's recording wrapper) may buffer below us, so the pipe waits for those.
     /// </summary>
     private bool WaitsBeforeReading => _transport is NetworkStream or SslStream;
 
     /// <summary>
-    /// The heartbeat cancelled the pipe read of a session idle past <see cref="IoDeadline.IdleRelease"/>: hands back
-    /// what the read holds (a partial line stays in the reader, which is then kept) and lets the pipes go when they hold
-    /// nothing, so an idle session keeps no reader, writer, segments, read buffer or their cancellation sources, only
-    /// the socket's own zero-byte wait. They are made again when the client sends.
+    /// Before an idle wait on the socket: lets the pipes go when they hold nothing (every byte read was consumed,
+    /// every reply flushed), so an idle session keeps no reader, writer, segments or their cancellation sources; they
+    /// are made again when the client sends. Only when the zero-byte read waits outside the pipe.
     /// </summary>
     /// <remarks>
-    /// Not at every wait: a client that answers within milliseconds (every command of a login) would pay two pipes
-    /// built and let go, and the socket's zero-byte read (a recvfrom with MSG_PEEK that finds nothing, and another
-    /// once bytes are there) on top of the pipe's own read, for each command (bench/NOTES-engine.md).
+    /// At every wait, not only past some idle time: a pending pipe read cannot be given up later without leaving its
+    /// buffer behind. Cancelling a socket read on Linux leaves the operation, with the buffer it was given, in the
+    /// socket's queue until the next readiness event (.NET's SocketAsyncContext), so a session released that way holds
+    /// a read segment (4 KiB for POP3) until its client sends again: 13.6 KB per idle session against 8.3 KB
+    /// (bench/NOTES-engine.md). What this costs a fast client (two recvfrom with MSG_PEEK and a pipe pair per command)
+    /// is measured there too.
     /// </remarks>
-    private void LetGoWhileIdle(ReadResult read)
+    private void ReleaseIdlePipes()
     {
-        var input = _input!;
-        input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-        if (read.Buffer.IsEmpty)
+        if (_input is { } input && _leftInReader == 0 && !_holdingRead)
         {
             input.Complete();
             _input = null;
@@ -300,8 +300,7 @@ internal sealed class LineConnection
         var timeout = _protocol.NextReadTimeout();
         LastArmedForRead = true;
         _armedBySendBound = false;
-        // The pipe is made here if it was let go: the read that follows needs it anyway.
-        return _deadline.ArmRead(timeout, WaitsBeforeReading ? Input : null);
+        return _deadline.Arm(timeout);
     }
 
     /// <summary>After a read: the bytes land in <see cref="_unread"/>, the deadline is disarmed.</summary>
@@ -319,6 +318,7 @@ internal sealed class LineConnection
     {
         if (!_holdingRead) return;
         _input!.AdvanceTo(_unread.Start, _unread.End);
+        _leftInReader = _unread.Length;
         _unread = default;
         _holdingRead = false;
     }
@@ -356,14 +356,12 @@ internal sealed class LineConnection
             }
             if (!await FlushAsync().ConfigureAwait(false)) return (LineStatus.NeedMoreData, []);
             var token = ArmRead();
-            var read = await Input.ReadAsync(token).ConfigureAwait(false);
-            while (read.IsCanceled)
+            if (WaitsBeforeReading)
             {
-                LetGoWhileIdle(read);
+                ReleaseIdlePipes();
                 await _transport.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
-                read = await Input.ReadAsync(token).ConfigureAwait(false);
             }
-            TookRead(read);
+            TookRead(await Input.ReadAsync(token).ConfigureAwait(false));
         }
     }
 
@@ -387,6 +385,7 @@ internal sealed class LineConnection
         if (_output is { } output) await output.CompleteAsync().ConfigureAwait(false);
         _input = null;
         _output = null;
+        _leftInReader = 0;
         var tls = new SslStream(_transport, leaveInnerStreamOpen: true);
         _tls = tls;
         IsHandshaking = true;
@@ -413,6 +412,7 @@ internal sealed class LineConnection
         _transport = transport;
         _input = null;
         _output = null;
+        _leftInReader = 0;
     }
 
     private async ValueTask CloseAsync()

@@ -236,24 +236,17 @@ public class LineConnectionTests
     }
 
     [Fact]
-    public async Task A_session_answered_fast_keeps_its_pipes_and_one_idle_past_the_release_point_lets_them_go()
+    public async Task A_session_waiting_on_the_socket_holds_no_pipe_and_answers_a_burst_after_the_wait()
     {
-        var time = new FakeTimeProvider();
-        await using var c = await Loopback.StartAsync(time, TimeSpan.FromMinutes(10), counted: false);
+        await using var c = await Loopback.StartAsync(TimeProvider.System, TimeSpan.FromMinutes(10), counted: false);
         Assert.Equal("HELLO", await c.ReadLineAsync());
         await c.SendAsync("ping\r\n");
         Assert.Equal("PING", await c.ReadLineAsync());
         await WaitForReadArmedAsync(c, 2);
-        // Waiting for a client that answers at once costs no pipe rebuild: the pipes stay until the release point.
-        Assert.True(c.Connection.HoldsPipes);
-        time.Advance(IoDeadline.IdleRelease - TimeSpan.FromMilliseconds(1));
-        await Task.Delay(100);
-        Assert.True(c.Connection.HoldsPipes);
-
-        time.Advance(Heartbeat.Interval);
+        // Waiting for its client, the session holds no reader, writer or read buffer, only the socket's own wait.
         await WaitUntilAsync(() => !c.Connection.HoldsPipes);
 
-        // A burst right after the idle period: all of it runs, in order, once the pipes are made again.
+        // A burst after the wait: all of it runs, in order, once the pipes are made again.
         await c.SendAsync("a\r\nb\r\nc\r\nQUIT\r\n");
         foreach (var expected in new[] { "A", "B", "C", "BYE" })
             Assert.Equal(expected, await c.ReadLineAsync());
@@ -261,33 +254,27 @@ public class LineConnectionTests
     }
 
     [Fact]
-    public async Task A_partial_line_held_over_the_release_point_is_completed_by_the_next_bytes()
+    public async Task A_partial_line_held_over_a_wait_is_completed_by_the_next_bytes()
     {
-        var time = new FakeTimeProvider();
-        await using var c = await Loopback.StartAsync(time, TimeSpan.FromMinutes(10), counted: false);
+        await using var c = await Loopback.StartAsync(TimeProvider.System, TimeSpan.FromMinutes(10), counted: false);
         Assert.Equal("HELLO", await c.ReadLineAsync());
         await c.SendAsync("par");
+        // The reader that holds "par" is kept over the socket wait; the writer (nothing unflushed) is let go.
         await WaitForReadArmedAsync(c, 2);
-        time.Advance(IoDeadline.IdleRelease + Heartbeat.Interval);
-        // The heartbeat's cancel reaches the read; the session keeps the reader that holds "par" and waits on the socket.
-        await WaitForReadArmedAsync(c, 2);
-        await Task.Delay(200);
         await c.SendAsync("tial\r\nnext\r\n");
         Assert.Equal("PARTIAL", await c.ReadLineAsync());
         Assert.Equal("NEXT", await c.ReadLineAsync());
     }
 
     [Fact]
-    public async Task The_release_point_does_not_end_the_session_and_the_read_deadline_still_fires()
+    public async Task A_session_waiting_on_the_socket_still_gets_the_goodbye_at_the_read_deadline()
     {
         var time = new FakeTimeProvider();
         await using var c = await Loopback.StartAsync(time, TimeSpan.FromMinutes(10), counted: false);
         Assert.Equal("HELLO", await c.ReadLineAsync());
         await WaitForReadArmedAsync(c, 1);
-        time.Advance(IoDeadline.IdleRelease + Heartbeat.Interval);
         await WaitUntilAsync(() => !c.Connection.HoldsPipes);
-        Assert.False(c.Protocol.Ended.Task.IsCompleted);
-        time.Advance(TimeSpan.FromMinutes(10));
+        time.Advance(TimeSpan.FromMinutes(10) + Heartbeat.Interval);
         Assert.Equal("IDLE", await c.ReadLineAsync());
         Assert.Equal("timed out", await c.Protocol.Ended.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
