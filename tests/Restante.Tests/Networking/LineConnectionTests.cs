@@ -110,14 +110,17 @@ public class LineConnectionTests
         private readonly Socket _server;
         public required Socket Client { get; init; }
         public required StreamReader Reader { get; init; }
-        public required CountingStream ServerStream { get; init; }
+        public required CountingStream? ServerStream { get; init; }
+        public required LineConnection Connection { get; init; }
         public required EchoProtocol Protocol { get; init; }
         public required Task Run { get; init; }
         public required CancellationTokenSource Stopping { get; init; }
 
         public Loopback(Socket server) => _server = server;
 
-        public static async Task<Loopback> StartAsync(TimeProvider time, TimeSpan readTimeout)
+        /// <param name="counted">Through <see cref="CountingStream"/>; without it the session reads the socket's own
+        /// stream, the one it may wait on without its pipes (idle release).</param>
+        public static async Task<Loopback> StartAsync(TimeProvider time, TimeSpan readTimeout, bool counted = true)
         {
             using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -125,16 +128,18 @@ public class LineConnectionTests
             var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await client.ConnectAsync(listener.LocalEndPoint!);
             var server = await listener.AcceptAsync();
-            var stream = new CountingStream(new NetworkStream(server, ownsSocket: false));
+            var socketStream = new NetworkStream(server, ownsSocket: false);
+            var counting = counted ? new CountingStream(socketStream) : null;
             var protocol = new EchoProtocol(readTimeout);
-            var connection = new LineConnection(stream, time, new(leaveOpen: true, useZeroByteReads: true), new(leaveOpen: true));
+            var connection = new LineConnection(counting ?? (Stream)socketStream, time, new(leaveOpen: true, useZeroByteReads: true), new(leaveOpen: true));
             protocol.Connection = connection;
             var stopping = new CancellationTokenSource();
             return new Loopback(server)
             {
                 Client = client,
                 Reader = new StreamReader(new NetworkStream(client, ownsSocket: false), Encoding.ASCII),
-                ServerStream = stream,
+                ServerStream = counting,
+                Connection = connection,
                 Protocol = protocol,
                 Run = RunThenCloseAsync(connection, protocol, server, stopping.Token),
                 Stopping = stopping,
@@ -168,7 +173,7 @@ public class LineConnectionTests
     {
         await using var c = await Loopback.StartAsync(TimeProvider.System, TimeSpan.FromMinutes(1));
         Assert.Equal("HELLO", await c.ReadLineAsync());
-        var writesBefore = c.ServerStream.Writes;
+        var writesBefore = c.ServerStream!.Writes;
         await c.SendAsync(string.Concat(Enumerable.Range(0, 20).Select(i => $"line {i}\r\n")));
         for (var i = 0; i < 20; i++) Assert.Equal($"LINE {i}", await c.ReadLineAsync());
         // One read normally carries all 20 lines on loopback; a split read costs one more write, never one per line.
@@ -228,5 +233,66 @@ public class LineConnectionTests
         Assert.Equal("IDLE", await c.ReadLineAsync());
         Assert.Null(await c.ReadLineAsync());
         Assert.Equal("timed out", await c.Protocol.Ended.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_session_waiting_on_the_socket_holds_no_pipe_and_answers_a_burst_after_the_wait()
+    {
+        await using var c = await Loopback.StartAsync(TimeProvider.System, TimeSpan.FromMinutes(10), counted: false);
+        Assert.Equal("HELLO", await c.ReadLineAsync());
+        await c.SendAsync("ping\r\n");
+        Assert.Equal("PING", await c.ReadLineAsync());
+        await WaitForReadArmedAsync(c, 2);
+        // Waiting for its client, the session holds no reader, writer or read buffer, only the socket's own wait.
+        await WaitUntilAsync(() => !c.Connection.HoldsPipes);
+
+        // A burst after the wait: all of it runs, in order, once the pipes are made again.
+        await c.SendAsync("a\r\nb\r\nc\r\nQUIT\r\n");
+        foreach (var expected in new[] { "A", "B", "C", "BYE" })
+            Assert.Equal(expected, await c.ReadLineAsync());
+        Assert.Null(await c.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task A_partial_line_held_over_a_wait_is_completed_by_the_next_bytes()
+    {
+        await using var c = await Loopback.StartAsync(TimeProvider.System, TimeSpan.FromMinutes(10), counted: false);
+        Assert.Equal("HELLO", await c.ReadLineAsync());
+        await c.SendAsync("par");
+        // The reader that holds "par" is kept over the socket wait; the writer (nothing unflushed) is let go.
+        await WaitForReadArmedAsync(c, 2);
+        await c.SendAsync("tial\r\nnext\r\n");
+        Assert.Equal("PARTIAL", await c.ReadLineAsync());
+        Assert.Equal("NEXT", await c.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task A_session_waiting_on_the_socket_still_gets_the_goodbye_at_the_read_deadline()
+    {
+        var time = new FakeTimeProvider();
+        await using var c = await Loopback.StartAsync(time, TimeSpan.FromMinutes(10), counted: false);
+        Assert.Equal("HELLO", await c.ReadLineAsync());
+        await WaitForReadArmedAsync(c, 1);
+        await WaitUntilAsync(() => !c.Connection.HoldsPipes);
+        time.Advance(TimeSpan.FromMinutes(10) + Heartbeat.Interval);
+        Assert.Equal("IDLE", await c.ReadLineAsync());
+        Assert.Equal("timed out", await c.Protocol.Ended.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static async Task WaitForReadArmedAsync(Loopback c, int reads)
+    {
+        // The fake clock must not move before the read has armed its deadline.
+        await WaitUntilAsync(() => Volatile.Read(ref c.Protocol.ReadsArmed) >= reads);
+        await Task.Delay(100);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < giveUp, "the condition did not hold within 30 s");
+            await Task.Delay(10);
+        }
     }
 }
