@@ -36,7 +36,7 @@ internal static class CommandConfiguration
         {
             return new ServeConfiguration { ConfigFile = file, Overrides = overrides }.Build();
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
         {
             await error.WriteLineAsync($"{command}: configuration error: {ServeConfiguration.Describe(ex)}");
             return null;

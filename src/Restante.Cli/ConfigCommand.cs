@@ -46,17 +46,11 @@ internal static partial class ConfigCommand
             error.WriteLine($"Configuration error: file not found: {missing.FullName}");
             return 1;
         }
-        IConfigurationRoot root;
-        try
+        if (!layers.TryLoad(out var root, out var settings, out var unusable))
         {
-            root = layers.Build();
-        }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
-        {
-            error.WriteLine($"Configuration error: {ServeConfiguration.Describe(ex)}");
+            error.WriteLine($"Configuration error: {unusable}");
             return 1;
         }
-        var settings = layers.Bind(root);
         var problems = settings.Validate().Concat(CheckProviders(settings.Server, root)).Concat(CheckCertificate(settings.Server)).ToList();
         if (problems.Count > 0)
         {

@@ -39,25 +39,20 @@ internal static partial class ReloadOnHangup
     internal static void Reload(ServeConfiguration layers, IConfigurationRoot live, Pop3Server server, ILogger logger)
     {
         ReloadRequested(logger);
-        IConfigurationRoot next;
-        try
+        if (!layers.TryLoad(out var next, out var settings, out var problem))
         {
-            next = layers.Build();
-        }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
-        {
-            ReloadUnreadable(logger, ServeConfiguration.Describe(ex));
+            ReloadUnreadable(logger, problem);
             return;
         }
         var logLevels = ChangedLogLevels(live, next);
-        var result = server.Reload(layers.Bind(next), logLevels);
+        var result = server.Reload(settings, logLevels);
         // Log levels come from the host's own configuration; reading it again there makes the logger follow.
         if (!result.Succeeded) return;
         try
         {
             live.Reload();
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
+        catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
         {
             // The file changed again between the check and here; the next SIGHUP reads it anew.
             ReloadUnreadable(logger, "log levels not applied: " + ex.GetBaseException().Message);

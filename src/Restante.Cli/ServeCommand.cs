@@ -103,7 +103,15 @@ internal static class ServeCommand
             Overrides = overrides,
             Lists = new() { ["Pop3"] = pop3, ["Pop3s"] = pop3s, ["Lmtp"] = lmtp, ["Smtp"] = smtp },
         };
-        layers.AddTo(builder.Configuration);
+        try
+        {
+            layers.AddTo(builder.Configuration);   // reads the file now
+        }
+        catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
+        {
+            await Console.Error.WriteLineAsync($"Configuration error: {ServeConfiguration.Describe(ex)}");
+            return 1;
+        }
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         var logFormat = builder.Configuration["Logging:Format"];
@@ -122,7 +130,11 @@ internal static class ServeCommand
         // Like LMTP, the control socket comes with `restante serve`: DATA/restante.ctl unless Admin:Socket says otherwise ("" = none).
         builder.Services.PostConfigure<Restante.Admin.AdminOptions>(o => o.Socket ??= Path.Combine(builder.Configuration["DataDirectory"] ?? new RestanteOptions().DataDirectory, Restante.Admin.AdminOptions.DefaultFileName));
 
-        var settings = layers.Bind(builder.Configuration);
+        if (!layers.TryBind(builder.Configuration, out var settings, out var unbound))
+        {
+            await Console.Error.WriteLineAsync($"Configuration error: {unbound}");
+            return 1;
+        }
         var options = settings.Server;
         var problems = settings.Validate().Concat(metricsOptions.Validate()).Concat(ConsoleLogFormat.Validate(logFormat)).ToList();
         if (problems.Count > 0)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Json;
@@ -45,12 +46,61 @@ internal sealed class ServeConfiguration
 
     /// <summary>A fresh read of every layer.</summary>
     /// <exception cref="InvalidDataException">The JSON file does not parse.</exception>
-    /// <exception cref="FileNotFoundException">The JSON file is gone.</exception>
+    /// <exception cref="FileNotFoundException">The JSON file is gone (or is a directory).</exception>
+    /// <exception cref="UnauthorizedAccessException">The JSON file cannot be read (permissions).</exception>
     public IConfigurationRoot Build()
     {
         var builder = new ConfigurationBuilder();
         AddTo(builder);
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/>, thrown while the layers are read, means the file cannot be used: gone or a
+    /// directory (FileNotFoundException), not readable (UnauthorizedAccessException, which is no IOException),
+    /// not JSON (InvalidDataException around the parser's error). serve, config check, a SIGHUP reload and the
+    /// other commands all ask this one question, so such a file is one "configuration error" line in each of
+    /// them, never a stack trace or a reload that dies unlogged.
+    /// </summary>
+    public static bool IsUnusableFile(Exception ex)
+        => ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException;
+
+    /// <summary>Every layer read (<see cref="Build"/>) and bound (<see cref="TryBind"/>); false with the problem as one line.</summary>
+    public bool TryLoad([NotNullWhen(true)] out IConfigurationRoot? root, [NotNullWhen(true)] out RestanteSettings? settings,
+        [NotNullWhen(false)] out string? problem)
+    {
+        settings = null;
+        try
+        {
+            root = Build();
+        }
+        catch (Exception ex) when (IsUnusableFile(ex))
+        {
+            root = null;
+            problem = Describe(ex);
+            return false;
+        }
+        return TryBind(root, out settings, out problem);
+    }
+
+    /// <summary>
+    /// <see cref="Bind"/>, false with the problem when a value does not convert ("MaxConnections": "many"): the
+    /// configuration binder throws InvalidOperationException naming the key and the value.
+    /// </summary>
+    public bool TryBind(IConfiguration configuration, [NotNullWhen(true)] out RestanteSettings? settings, [NotNullWhen(false)] out string? problem)
+    {
+        try
+        {
+            settings = Bind(configuration);
+            problem = null;
+            return true;
+        }
+        catch (InvalidOperationException ex)
+        {
+            settings = null;
+            problem = Describe(ex);
+            return false;
+        }
     }
 
     /// <summary>A load failure as one line: which file ("Failed to load configuration from file …") and why (the JSON reader's position).</summary>

@@ -68,21 +68,29 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <param name="descriptorLimit">Runs the server under `ulimit -n` (soft and hard) of this many descriptors.</param>
     /// <param name="environment">Extra RESTANTE_* settings.</param>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, int? port, int? descriptorLimit, IDictionary<string, string>? environment,
+    public static Task<ServerProcess> StartAsync(string dataDirectory, int? port, int? descriptorLimit, IDictionary<string, string>? environment,
         params string[] extra)
+        => StartCoreAsync(dataDirectory, port, descriptorLimit is { } limit ? $"ulimit -n {limit} && exec" : null, environment, extra);
+
+    /// <summary>The server started by a shell as `PREFIX dotnet …`, e.g. "exec setpriv --bounding-set=… --".</summary>
+    /// <param name="prefix">Ends in exec (or a program that execs its arguments), so the server is the process this object kills and waits for.</param>
+    public static Task<ServerProcess> StartUnderAsync(string prefix, string dataDirectory, params string[] extra)
+        => StartCoreAsync(dataDirectory, port: null, prefix, environment: null, extra);
+
+    private static async Task<ServerProcess> StartCoreAsync(string dataDirectory, int? port, string? shellPrefix, IDictionary<string, string>? environment,
+        string[] extra)
     {
         var chosen = port ?? FreePort();
-        var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
+        var start = new ProcessStartInfo(shellPrefix is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        if (descriptorLimit is { } limit)
+        if (shellPrefix is not null)
         {
-            // exec: the server is the process this object kills and waits for.
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"ulimit -n {limit} && exec dotnet \"$@\"");
+            start.ArgumentList.Add($"{shellPrefix} dotnet \"$@\"");
             start.ArgumentList.Add("bash");
         }
         foreach (var argument in new[] { CliPath, "serve", "--data", dataDirectory, "--pop3", $"127.0.0.1:{chosen}" }.Concat(extra))

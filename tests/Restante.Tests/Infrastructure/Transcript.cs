@@ -249,6 +249,9 @@ internal sealed class Transcript : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Half-closes: the server reads end of input (FIN) and may still write; reading goes on here.</summary>
+    public void EndSending() => _client.Client.Shutdown(SocketShutdown.Send);
+
     public void Abort()
     {
         _client.Client.LingerState = new LingerOption(true, 0);

@@ -33,11 +33,17 @@ internal sealed class MaildirLock : IDisposable
 
     /// <summary>Takes the lock without waiting; null when another session holds it.</summary>
     public static MaildirLock? TryAcquire(VerifiedMaildir maildir)
-    {
         // Our own flock rather than FileShare.None: the errno tells "held by someone else"
         // (EWOULDBLOCK) apart from a real I/O error, and the lock keeps working when
         // DOTNET_SYSTEM_IO_DISABLEFILELOCKING turns .NET's own file locking off.
-        var errno = Posix.LockExclusive(maildir.Root);
+        => TryAcquire(maildir, Posix.LockExclusive(maildir.Root));
+
+    /// <summary>
+    /// What follows flock on the root, given its answer (0: the lock is taken). Apart from the call so the fallback can
+    /// be tested on a local file system, where flock on a directory never fails the way it does on NFS.
+    /// </summary>
+    internal static MaildirLock? TryAcquire(VerifiedMaildir maildir, int errno)
+    {
         if (errno == 0) return new MaildirLock(maildir, null);
         if (Posix.IsWouldBlock(errno)) return null;
         if (errno is Posix.EBadF or Posix.ENoLck) return TryAcquireFile(maildir);
