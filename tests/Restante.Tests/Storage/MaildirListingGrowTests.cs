@@ -91,6 +91,27 @@ public class MaildirListingGrowTests
         }
     }
 
+    [Fact]
+    public void A_scan_abandoned_after_its_listing_claims_no_room_and_the_next_scan_appends_in_place()
+    {
+        // A background re-check overtaken by a login gives up after listing the folders: had it claimed the room past
+        // the known listing, the login's append would have to copy every name and record.
+        using var dirs = new TempMaildirs();
+        for (var i = 0; i < Known.Length; i++) dirs.Put("big", "new", Known[i], "a\n");
+        using var maildir = VerifiedMaildir.Open(dirs.MaildirOf("big"), dirs.Root.Length, create: false);
+        var refused = new RefusedEntries();
+        var known = MaildirScan.Take(maildir, MaildirListing.Empty, true, true, ref refused).Listing;
+        dirs.Put("big", "new", "1800000000.V801Iaa.mx1", "dropped\n");
+
+        using var overtaken = new CancellationTokenSource();
+        overtaken.Cancel();
+        Assert.Throws<OperationCanceledException>(() => MaildirScan.Take(maildir, known, true, false, ref refused, overtaken.Token));
+        var next = MaildirScan.Take(maildir, known, true, false, ref refused).Listing;
+
+        Assert.True(next.SharesBuffersWith(known));
+        Assert.Equal([.. Known, "1800000000.V801Iaa.mx1"], Names(next));
+    }
+
     private static byte[] Bytes(string name) => Encoding.UTF8.GetBytes(name);
 
     private static List<string> Names(MaildirListing listing) => [.. Enumerable.Range(0, listing.Count).Select(listing.FileNameOf)];

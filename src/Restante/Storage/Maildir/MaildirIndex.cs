@@ -61,6 +61,11 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     private readonly ConcurrentDictionary<string, State> _byMaildir = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _building = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _rechecking = new(StringComparer.Ordinal);
+    // The re-check listing a Maildir now, cancelled by a login that starts meanwhile (see RecheckAsync). Never disposed:
+    // a source without a timer or wait handle holds nothing, and a login may cancel one the re-check has just let go.
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _recheckListing = new(StringComparer.Ordinal);
+    // Maildirs a login is opening now: a re-check about to list one gives up.
+    private readonly ConcurrentDictionary<string, byte> _opening = new(StringComparer.Ordinal);
     private readonly Lock _evicting = new();
     private long _bytes;
     private long _clock;
@@ -98,6 +103,25 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         CancellationToken cancellationToken, Func<VerifiedMaildir>? reopen = null)
     {
         if (_building.ContainsKey(maildir.Path)) throw BeingIndexed();
+        // A re-check listing this Maildir now would append to the same listing as this login: the second to append copies
+        // the whole listing (55 MB for a million messages), and the re-check's result is thrown away anyway once this
+        // login has moved the index on. So it gives up, unless it is already past its listing. Marked first, then the
+        // re-check looked for; the re-check registers first, then looks for the mark: one of the two sees the other.
+        var marked = _opening.TryAdd(maildir.Path, 0);
+        try
+        {
+            if (_recheckListing.TryGetValue(maildir.Path, out var recheck)) recheck.Cancel();
+            return await ListAndKeepAsync(maildir, logger, fsync, sizingBudget, time, cancellationToken, reopen).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (marked) _opening.TryRemove(maildir.Path, out _);
+        }
+    }
+
+    private async Task<MaildirListing> ListAndKeepAsync(VerifiedMaildir maildir, ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time,
+        CancellationToken cancellationToken, Func<VerifiedMaildir>? reopen)
+    {
         // Before listing: a change made while we list then moves the time past what we record.
         var stamp = Stamp.Read(maildir, time);
         var known = Take(maildir.Path);
@@ -235,8 +259,24 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var stamp = Stamp.Read(maildir, time);
         if (!known.Stamp.SameFolders(stamp)) return null;
         if (!stamp.Settled) return stamp;
-        // No size index write: that belongs to the session holding the lock (see Snapshot.TakeAsync).
-        var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, CancellationToken.None, writeIndex: false).ConfigureAwait(false);
+        var overtaken = new CancellationTokenSource();
+        _recheckListing[path] = overtaken;
+        Listed listed;
+        try
+        {
+            // A login under way lists this Maildir itself (see OpenAsync).
+            if (_opening.ContainsKey(path)) return null;
+            // No size index write: that belongs to the session holding the lock (see Snapshot.TakeAsync).
+            listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, overtaken.Token, writeIndex: false).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (overtaken.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            _recheckListing.TryRemove(new KeyValuePair<string, CancellationTokenSource>(path, overtaken));
+        }
         if (listed.Taken is not { } taken || !taken.Complete || taken.Listing.Count < MinimumEntries) return null;
         var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, [], known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
         // Written whenever it differs from what the file holds, however little: this is what lets a restart read the file

@@ -18,7 +18,11 @@ internal static class MaildirScan
     /// <param name="previous">What the index knew; <see cref="MaildirListing.Empty"/> for a first listing.</param>
     /// <param name="listNew">False: new/ is unchanged since <paramref name="previous"/>, its records are kept as they are.</param>
     /// <param name="listCur">Likewise for cur/.</param>
-    public static Result Take(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, ref RefusedEntries refused)
+    /// <param name="abandon">Checked once the folders are listed, before anything is appended to <paramref name="previous"/>'s
+    /// buffers: a background re-check that a login has overtaken gives up there rather than claim the room the login's
+    /// append needs (it would then have to copy every name and record of the mailbox).</param>
+    public static Result Take(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, ref RefusedEntries refused,
+        CancellationToken abandon = default)
     {
         var collector = new Collector(maildir, previous);
         // new/ before cur/: a message another client moves from new/ to cur/ meanwhile is then
@@ -26,6 +30,7 @@ internal static class MaildirScan
         if (listNew) collector.List(MaildirFolder.New);
         if (listCur) collector.List(MaildirFolder.Cur);
         refused = collector.Refused;
+        abandon.ThrowIfCancellationRequested();
 
         // Known messages keep their order (the base, and so the place, never changes).
         var removed = 0;

@@ -32,7 +32,7 @@ internal static class Snapshot
         ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken, bool writeIndex = true)
     {
         var refused = new RefusedEntries();
-        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused);
+        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused, cancellationToken);
         var listing = scan.Listing;
         unsaved += scan.Removed;
         var unsized = 0;
