@@ -11,19 +11,22 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LG=$ROOT/bench/Restante.LoadGen/bin/Release/net10.0/Restante.LoadGen
 CORPUS=${ENGINE_CORPUS:-${RESTANTE_BENCH_CACHE:-/tmp/restante-bench-corpus}/ab/c1}
 PORT=$((${BENCH_PORT_BASE:-28110} + 20))
-W=$(mktemp -d /tmp/restante-engine-cost.XXXX)
+W=$(mktemp -d -t restante-engine-cost.XXXX)
 cp -a "$CORPUS/." "$W/"
 "$CLI/Restante.Cli" serve --data "$W" --pop3 "127.0.0.1:$PORT" --lmtp '' >"$W/log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$W"' EXIT
+ST=""
+trap 'kill $PID $ST 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { echo "server did not listen on $PORT:" >&2; cat "$W/log" >&2; exit 1; }
+HZ=$(getconf CLK_TCK)
 login() { "$LG" login -c 1 -d "$1" --warmup 0 --port "$PORT" --users "$W/users.txt" --out "$W/r.jsonl" >/dev/null; tail -1 "$W/r.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"])'; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 login 5 >/dev/null   # warm-up: JIT tiers, pools, page cache
 t0=$(awk '{print $14+$15}' /proc/$PID/stat)
 n=$(login "$DUR")
 t1=$(awk '{print $14+$15}' /proc/$PID/stat)
-python3 -c "print(f'cpu: {$n} sessions, {($t1-$t0)*10/$n*1000:.1f} us server CPU per session ({$t1-$t0} ticks)')"
+python3 -c "print(f'cpu: {$n} sessions, {($t1-$t0)/$HZ/$n*1e6:.1f} us server CPU per session ({$t1-$t0} ticks)')"
 strace -f -C -o "$W/strace.txt" -p "$PID" 2>/dev/null &
 ST=$!
 sleep 2

@@ -8,15 +8,16 @@ set -u
 CLI=$1 N=$2 DUMP=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LG=$ROOT/bench/Restante.LoadGen/bin/Release/net10.0/Restante.LoadGen
-GCDUMP=${GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}
+GCDUMP=${GCDUMP:-$(command -v dotnet-gcdump || echo "$HOME/.dotnet/tools/dotnet-gcdump")}
 CORPUS=${ENGINE_IDLE_CORPUS:-${RESTANTE_BENCH_CACHE:-/tmp/restante-bench-corpus}/idle5k}
 PORT=$((${BENCH_PORT_BASE:-28110} + 21))
-W=$(mktemp -d /tmp/restante-engine-idle.XXXX)
+W=$(mktemp -d -t restante-engine-idle.XXXX)
 cp -a "$CORPUS/." "$W/"
 export RESTANTE_MaxConnections=$((N + 1000))
 "$CLI/Restante.Cli" serve --data "$W" --pop3 "127.0.0.1:$PORT" --lmtp '' >"$W/log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$W"' EXIT
+LGPID=""
+trap 'kill $PID $LGPID 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 sleep 2
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -125,10 +125,13 @@ for round in $(seq "$ROUNDS"); do
     n1=$(ticks $NODE) g1=$(pg_ticks) s1=$(switches $NODE)
     yields=0 futexes=0 pswitches=0
     if [[ -n $STAT ]]; then
-      kill -INT "$STAT"; wait "$STAT" 2>/dev/null || true
-      yields=$(awk -F, '$3 ~ /sched_yield/ {print $1 + 0}' "$WORK/stat.csv")
-      futexes=$(awk -F, '$3 ~ /sys_enter_futex/ {print $1 + 0}' "$WORK/stat.csv")
-      pswitches=$(awk -F, '$3 ~ /sched_switch/ {print $1 + 0}' "$WORK/stat.csv")
+      # perf may have exited at once (no tracepoints for this user, no tracefs): the counts are then 0, not an abort.
+      kill -INT "$STAT" 2>/dev/null || true; wait "$STAT" 2>/dev/null || true
+      if [[ -s $WORK/stat.csv ]]; then
+        yields=$(awk -F, '$3 ~ /sched_yield/ {print $1 + 0}' "$WORK/stat.csv")
+        futexes=$(awk -F, '$3 ~ /sys_enter_futex/ {print $1 + 0}' "$WORK/stat.csv")
+        pswitches=$(awk -F, '$3 ~ /sched_switch/ {print $1 + 0}' "$WORK/stat.csv")
+      fi
     fi
     sleep 0.6   # pg_stat_database is flushed by the backends at most every 0.5 s
     commits1=$(psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'")

@@ -24,7 +24,16 @@ internal static class DbCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var connectionString = ConnectionString(parse.GetValue(config), parse.GetValue(postgres));
+            string? connectionString;
+            try
+            {
+                connectionString = ConnectionString(parse.GetValue(config), parse.GetValue(postgres));
+            }
+            catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
+            {
+                await error.WriteLineAsync($"Configuration error: {ServeConfiguration.Describe(ex)}");
+                return 1;
+            }
             if (string.IsNullOrWhiteSpace(connectionString))
             {
                 await error.WriteLineAsync("error: no connection string; give --postgres \"Host=…;Database=…\" or set Postgres:ConnectionString");

@@ -28,6 +28,11 @@ internal static partial class ReloadOnHangup
                 {
                     Reload(layers, live, server, logger);
                 }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Nothing awaits this task: a reload that failed in a way not foreseen must still say so.
+                    ReloadUnreadable(logger, "reload failed: " + ServeConfiguration.Describe(ex));
+                }
                 finally
                 {
                     gate.Release();
@@ -54,8 +59,9 @@ internal static partial class ReloadOnHangup
         }
         catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
         {
-            // The file changed again between the check and here; the next SIGHUP reads it anew.
-            ReloadUnreadable(logger, "log levels not applied: " + ex.GetBaseException().Message);
+            // The file changed again between the check and here: the host's configuration runs without the file's layer
+            // (its log levels fall back to the defaults) until the next SIGHUP reads it anew.
+            ReloadUnreadable(logger, "log levels from the file dropped until the next reload: " + ServeConfiguration.Describe(ex));
         }
     }
 

@@ -120,6 +120,11 @@ internal static class ServeCommand
         // STOPPING=1 on shutdown) and console lines with <N> syslog priorities for journald. Elsewhere it
         // changes nothing. After the simple console so its formatter choice wins there (JSON stays JSON).
         builder.Services.AddSystemd();
+        if (!layers.TryBind(builder.Configuration, out var settings, out var unbound))
+        {
+            await Console.Error.WriteLineAsync($"Configuration error: {unbound}");
+            return 1;
+        }
         var metricsOptions = new MetricsOptions();
         builder.Configuration.GetSection("Metrics").Bind(metricsOptions);
         builder.Services.AddMetricsExport(metricsOptions);
@@ -130,11 +135,6 @@ internal static class ServeCommand
         // Like LMTP, the control socket comes with `restante serve`: DATA/restante.ctl unless Admin:Socket says otherwise ("" = none).
         builder.Services.PostConfigure<Restante.Admin.AdminOptions>(o => o.Socket ??= Path.Combine(builder.Configuration["DataDirectory"] ?? new RestanteOptions().DataDirectory, Restante.Admin.AdminOptions.DefaultFileName));
 
-        if (!layers.TryBind(builder.Configuration, out var settings, out var unbound))
-        {
-            await Console.Error.WriteLineAsync($"Configuration error: {unbound}");
-            return 1;
-        }
         var options = settings.Server;
         var problems = settings.Validate().Concat(metricsOptions.Validate()).Concat(ConsoleLogFormat.Validate(logFormat)).ToList();
         if (problems.Count > 0)

@@ -91,9 +91,11 @@ internal sealed class ServeConfiguration
     {
         try
         {
-            settings = Bind(configuration);
-            problem = null;
-            return true;
+            // The sections serve binds beside RestanteSettings, so config check and a reload refuse what serve would.
+            configuration.GetSection("Metrics").Bind(new MetricsOptions());
+            problem = LogLevelProblem(configuration);
+            settings = problem is null ? Bind(configuration) : null;
+            return problem is null;
         }
         catch (InvalidOperationException ex)
         {
@@ -101,6 +103,21 @@ internal sealed class ServeConfiguration
             problem = Describe(ex);
             return false;
         }
+    }
+
+    /// <summary>
+    /// A Logging:LogLevel value (or a provider's, Logging:Console:LogLevel) that names no level: the logging options
+    /// would throw when the host builds its loggers, or inside a reload's change callback, where nothing logs it.
+    /// </summary>
+    private static string? LogLevelProblem(IConfiguration configuration)
+    {
+        var logging = configuration.GetSection("Logging");
+        IEnumerable<IConfigurationSection> levels = logging.GetSection("LogLevel").GetChildren();
+        foreach (var provider in logging.GetChildren()) levels = levels.Concat(provider.GetSection("LogLevel").GetChildren());
+        foreach (var level in levels)
+            if (level.Value is { } value && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out _))
+                return $"'{value}' at '{level.Path}' is not a log level (Trace, Debug, Information, Warning, Error, Critical, None)";
+        return null;
     }
 
     /// <summary>A load failure as one line: which file ("Failed to load configuration from file …") and why (the JSON reader's position).</summary>

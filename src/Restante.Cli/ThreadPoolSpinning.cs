@@ -35,10 +35,21 @@ internal static class ThreadPoolSpinning
     public static Decision ApplyFor(string store)
     {
         var decision = Decide(store,
-            operatorSet: AppContext.GetData(SpinLimitKey) is not null || EnvironmentNames.Any(n => Environment.GetEnvironmentVariable(n) is not null),
+            operatorSet: AppContext.GetData(SpinLimitKey) is not null || EnvironmentNames.Any(n => RuntimeReads(Environment.GetEnvironmentVariable(n))),
             poolStarted: ThreadPool.ThreadCount > 0 || ThreadPool.CompletedWorkItemCount > 0);
         if (decision == Decision.Off) AppContext.SetData(SpinLimitKey, 0);
         return decision;
+    }
+
+    /// <summary>
+    /// Whether the runtime takes the variable's value: it reads DOTNET_/COMPlus_ settings as hexadecimal (an optional
+    /// 0x) and ignores one that does not parse, so such a value is not the operator's choice and spinning goes off.
+    /// </summary>
+    internal static bool RuntimeReads(string? value)
+    {
+        if (value is null) return false;
+        var digits = value.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? value[2..] : value;
+        return uint.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out _);
     }
 
     internal static Decision Decide(string store, bool operatorSet, bool poolStarted)
@@ -53,6 +64,7 @@ internal static class ThreadPoolSpinning
     {
         Decision.Off => $"Thread-pool spinning off for the PostgreSQL store ({SpinLimitKey} 0; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit overrides)",
         Decision.TooLate => "Thread-pool spinning left at the runtime's default: the pool had started before the store was known",
+        Decision.Operator => $"Thread-pool spin limit left to the operator's setting ({SpinLimitKey}, or DOTNET_ThreadPool_UnfairSemaphoreSpinLimit in hexadecimal)",
         _ => null,
     };
 }

@@ -235,9 +235,15 @@ internal static class UserCommands
             error.WriteLine($"error: {ex.Message}");
             return NoPermission;
         }
-        catch (Exception ex) when (ex is PasswdFileException or IOException or UnauthorizedAccessException or Npgsql.NpgsqlException)
+        catch (Exception ex) when (ex is PasswdFileException or Npgsql.NpgsqlException)
         {
             error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ServeConfiguration.IsUnusableFile(ex))
+        {
+            // A --config file that cannot be read, or the passwd file's own I/O: one line either way.
+            error.WriteLine($"error: {ServeConfiguration.Describe(ex)}");
             return 1;
         }
     }

@@ -10,7 +10,7 @@ namespace Restante.Postgres;
 /// which compresses text a little better: zlib's stream ends with an Adler-32 of the raw octets (RFC 1950 §2.2),
 /// so a damaged frame fails to decompress instead of turning into other text of the right length, and it
 /// decompresses faster. A frame is kept only when it saves at least an eighth: an already compressed attachment
-/// stays raw. Off unless Postgres:CompressBodies is set: the inflate costs the node more CPU per RETR than the
+/// stays raw. Off unless Postgres:CompressBodies is set to true: the inflate costs the node more CPU per RETR than the
 /// fewer octets save the database (bench/RESULTS-postgres-retr.md, round 6).
 /// </summary>
 internal static class CompressedFrame

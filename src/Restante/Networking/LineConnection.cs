@@ -61,7 +61,11 @@ internal sealed class LineConnection
     private PipeReader Input => _input ??= PipeReader.Create(_transport, _readerOptions);
 
     /// <summary>The session has a pipe reader or writer now (none while it waits for its client: see <see cref="ReleaseIdlePipes"/>).</summary>
-    internal bool HoldsPipes => _input is not null || _output is not null;
+    internal bool HoldsPipes => HoldsReader || HoldsWriter;
+
+    internal bool HoldsReader => _input is not null;
+
+    internal bool HoldsWriter => _output is not null;
 
     /// <summary>The stream now read and written: the socket's, or the TLS stream after a handshake.</summary>
     public Stream Transport => _transport;

@@ -261,6 +261,7 @@ public class LineConnectionTests
         await c.SendAsync("par");
         // The reader that holds "par" is kept over the socket wait; the writer (nothing unflushed) is let go.
         await WaitForReadArmedAsync(c, 2);
+        await WaitUntilAsync(() => c.Connection.HoldsReader && !c.Connection.HoldsWriter);
         await c.SendAsync("tial\r\nnext\r\n");
         Assert.Equal("PARTIAL", await c.ReadLineAsync());
         Assert.Equal("NEXT", await c.ReadLineAsync());

@@ -20,6 +20,9 @@ public sealed class ThreadPoolSpinningTests
     [PostgresFact]
     public async Task A_postgres_node_turns_spinning_off_before_its_pool_has_started()
     {
+        // The node inherits the runner's environment, where the operator's setting would win (the test below).
+        foreach (var name in (string[])["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "COMPlus_ThreadPool_UnfairSemaphoreSpinLimit"])
+            Assert.True(Environment.GetEnvironmentVariable(name) is null, $"{name} is set in the environment running the tests: unset it (a node started from there takes it as the operator's choice)");
         var connectionString = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
         using var data = new TempDirectory();
         await using var node = await ServerProcess.StartAsync(data.Path, null, "--store", "postgres", "--postgres", connectionString);
@@ -39,7 +42,18 @@ public sealed class ThreadPoolSpinningTests
 
         Assert.True(await node.WaitForOutputAsync(l => l.Contains(LastStartupLine, StringComparison.Ordinal)), string.Join("\n", node.Output));
         Assert.DoesNotContain(node.Output, l => l.Contains("Thread-pool spinning", StringComparison.Ordinal));
+        Assert.Contains(node.Output, l => l.Contains("Thread-pool spin limit left to the operator's setting", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("0", true)]
+    [InlineData("70", true)]
+    [InlineData("0x46", true)]
+    [InlineData("", false)]
+    [InlineData("off", false)]
+    [InlineData("zz", false)]
+    public void Only_a_value_the_runtime_reads_counts_as_the_operators(string value, bool reads)
+        => Assert.Equal(reads, ThreadPoolSpinning.RuntimeReads(value));
 
     [Fact]
     public async Task A_maildir_node_keeps_the_runtimes_spinning()

@@ -13,7 +13,7 @@ namespace Restante.Storage.Maildir;
 /// </summary>
 internal readonly record struct FolderStamp(ulong Device, ulong Inode, long ChangeNs, long ModifyNs)
 {
-    /// <summary>The stamp of an open folder (the descriptor verified at login, not a path that may have been swapped since).</summary>
+    /// <summary>The stamp of an open folder (a descriptor opened with O_NOFOLLOW, not a path that may have been swapped since).</summary>
     public static FolderStamp Read(SafeFileHandle folder)
     {
         Span<byte> buffer = stackalloc byte[256];
@@ -30,7 +30,10 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     public static int TryReadAt(SafeFileHandle parent, string name, out FolderStamp stamp, out bool directory)
     {
         Span<byte> buffer = stackalloc byte[256];
-        var errno = TryStatx(parent, name, AtSymlinkNoFollow, buffer);
+        // Forced to the server's attributes: the open of the folder this replaced revalidated them on NFS (close-to-open),
+        // a statx by name may otherwise answer from the attribute cache for up to a minute and hide another host's
+        // delivery. Local file systems ignore the flag.
+        var errno = TryStatx(parent, name, AtSymlinkNoFollow | AtStatxForceSync, buffer);
         stamp = errno == 0 ? Of(buffer) : default;
         // stx_mode at 28: S_IFMT 0xF000, S_IFDIR 0x4000.
         directory = errno == 0 && (MemoryMarshal.Read<ushort>(buffer[28..]) & 0xF000) == 0x4000;
@@ -71,6 +74,7 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
 
     private const int AtEmptyPath = 0x1000;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtStatxForceSync = 0x2000;
     private const int EIntr = 4;
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]

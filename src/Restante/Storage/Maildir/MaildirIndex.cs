@@ -105,11 +105,13 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         if (_building.ContainsKey(maildir.Path)) throw BeingIndexed();
         // A re-check listing this Maildir now would append to the same listing as this login: the second to append copies
         // the whole listing (55 MB for a million messages), and the re-check's result is thrown away anyway once this
-        // login has moved the index on. So it gives up, unless it is already past its listing. Marked first, then the
-        // re-check looked for; the re-check registers first, then looks for the mark: one of the two sees the other.
+        // login has moved the index on. So it gives up: before it appends when it is still listing, or in its sizing
+        // (its append then is a copy nobody keeps). Marked first, then the re-check looked for; the re-check registers
+        // first, then looks for the mark: with a full fence between each side's write and read, one sees the other.
         var marked = _opening.TryAdd(maildir.Path, 0);
         try
         {
+            Interlocked.MemoryBarrier();
             if (_recheckListing.TryGetValue(maildir.Path, out var recheck)) recheck.Cancel();
             return await ListAndKeepAsync(maildir, logger, fsync, sizingBudget, time, cancellationToken, reopen).ConfigureAwait(false);
         }
@@ -168,8 +170,9 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// Lists the folders whose stamp differs from <paramref name="known"/>'s or was not settled, against what the
     /// index knew (with our recorded deliveries added). <paramref name="stamp"/> must have been read before.
     /// </summary>
+    /// <param name="abandon">A re-check's: cancelled when a login overtakes it (see <see cref="MaildirScan.Take"/>).</param>
     private async Task<Listed> ListChangedAsync(VerifiedMaildir maildir, State? known, Stamp stamp, ILogger logger, bool fsync, TimeSpan sizingBudget,
-        TimeProvider time, CancellationToken cancellationToken, bool writeIndex)
+        TimeProvider time, CancellationToken cancellationToken, bool writeIndex, CancellationToken abandon = default)
     {
         var previous = known?.Listing ?? MaildirListing.Empty;
         var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
@@ -189,7 +192,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
 
         Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
         var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
-            logger, fsync, sizingBudget, time, cancellationToken, writeIndex).ConfigureAwait(false);
+            logger, fsync, sizingBudget, time, cancellationToken, writeIndex, abandon).ConfigureAwait(false);
         if (known is not null && !(listNew && listCur))
         {
             // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
@@ -202,7 +205,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
                 stamp = after;
                 Interlocked.Add(ref _foldersListed, 2);
                 taken = await Snapshot.TakeAsync(maildir, previous, true, true, known.Unsaved,
-                    logger, fsync, sizingBudget, time, cancellationToken, writeIndex).ConfigureAwait(false);
+                    logger, fsync, sizingBudget, time, cancellationToken, writeIndex, abandon).ConfigureAwait(false);
             }
         }
         return new Listed(previous, delivered, taken, stamp);
@@ -264,14 +267,16 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         Listed listed;
         try
         {
+            Interlocked.MemoryBarrier();
             // A login under way lists this Maildir itself (see OpenAsync).
-            if (_opening.ContainsKey(path)) return null;
+            if (_opening.ContainsKey(path)) return StillUnsettled(path);
             // No size index write: that belongs to the session holding the lock (see Snapshot.TakeAsync).
-            listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, overtaken.Token, writeIndex: false).ConfigureAwait(false);
+            listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, overtaken.Token, writeIndex: false,
+                abandon: overtaken.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (overtaken.IsCancellationRequested)
         {
-            return null;
+            return StillUnsettled(path);
         }
         finally
         {
@@ -292,6 +297,12 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         Evict(path);
         return listed.Stamp.Settled ? null : listed.Stamp;
     }
+
+    /// <summary>
+    /// After a re-check gave way to a login: the login's own re-check may not have been scheduled (this one was still
+    /// registered), so the entry's stamp, when it is still not settled, is waited on again.
+    /// </summary>
+    private Stamp? StillUnsettled(string path) => _byMaildir.TryGetValue(path, out var now) && !now.Stamp.Settled ? now.Stamp : null;
 
     /// <summary>Completes when no background re-check of <paramref name="path"/> is pending (for tests).</summary>
     internal async Task RecheckedAsync(string path)
@@ -316,7 +327,10 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var after = FolderStamp.Read(newFolder);
         while (_byMaildir.TryGetValue(maildir, out var state))
         {
-            var updated = state.Pending.Length < MaxPendingDeliveries
+            // A small mailbox keeps no names of its deliveries: new/ is listed at its next open anyway and our names carry
+            // W=, so they would save nothing, and a quarter of a million small mailboxes that only receive would each
+            // grow a list the budget does not count.
+            var updated = state.Pending.Length < MaxPendingDeliveries && state.Listing.Count >= MinimumEntries
                 ? state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [.. state.Pending, new Delivered(name, size)] }
                 : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [] };
             updated.LastUse = state.LastUse;
@@ -382,8 +396,13 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         if (state.Listing.Count < MinimumEntries && (!_byMaildir.TryGetValue(maildir.Path, out replaced) || !ReferenceEquals(replaced.Listing, state.Listing)))
             state = state with { Listing = SmallListing.Cut(state.Listing) };
         state.LastUse = Interlocked.Increment(ref _clock);
-        replaced = null;
-        _byMaildir.AddOrUpdate(maildir.Path, state, (_, old) =>
+        // The factory that ran last is the one whose result went in: an update that lost to an eviction's removal is
+        // retried as an add, and must not subtract the evicted entry's bytes a second time.
+        _byMaildir.AddOrUpdate(maildir.Path, _ =>
+        {
+            replaced = null;
+            return state;
+        }, (_, old) =>
         {
             replaced = old;
             return state;
@@ -396,6 +415,12 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     private void Forget(string path)
     {
         if (_byMaildir.TryRemove(path, out var old)) Interlocked.Add(ref _bytes, -old.Bytes(path));
+    }
+
+    /// <summary>Drops <paramref name="state"/> only if it is still the entry (a login may have kept a newer one since).</summary>
+    private void Forget(string path, State state)
+    {
+        if (_byMaildir.TryRemove(new KeyValuePair<string, State>(path, state))) Interlocked.Add(ref _bytes, -state.Bytes(path));
     }
 
     // Eviction goes down to this share of MaxBytes in one pass, so a full index holding a hundred thousand small
@@ -414,14 +439,16 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         {
             if (Bytes <= MaxBytes) return;
             var target = MaxBytes / 8 * EvictToEighths;
-            var byAge = new List<(long LastUse, string Path)>(_byMaildir.Count);
+            var byAge = new List<(long LastUse, string Path, State State)>(_byMaildir.Count);
             foreach (var (path, state) in _byMaildir)
-                if (path != keep) byAge.Add((state.LastUse, path));
+                if (path != keep) byAge.Add((state.LastUse, path, state));
             byAge.Sort((x, y) => x.LastUse.CompareTo(y.LastUse));
-            foreach (var (_, path) in byAge)
+            foreach (var (lastUse, path, state) in byAge)
             {
                 if (Bytes <= target) return;
-                Forget(path);
+                // Opened since the snapshot: no longer among the least recently used.
+                if (state.LastUse != lastUse) continue;
+                Forget(path, state);
             }
         }
     }
@@ -433,7 +460,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         foreach (var d in pending)
         {
             var name = System.Text.Encoding.UTF8.GetBytes(d.Name);
-            if (name.Length > byte.MaxValue) return null;
+            if (name.Length > byte.MaxValue || !MaildirListing.Record.Fits(d.Size)) return null;
             // Already there when a listing of new/ raced with the delivery and found it.
             if (listing.FindBase(name.AsSpan(0, MaildirName.BaseLength(name))) >= 0) continue;
             added.Add((name, d.Size));

@@ -262,7 +262,8 @@ internal sealed class MaildirListing
     public long TotalSize()
     {
         long total = 0;
-        foreach (ref readonly var r in Records) total += r.Size;
+        // Saturates: a user can plant names claiming sizes near 2^46 each, and STAT must not go negative.
+        foreach (ref readonly var r in Records) total = long.MaxValue - total < r.Size ? long.MaxValue : total + r.Size;
         return total;
     }
 

@@ -29,10 +29,12 @@ internal static class Snapshot
     /// <param name="writeIndex">False for a look without the session lock (<see cref="MaildirStore.ListAsync"/>): the
     /// size index belongs to the session holding the lock, so an outside look never rewrites it.</param>
     public static async Task<Taken> TakeAsync(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, int unsaved,
-        ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken, bool writeIndex = true)
+        ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken, bool writeIndex = true,
+        CancellationToken abandon = default)
     {
         var refused = new RefusedEntries();
-        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused, cancellationToken);
+        // Not the session's token: a login whose client leaves during the listing still keeps what it listed.
+        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused, abandon);
         var listing = scan.Listing;
         unsaved += scan.Removed;
         var unsized = 0;
