@@ -64,6 +64,13 @@ internal sealed class TransactionMaildrop
     /// <summary>A message's size without making its element: a Maildir listing's element carries its UIDL string, built on each access.</summary>
     public long SizeOf(int index) => _listing?.SizeOf(index) ?? Messages[index].Size;
 
+    /// <summary>The UIDL line of message <paramref name="index"/>: a Maildir listing writes it from its name bytes, no string per line of a huge mailbox.</summary>
+    public void WriteUidLine(System.Buffers.IBufferWriter<byte> output, int index)
+    {
+        if (_listing is not null) _listing.WriteUidLine(output, index + 1, index);
+        else Protocol.Pop3Reply.NumberedLine(output, index + 1, Messages[index].Uid);
+    }
+
     public int DeletedCount { get; private set; }
 
     public long DeletedSize { get; private set; }

@@ -9,10 +9,5 @@ internal sealed class UidlCommand : IPop3Command
 
     public ValueTask<CommandOutcome> ExecuteAsync(Pop3Session session, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
         => MessageListing.WriteAsync(session, arguments, "Unique-ID listing follows",
-            static (output, drop, i) =>
-            {
-                // A Maildir listing writes the unique-id from its name bytes: no string per line of a huge mailbox.
-                if (drop.Messages is Storage.Maildir.ListingMessages listing) listing.WriteUidLine(output, i + 1, i);
-                else Pop3Reply.NumberedLine(output, i + 1, drop.Messages[i].Uid);
-            });
+            static (output, drop, i) => drop.WriteUidLine(output, i));
 }

@@ -215,6 +215,9 @@ internal sealed class MaildirListing
     internal long Footprint =>
         WithRoom(_namesLength, 4096) + (long)WithRoom(Count, 64) * System.Runtime.CompilerServices.Unsafe.SizeOf<Record>() + TableLength(Count) * 4L;
 
+    /// <summary>The octets of this listing's names (in a listing cut to size, its whole name buffer).</summary>
+    internal int NamesLength => _namesLength;
+
     public int Count { get; }
 
     /// <summary>True when this listing and <paramref name="other"/> share their buffers (one was appended to in place), for tests.</summary>

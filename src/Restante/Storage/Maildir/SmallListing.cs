@@ -42,9 +42,7 @@ internal static class SmallListing
     /// </summary>
     public static long Bytes(MaildirListing listing, string path)
     {
-        long names = 0;
-        foreach (ref readonly var r in listing.Records) names += r.NameLength;
         var table = listing.Count == 0 ? 0 : (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)listing.Count * 2) * sizeof(int);
-        return names + (long)listing.Count * Unsafe.SizeOf<MaildirListing.Record>() + table + 2L * path.Length + Overhead;
+        return listing.NamesLength + (long)listing.Count * Unsafe.SizeOf<MaildirListing.Record>() + table + 2L * path.Length + Overhead;
     }
 }
