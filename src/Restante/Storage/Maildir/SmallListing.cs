@@ -17,23 +17,7 @@ internal static class SmallListing
 
     /// <summary><paramref name="listing"/> in buffers of exactly its size (the same object when it is empty).</summary>
     public static MaildirListing Cut(MaildirListing listing)
-    {
-        if (listing.Count == 0) return MaildirListing.Empty;
-        var bytes = 0;
-        foreach (ref readonly var r in listing.Records) bytes += r.NameLength;
-        var names = GC.AllocateUninitializedArray<byte>(bytes);
-        var records = new MaildirListing.Record[listing.Count];
-        var at = 0;
-        for (var i = 0; i < records.Length; i++)
-        {
-            var name = listing.NameOf(i);
-            name.CopyTo(names.AsSpan(at));
-            records[i] = listing.Records[i];
-            records[i].NameStart = at;
-            at += name.Length;
-        }
-        return new MaildirListing(names, at, records, records.Length);
-    }
+        => listing.Count == 0 ? MaildirListing.Empty : ListingCopy.Of(listing, sizedOnly: false, withRoom: false);
 
     /// <summary>
     /// What a listing made by <see cref="Cut"/> and kept under <paramref name="path"/> holds in memory: its names, its

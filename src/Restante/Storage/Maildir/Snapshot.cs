@@ -104,29 +104,7 @@ internal static class Snapshot
     }
 
     /// <summary>The listing without the messages that could not be sized.</summary>
-    private static MaildirListing SizedOnly(MaildirListing listing)
-    {
-        var records = listing.Records;
-        int count = 0, bytes = 0;
-        foreach (ref readonly var r in records)
-        {
-            if (r.Size < 0) continue;
-            count++;
-            bytes += r.NameLength;
-        }
-        var names = MaildirListing.NewNames(bytes);
-        var kept = MaildirListing.NewRecords(count);
-        int at = 0, next = 0;
-        for (var i = 0; i < records.Length; i++)
-        {
-            if (records[i].Size < 0) continue;
-            listing.NameOf(i).CopyTo(names.AsSpan(at));
-            kept[next] = records[i];
-            kept[next++].NameStart = at;
-            at += records[i].NameLength;
-        }
-        return new MaildirListing(names, at, kept, count);
-    }
+    private static MaildirListing SizedOnly(MaildirListing listing) => ListingCopy.Of(listing, sizedOnly: true, withRoom: true);
 
     /// <summary>
     /// Finds a message again after another client renamed it (new/ to cur/, or new flags): the
