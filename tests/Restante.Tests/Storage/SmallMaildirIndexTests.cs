@@ -27,15 +27,26 @@ public class SmallMaildirIndexTests
         {
             if (users.Length == 0) users = ["alice"];
             var data = new TempDirectory();
-            var store = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), null, fsync: false, new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1)), index: index);
-            var server = await TestServer.StartAsync(data: data, store: store);
-            var files = new List<string>();
-            foreach (var user in users)
+            TestServer? server = null;
+            try
             {
-                server.AddUser(user, "secret");
-                for (var i = 0; i < Count; i++) files.Add(server.Deliver(user, $"Subject: {i}\n\n{new string('b', i)}\n", 1_700_000_000 + i));
+                var store = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), null, fsync: false, new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1)), index: index);
+                server = await TestServer.StartAsync(data: data, store: store);
+                var files = new List<string>();
+                foreach (var user in users)
+                {
+                    server.AddUser(user, "secret");
+                    for (var i = 0; i < Count; i++) files.Add(server.Deliver(user, $"Subject: {i}\n\n{new string('b', i)}\n", 1_700_000_000 + i));
+                }
+                return new Setup { Data = data, Store = store, Server = server, Files = files };
             }
-            return new Setup { Data = data, Store = store, Server = server, Files = files };
+            catch
+            {
+                // Nobody gets a Setup to dispose: the server that started and the directory go here, and the failure goes on.
+                if (server is not null) await server.DisposeAsync();
+                data.Dispose();
+                throw;
+            }
         }
 
         public string MaildirOf(string user) => Server.MaildirOf(user);
