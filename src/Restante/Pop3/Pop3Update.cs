@@ -15,7 +15,7 @@ internal static class Pop3Update
         using var descriptors = await session.Server.CommandDescriptors.EnterAsync("QUIT", CancellationToken.None).ConfigureAwait(false);
         if (descriptors is null)
         {
-            await session.ReleaseMaildropAsync().ConfigureAwait(false);
+            await ReleaseAsync(session).ConfigureAwait(false);
             session.SetEndReason("quit refused: server busy");
             session.RejectBusy("Server busy, nothing was deleted, try again later.");
             return CommandOutcome.Close;
@@ -25,7 +25,7 @@ internal static class Pop3Update
         var marked = transaction.Store.ToRemoveAtQuit(transaction.DeletedIndexes());
         if (marked.Count == 0)
         {
-            await session.ReleaseMaildropAsync().ConfigureAwait(false);
+            await ReleaseAsync(session).ConfigureAwait(false);
             session.WriteOk("Logging out.");
             session.SetEndReason("quit");
             return CommandOutcome.Close;
@@ -45,7 +45,7 @@ internal static class Pop3Update
 
         // The lock goes before the reply does: a client that logs in again the moment it reads +OK
         // (a poller, a test) must not meet [IN-USE] from the session it just ended.
-        await session.ReleaseMaildropAsync().ConfigureAwait(false);
+        await ReleaseAsync(session).ConfigureAwait(false);
         session.SetEndReason("quit");
         if (result.Complete)
         {
@@ -58,5 +58,25 @@ internal static class Pop3Update
             session.Reject("Some deleted messages not removed.", ResponseCode.SysTemp);
         }
         return CommandOutcome.Close;
+    }
+
+    /// <summary>
+    /// Lets the maildrop go before the reply (see above), and never keeps the reply from going out. The release logs what
+    /// it expects (I/O, the store's own errors); anything else (a database driver's error, a bug in a store) would end
+    /// the session with no reply at all, although the deletions were applied. RFC 1939 §6's +OK is about the removal of
+    /// the marked messages, which is done, so the client is told so and the release's failure goes to the log: a -ERR
+    /// would tell it the messages were kept (it might fetch or delete them again), and the lock is the server's to sort
+    /// out, not the client's. The session then ends as after any QUIT (its end finds the release already done).
+    /// </summary>
+    private static async ValueTask ReleaseAsync(Pop3Session session)
+    {
+        try
+        {
+            await session.ReleaseMaildropAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Pop3Log.QuitReleaseFailed(session.Logger, ex, session.User!);
+        }
     }
 }
