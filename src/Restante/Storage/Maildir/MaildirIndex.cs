@@ -87,15 +87,13 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// <param name="Pending">Messages we delivered into new/ since it was last listed (their stamp is in <paramref name="Stamp"/>).</param>
     /// <param name="OnDisk">The stamp <see cref="ListingFile"/> holds for this listing's line; null when none is known.</param>
     /// <param name="ChangesSinceDisk">Messages added, removed or renamed since the file was written.</param>
-    private sealed record State(MaildirListing Listing, Stamp Stamp, int Unsaved, Delivered[] Pending, Stamp? OnDisk, int ChangesSinceDisk)
+    private sealed record State(MaildirListing Listing, Stamp Stamp, int Unsaved, PendingDelivery? Pending, Stamp? OnDisk, int ChangesSinceDisk)
     {
         public long LastUse;
 
         /// <summary>What the state holds in memory, kept under <paramref name="path"/> (see <see cref="SmallListing.Bytes"/>).</summary>
-        public long Bytes(string path) => Listing.Count < MinimumEntries ? SmallListing.Bytes(Listing, path) : Listing.Footprint + 64;
+        public long Bytes(string path) => (Listing.Count < MinimumEntries ? SmallListing.Bytes(Listing, path) : Listing.Footprint + 64) + (Pending?.Bytes ?? 0);
     }
-
-    private readonly record struct Delivered(string Name, long Size);
 
     /// <summary>The listing for a session that holds the Maildir's lock (no other session of ours changes it meanwhile).</summary>
     /// <param name="reopen">Opens the Maildir again for a sizing that outlives this open; null: none (the budget's leftovers wait for a later login).</param>
@@ -134,7 +132,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, cancellationToken, writeIndex: true).ConfigureAwait(false);
         if (listed.Taken is not { } taken)
         {
-            var unchanged = known! with { Listing = listed.Previous, Pending = [], ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered };
+            var unchanged = known! with { Listing = listed.Previous, Pending = null, ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered };
             return Keep(maildir, unchanged, logger);
         }
         stamp = listed.Stamp;
@@ -152,7 +150,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         }
         // Messages left out this time must be looked for again next time, whatever the times say.
         var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
-        var state = new State(taken.Listing, recorded, taken.Unsaved, [], known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
+        var state = new State(taken.Listing, recorded, taken.Unsaved, null, known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
         var kept = Keep(maildir, state, logger);
         // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would.
         if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries)
@@ -178,10 +176,10 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
         var listCur = known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur;
         var delivered = 0;
-        if (known is { Pending.Length: > 0 })
+        if (known is { Pending: { } pending })
         {
             // Our own deliveries since new/ was listed: added with their sizes, so the listing of new/ that follows reads none of them.
-            if (WithDelivered(known.Listing, known.Pending) is { } merged)
+            if (WithDelivered(known.Listing, pending.OldestFirst()) is { } merged)
             {
                 previous = merged;
                 delivered = merged.Count - known.Listing.Count;
@@ -283,7 +281,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             _recheckListing.TryRemove(new KeyValuePair<string, CancellationTokenSource>(path, overtaken));
         }
         if (listed.Taken is not { } taken || !taken.Complete || taken.Listing.Count < MinimumEntries) return null;
-        var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, [], known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
+        var state = new State(taken.Listing, listed.Stamp, taken.Unsaved, null, known.OnDisk, known.ChangesSinceDisk + listed.Delivered + taken.Changes);
         // Written whenever it differs from what the file holds, however little: this is what lets a restart read the file
         // alone, and it costs no login anything.
         // A login or a delivery of ours may have moved the entry on (and written the file) while this listed: then the
@@ -330,11 +328,15 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             // A small mailbox keeps no names of its deliveries: new/ is listed at its next open anyway and our names carry
             // W=, so they would save nothing, and a quarter of a million small mailboxes that only receive would each
             // grow a list the budget does not count.
-            var updated = state.Pending.Length < MaxPendingDeliveries && state.Listing.Count >= MinimumEntries
-                ? state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [.. state.Pending, new Delivered(name, size)] }
-                : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = [] };
+            var updated = (state.Pending?.Count ?? 0) < MaxPendingDeliveries && state.Listing.Count >= MinimumEntries
+                ? state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = new PendingDelivery(name, size, state.Pending) }
+                : state with { Stamp = state.Stamp with { New = after, NewSettled = false }, Pending = null };
             updated.LastUse = state.LastUse;
-            if (_byMaildir.TryUpdate(maildir, updated, state)) return;
+            if (!_byMaildir.TryUpdate(maildir, updated, state)) continue;
+            // The names wait in memory until the next open: counted in the budget like the listing they join.
+            Interlocked.Add(ref _bytes, updated.Bytes(maildir) - state.Bytes(maildir));
+            Evict(maildir);
+            return;
         }
     }
 
@@ -358,7 +360,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             return null;
         }
         if (!content.Stamp.SameFolders(now)) return null;
-        return new State(content.Listing, content.Stamp, 0, [], content.Stamp, 0);
+        return new State(content.Listing, content.Stamp, 0, null, content.Stamp, 0);
     }
 
     /// <summary>The state, with the listing file rewritten first when it is due.</summary>
@@ -375,7 +377,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             || (evenIfFew && state.Stamp.Settled && onDisk.Value != state.Stamp);
         // A small listing is kept in memory only (see MinimumEntries); a file left from when the mailbox was large stays
         // as it was: a restart compares its stamps, which have moved since, and lists the folders.
-        if (!write || state.Pending.Length != 0 || state.Listing.Count < MinimumEntries) return state;
+        if (!write || state.Pending is not null || state.Listing.Count < MinimumEntries) return state;
         try
         {
             ListingFile.Write(maildir, state.Listing, state.Stamp);
@@ -454,7 +456,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     }
 
     /// <summary>The listing with our deliveries added in arrival order; null when one cannot be added (then new/ is listed).</summary>
-    private static MaildirListing? WithDelivered(MaildirListing listing, Delivered[] pending)
+    private static MaildirListing? WithDelivered(MaildirListing listing, PendingDelivery[] pending)
     {
         var added = new List<(byte[] Name, long Size)>(pending.Length);
         foreach (var d in pending)
@@ -506,7 +508,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
                 // The stamps from before the listing: whatever changed since is listed again at the next open.
                 var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
                 if (taken.Listing.Count >= MinimumEntries && !_byMaildir.ContainsKey(path))
-                    Keep(maildir, new State(taken.Listing, recorded, taken.Unsaved, [], null, taken.Changes), logger);
+                    Keep(maildir, new State(taken.Listing, recorded, taken.Unsaved, null, null, taken.Changes), logger);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RefusedMaildirException)
             {
