@@ -9,8 +9,8 @@ namespace Restante.Cli;
 /// The configuration the commands beside `serve` read (deliver, restore, purge, the control commands): the same
 /// layers as serve (<see cref="ServeConfiguration"/>: defaults, the --config file, RESTANTE_* variables, then the
 /// command's own options, later winning), so a setting in the file means the same to every command. A file that is
-/// missing or does not parse, and a value that does not bind or validate, is one line on stderr
-/// ("restante deliver: configuration error: …"), never an exception.
+/// missing is the line every command gives (<see cref="ConfigFile"/>); one that does not parse, and a value that does
+/// not bind or validate, is one line on stderr ("restante deliver: configuration error: …"), never an exception.
 /// </summary>
 internal static class CommandConfiguration
 {
@@ -27,11 +27,7 @@ internal static class CommandConfiguration
     /// <param name="overrides">The command's options as configuration keys (the top layer).</param>
     public static async Task<IConfigurationRoot?> BuildAsync(string command, FileInfo? file, Dictionary<string, string?> overrides, TextWriter error)
     {
-        if (file is not null && !file.Exists)
-        {
-            await error.WriteLineAsync($"{command}: configuration file not found: {file.FullName}");
-            return null;
-        }
+        if (ConfigFile.IsMissing(file, error)) return null;
         try
         {
             return new ServeConfiguration { ConfigFile = file, Overrides = overrides }.Build();

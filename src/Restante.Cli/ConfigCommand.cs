@@ -41,11 +41,7 @@ internal static partial class ConfigCommand
 
     private static int Check(ServeConfiguration layers, TextWriter output, TextWriter error)
     {
-        if (layers.ConfigFile is { Exists: false } missing)
-        {
-            error.WriteLine($"Configuration error: file not found: {missing.FullName}");
-            return 1;
-        }
+        if (ConfigFile.IsMissing(layers.ConfigFile, error)) return 1;
         if (!layers.TryLoad(out var root, out var settings, out var unusable))
         {
             error.WriteLine($"Configuration error: {unusable}");

@@ -24,6 +24,7 @@ internal static class DbCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
+            if (ConfigFile.IsMissing(parse.GetValue(config), error)) return 1;
             string? connectionString;
             try
             {

@@ -92,11 +92,7 @@ internal static class ServeCommand
         string[] lmtp, string[] smtp, CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        if (configFile is not null && !configFile.Exists)
-        {
-            await Console.Error.WriteLineAsync($"Configuration file not found: {configFile.FullName}");
-            return 1;
-        }
+        if (ConfigFile.IsMissing(configFile, Console.Error)) return 1;
         var layers = new ServeConfiguration
         {
             ConfigFile = configFile,

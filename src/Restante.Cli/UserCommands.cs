@@ -78,7 +78,7 @@ internal static class UserCommands
             var typedName = parseResult.GetValue(name)!;
             var userName = Precis.TryPrepareUserName(typedName, out var preparedName, out _) ? preparedName : typedName;
             var dataDirectory = DataDirectory(parseResult, dataOption);
-            return Run(error, () =>
+            return Run(parseResult.GetValue(tableOptions.Config), error, () =>
             {
                 using var table = OpenTable(parseResult, tableOptions, dataDirectory);
                 if (!CheckName(userName, error) || !PwCommand.TryGetScheme(parseResult.GetValue(scheme), error, out var passwordScheme))
@@ -125,7 +125,7 @@ internal static class UserCommands
             var error = parseResult.InvocationConfiguration.Error;
             var userName = parseResult.GetValue(name)!;
             var dataDirectory = DataDirectory(parseResult, dataOption);
-            return Run(error, () =>
+            return Run(parseResult.GetValue(tableOptions.Config), error, () =>
             {
                 if (!CheckName(userName, error))
                     return 1;
@@ -146,7 +146,7 @@ internal static class UserCommands
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var dataDirectory = DataDirectory(parseResult, dataOption);
-            return Run(error, () =>
+            return Run(parseResult.GetValue(tableOptions.Config), error, () =>
             {
                 using var table = OpenTable(parseResult, tableOptions, dataDirectory);
                 foreach (var userName in table.List())
@@ -217,8 +217,9 @@ internal static class UserCommands
     // sysexits.h EX_NOPERM, as `restante deliver` uses sysexits codes too.
     private const int NoPermission = 77;
 
-    private static int Run(TextWriter error, Func<int> action)
+    private static int Run(FileInfo? configFile, TextWriter error, Func<int> action)
     {
+        if (ConfigFile.IsMissing(configFile, error)) return 1;
         try
         {
             return action();

@@ -80,7 +80,7 @@ public class CommandConfigurationTests
         var broken = WriteConfig(data, """{ "Admin": """);
         var missing = Path.Combine(data.Path, "missing.json");
         var name = "restante " + command.Split(" -")[0];
-        foreach (var (file, says) in new[] { (missing, $"{name}: configuration file not found: {missing}"), (broken, $"{name}: configuration error: ") })
+        foreach (var (file, says) in new[] { (missing, $"Configuration error: file not found: {missing}"), (broken, $"{name}: configuration error: ") })
         {
             var (exit, _, error) = await RunAsync([.. command.Split(' '), "--data", data.Path, "--config", file]);
             Assert.Equal(expectedExit, exit);
