@@ -40,25 +40,23 @@ internal static class CommandConfiguration
     }
 
     /// <summary>
-    /// Every layer, read, and the server options bound from it and validated (<see cref="RestanteOptions.Validate"/>);
-    /// null when that fails (every problem said on <paramref name="error"/>).
+    /// Every layer, read, bound and validated exactly as serve and config check do (<see cref="ServeConfiguration.TryLoad"/>:
+    /// every section serve binds, Metrics and the log levels included; then <see cref="RestanteSettings.Validate"/>), so a
+    /// file serve would refuse is refused here too, with the same words; null when that fails (every problem said on
+    /// <paramref name="error"/>). The commands need only the server options, but binding less would let `restante
+    /// deliver` run on a file the server it delivers for cannot start with.
     /// </summary>
     public static async Task<(IConfigurationRoot Root, RestanteOptions Options)?> LoadAsync(string command, FileInfo? file,
         Dictionary<string, string?> overrides, TextWriter error)
     {
-        if (await BuildAsync(command, file, overrides, error) is not { } root) return null;
-        RestanteOptions options;
-        try
+        if (ConfigFile.IsMissing(file, error)) return null;
+        if (!new ServeConfiguration { ConfigFile = file, Overrides = overrides }.TryLoad(out var root, out var settings, out var unusable))
         {
-            options = root.Get<RestanteOptions>() ?? new RestanteOptions();
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            await error.WriteLineAsync($"{command}: configuration error: {ex.Message}");
+            await error.WriteLineAsync($"{command}: configuration error: {unusable}");
             return null;
         }
-        var problems = options.Validate().ToList();
+        var problems = settings.Validate().ToList();
         foreach (var problem in problems) await error.WriteLineAsync($"{command}: configuration error: {problem}");
-        return problems.Count == 0 ? (root, options) : null;
+        return problems.Count == 0 ? (root, settings.Server) : null;
     }
 }

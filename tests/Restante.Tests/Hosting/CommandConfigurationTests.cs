@@ -69,6 +69,34 @@ public class CommandConfigurationTests
         Assert.Contains($"No server answers on {socket}", error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The commands bind and validate the file as serve does (ServeConfiguration.TryLoad, RestanteSettings.Validate): a file
+    /// serve refuses is refused by deliver and purge too, with serve's words. They bound RestanteOptions alone, so a log
+    /// level that names no level, or a Metrics value that does not convert, went unnoticed until serve met it.
+    /// </summary>
+    [Theory]
+    [InlineData("purge", 1, """{ "Logging": { "LogLevel": { "Default": "Loud" } } }""", "'Loud' at 'Logging:LogLevel:Default' is not a log level")]
+    [InlineData("deliver -u alice", 78, """{ "Logging": { "LogLevel": { "Default": "Loud" } } }""", "'Loud' at 'Logging:LogLevel:Default' is not a log level")]
+    [InlineData("purge", 1, """{ "Metrics": { "AllowRemote": "maybe" } }""", "Failed to convert configuration value 'maybe' at 'Metrics:AllowRemote'")]
+    [InlineData("deliver -u alice", 78, """{ "Metrics": { "AllowRemote": "maybe" } }""", "Failed to convert configuration value 'maybe' at 'Metrics:AllowRemote'")]
+    public async Task A_file_serve_refuses_is_refused_with_the_same_words(string command, int expectedExit, string json, string problem)
+    {
+        using var data = new TempDirectory();
+        File.WriteAllText(Path.Combine(data.Path, "passwd"), "alice:{PLAIN}secret\n");
+        var config = WriteConfig(data, json);
+
+        var serve = await RunAsync(["config", "check", "--data", data.Path, "--config", config]);
+        Assert.Equal(1, serve.ExitCode);
+        Assert.Contains(problem, serve.Error, StringComparison.Ordinal);
+
+        var (exit, _, error) = await RunAsync([.. command.Split(' '), "--data", data.Path, "--config", config], stdin: "Subject: x\n\nx\n");
+        Assert.True(exit == expectedExit, $"exit {exit}: {error}");
+        Assert.StartsWith($"restante {command.Split(" -")[0]}: configuration error: ", error, StringComparison.Ordinal);
+        Assert.Contains(problem, error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.False(Directory.Exists(Path.Combine(data.Path, "mail")), "the message was delivered");
+    }
+
     [Theory]
     [InlineData("sessions", 1)]
     [InlineData("throttle list", 1)]
