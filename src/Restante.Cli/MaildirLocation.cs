@@ -4,8 +4,8 @@ using Restante.Hosting;
 namespace Restante.Cli;
 
 /// <summary>
-/// The --maildir option of the commands that touch mail, and where the commands that read Maildirs in place (migrate
-/// maildir-to-postgres, import-uidls, check-uidls: no configuration file) find them: --maildir, else DATA/mail/%u, as
+/// The --maildir option of the commands that touch mail, and where the commands that read Maildirs in place without a
+/// configuration file (import-uidls, check-uidls) find them: --maildir, else DATA/mail/%u, as
 /// the server would (<see cref="RestanteOptions.EffectiveMaildir"/>).
 /// </summary>
 internal static class MaildirLocation

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Restante.Auth;
 using Restante.Hosting;
@@ -9,9 +10,11 @@ using Restante.Storage.Maildir;
 namespace Restante.Cli;
 
 /// <summary>
-/// <c>restante migrate maildir-to-postgres --postgres CONN [--data DIR] [--maildir TEMPLATE] [-u USER]…</c>:
+/// <c>restante migrate maildir-to-postgres [--postgres CONN] [--config FILE] [--data DIR] [--maildir TEMPLATE] [-u USER]…</c>:
 /// copies Maildirs into the PostgreSQL store, keeping every UIDL, with their policy state and retained messages
-/// (<see cref="MaildirToPostgres"/>). Run it again to resume after an
+/// (<see cref="MaildirToPostgres"/>). The store is the one serve would write to: its Postgres:* settings
+/// (CompressBodies, ChunkSize, the connection string) and DataDirectory/Maildir come from the same layers as serve's
+/// (<see cref="CommandConfiguration"/>), the options on top. Run it again to resume after an
 /// interruption or to pick up mail that arrived meanwhile: copied messages are skipped. The Maildirs
 /// are left as they are. Exit codes: 0 done, 1 failed (the reason on stderr).
 /// </summary>
@@ -23,24 +26,31 @@ internal static class MigrateCommand
         var postgres = ServeCommand.PostgresOption();
         var maildir = MaildirLocation.Option();
         var users = new Option<string[]>("--user", "-u") { Description = "Copy only this user (may be repeated). Default: every user in DATA/passwd" };
+        var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (the same as for serve): Postgres:*, DataDirectory, Maildir" };
         var command = new Command("maildir-to-postgres", "Copy Maildirs into the PostgreSQL store, keeping UIDLs; resumable");
         command.Options.Add(postgres);
         command.Options.Add(maildir);
         command.Options.Add(users);
+        command.Options.Add(config);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var connectionString = DbCommand.ConnectionString(null, parse.GetValue(postgres));
-            if (string.IsNullOrWhiteSpace(connectionString))
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(data) is { } d) overrides["DataDirectory"] = d;
+            if (parse.GetValue(maildir) is { } m) overrides["Maildir"] = m;
+            if (parse.GetValue(postgres) is { } p) overrides["Postgres:ConnectionString"] = p;
+            const string Name = "restante migrate maildir-to-postgres";
+            if (await CommandConfiguration.LoadAsync(Name, parse.GetValue(config), overrides, error) is not { } loaded) return 1;
+            var (root, options) = loaded;
+            if (!TryBindStore(root, out var storeOptions, out var problems))
             {
-                await error.WriteLineAsync("error: no connection string; give --postgres \"Host=…;Database=…\" or set RESTANTE_POSTGRES__CONNECTIONSTRING");
+                foreach (var problem in problems) await error.WriteLineAsync($"{Name}: configuration error: {problem}");
                 return 1;
             }
-            var options = MaildirLocation.Options(parse, data, maildir);
             var names = parse.GetValue(users) is { Length: > 0 } given ? given : PasswdFileEditor.ListUsers(options.EffectivePasswdFile).ToArray();
             var source = MaildirToPostgres.CreateSource(options.EffectiveMaildir);
-            await using var target = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+            await using var target = new PostgresMailStore(storeOptions);
             var total = 0;
             foreach (var name in names)
             {
@@ -65,6 +75,23 @@ internal static class MigrateCommand
         migrate.Subcommands.Add(MaildirToMaildir());
         migrate.Subcommands.Add(CheckUidlsCommand.Create(data));
         return migrate;
+    }
+
+    /// <summary>The Postgres section as serve binds it (AddRestantePostgres), validated; false with every problem.</summary>
+    private static bool TryBindStore(IConfiguration root, out PostgresStoreOptions options, out List<string> problems)
+    {
+        options = new PostgresStoreOptions();
+        try
+        {
+            root.GetSection("Postgres").Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems = [ServeConfiguration.Describe(ex)];
+            return false;
+        }
+        problems = options.Validate().ToList();
+        return problems.Count == 0;
     }
 
     /// <summary>

@@ -5,8 +5,8 @@ namespace Restante.Tests.Hosting;
 
 /// <summary>
 /// A --config file that is not there is the same one line on stderr from every command that takes --config
-/// (ConfigFile.IsMissing), and a non-zero exit: it was three checks with three wordings, and db migrate and the user
-/// commands had none (the configuration reader's exception text).
+/// (ConfigFile.IsMissing), and a non-zero exit: it was three checks with three wordings, and db migrate, the user
+/// commands and migrate maildir-to-postgres had none (the configuration reader's exception text, or no --config at all).
 /// </summary>
 public sealed class MissingConfigFileTests
 {
@@ -22,6 +22,7 @@ public sealed class MissingConfigFileTests
     [InlineData("restore alice", 1)]
     [InlineData("sessions", 1)]
     [InlineData("throttle list", 1)]
+    [InlineData("migrate maildir-to-postgres", 1)]
     public async Task Every_command_says_the_same_line_and_fails(string command, int expectedExit)
     {
         using var data = new TempDirectory();

@@ -176,6 +176,59 @@ public sealed class MaildirMigrationTests
         Assert.Equal(await source.ListAsync("alice", CancellationToken.None), listed);
     }
 
+    /// <summary>
+    /// --config gives the command the store serve would write to: the connection string and Postgres:CompressBodies from
+    /// the file, so migrated bodies are stored compressed as the server's own deliveries are. Without --config the command
+    /// could not be told to compress (it wrote raw rows whatever the file said).
+    /// </summary>
+    [PostgresFact]
+    public Task Compressed_bodies_when_the_configuration_file_says_so() => MigrateWithConfigAsync(compress: true);
+
+    [PostgresFact]
+    public Task Raw_bodies_when_the_configuration_file_says_so() => MigrateWithConfigAsync(compress: false);
+
+    private static async Task MigrateWithConfigAsync(bool compress)
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "passwd"), "alice:{PLAIN}a::::::\n");
+        var maildirs = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), fsync: false);
+        // Lines that compress far below an eighth of their size.
+        var body = string.Concat(Enumerable.Range(0, 600).Select(i => $"line {i % 10} of a message that repeats itself\n"));
+        await maildirs.DeliverAsync("alice", new MemoryStream(Encoding.ASCII.GetBytes("Subject: long\n\n" + body)), CancellationToken.None);
+        var config = Path.Combine(data.Path, "restante.json");
+        await File.WriteAllTextAsync(config, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Postgres = new { ConnectionString = connectionString, CompressBodies = compress },
+        }));
+
+        var run = await RunCliAsync("migrate", "maildir-to-postgres", "--config", config, "--data", data.Path);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        await using var postgres = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+        Assert.Equal(await ReadAllAsync(maildirs, "alice"), await ReadAllAsync(postgres, "alice"), new MessageComparer());
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString);
+        await using var frames = dataSource.CreateCommand("SELECT count(*) FROM body_chunk WHERE frame_rows > 0");
+        var compressed = Convert.ToInt64(await frames.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        if (compress) Assert.True(compressed > 0, "no body was stored compressed");
+        else Assert.Equal(0, compressed);
+    }
+
+    [PostgresFact]
+    public async Task A_store_setting_that_does_not_convert_is_one_configuration_error_line()
+    {
+        using var data = new TempDirectory();
+        var config = Path.Combine(data.Path, "restante.json");
+        await File.WriteAllTextAsync(config, """{ "Postgres": { "ConnectionString": "Host=nowhere", "CompressBodies": "maybe" } }""");
+
+        var run = await RunCliAsync("migrate", "maildir-to-postgres", "--config", config, "--data", data.Path);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("restante migrate maildir-to-postgres: configuration error: Failed to convert configuration value 'maybe' at 'Postgres:CompressBodies'",
+            run.Output, StringComparison.Ordinal);
+    }
+
     private sealed class MessageComparer : IEqualityComparer<(string Uid, long Size, byte[] Bytes)>
     {
         public bool Equals((string Uid, long Size, byte[] Bytes) x, (string Uid, long Size, byte[] Bytes) y)
