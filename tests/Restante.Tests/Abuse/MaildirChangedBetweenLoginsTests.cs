@@ -45,6 +45,42 @@ public class MaildirChangedBetweenLoginsTests
         Assert.Contains(server.Logs.Lines, l => l.Contains("Refusing", StringComparison.Ordinal) && l.Contains("tmp/ is a symlink or not a directory", StringComparison.Ordinal));
     }
 
+    // new/ and cur/ are checked by the statx that reads their stamps under the lock (VerifiedMaildir.StampOf), not at
+    // open: the refusals and the making of a missing folder must be the same as tmp/'s.
+    [Theory]
+    [InlineData("new")]
+    [InlineData("cur")]
+    public async Task A_message_folder_swapped_for_a_file_after_a_good_login_refuses_the_next(string folder)
+    {
+        await using var server = await StartWithAliceAsync();
+        server.Deliver("alice", Normal, 1_700_000_005);
+        await AssertLoginAsync(server, "+OK Logged in, 1 message");
+        var path = Path.Combine(server.MaildirOf("alice"), folder);
+        Directory.Delete(path, recursive: true);
+        File.WriteAllText(path, "not a folder\n");
+
+        await AssertLoginAsync(server, "-ERR [SYS/PERM]");
+        Assert.Contains(server.Logs.Lines, l => l.Contains("Refusing", StringComparison.Ordinal) && l.Contains($"{folder}/ is a symlink or not a directory", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("new", "+OK Logged in, 0 messages")]
+    [InlineData("cur", "+OK Logged in, 1 message")]
+    public async Task A_message_folder_deleted_after_a_good_login_is_made_again_by_the_next(string folder, string expected)
+    {
+        await using var server = await StartWithAliceAsync();
+        server.Deliver("alice", Normal, 1_700_000_005);
+        await AssertLoginAsync(server, "+OK Logged in, 1 message");
+        var path = Path.Combine(server.MaildirOf("alice"), folder);
+        Directory.Delete(path, recursive: true);
+
+        await AssertLoginAsync(server, expected);
+        Assert.True(Directory.Exists(path));
+        Assert.Null(new DirectoryInfo(path).LinkTarget);
+        // And the Maildir is whole for the login after (the index listed the new folder, not the deleted one).
+        await AssertLoginAsync(server, expected);
+    }
+
     [Fact]
     public async Task A_tmp_deleted_after_a_good_login_is_made_again_by_the_next()
     {

@@ -16,7 +16,7 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     /// <summary>The stamp of an open folder (a descriptor opened with O_NOFOLLOW, not a path that may have been swapped since).</summary>
     public static FolderStamp Read(SafeFileHandle folder)
     {
-        Span<byte> buffer = stackalloc byte[256];
+        Span<byte> buffer = stackalloc byte[Posix.StatxSize];
         var errno = TryStatx(folder, "", AtEmptyPath, buffer);
         if (errno != 0) throw Posix.ErrnoException("statx", "(folder)", errno);
         return Of(buffer);
@@ -29,7 +29,7 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     /// </summary>
     public static int TryReadAt(SafeFileHandle parent, string name, out FolderStamp stamp, out bool directory)
     {
-        Span<byte> buffer = stackalloc byte[256];
+        Span<byte> buffer = stackalloc byte[Posix.StatxSize];
         // Forced to the server's attributes: the open of the folder this replaced revalidated them on NFS (close-to-open),
         // a statx by name may otherwise answer from the attribute cache for up to a minute and hide another host's
         // delivery. Local file systems ignore the flag.
@@ -42,12 +42,8 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
 
     private static int TryStatx(SafeFileHandle directory, string name, int flags, Span<byte> buffer)
     {
-        // struct statx is 256 bytes with the same layout on every architecture.
         const uint mask = 0x1 | 0x100 | 0x40 | 0x80;   // STATX_TYPE | STATX_INO | STATX_MTIME | STATX_CTIME
-        int rc;
-        do rc = Statx(directory, name, flags, mask, ref MemoryMarshal.GetReference(buffer));
-        while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return Posix.TryStatx(directory, name, flags, mask, buffer);
     }
 
     private static FolderStamp Of(ReadOnlySpan<byte> buffer)
@@ -75,8 +71,4 @@ internal readonly record struct FolderStamp(ulong Device, ulong Inode, long Chan
     private const int AtEmptyPath = 0x1000;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtStatxForceSync = 0x2000;
-    private const int EIntr = 4;
-
-    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
 }

@@ -115,7 +115,8 @@ public sealed partial class MaildirStore : IMailBackend, IMessageRetention
         MaildirLock? held = null;
         try
         {
-            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true);
+            // new/ and cur/ are checked by the index's reading of their stamps under the lock (one statx each).
+            maildir = VerifiedMaildir.Open(path, _trustedLength, create: true, checkByStamp: true);
             held = MaildirLock.TryAcquire(maildir)
                 ?? throw new MailStoreException(MailStoreErrorKind.InUse, $"{path} is locked by another session.");
             SweepNow(maildir);

@@ -162,13 +162,12 @@ internal static class Posix
     public static (ulong Device, ulong Inode) Identity(SafeFileHandle handle)
     {
         const uint mask = 0x100;   // STATX_INO (the device numbers come with every statx)
-        var buffer = new byte[256];
+        Span<byte> buffer = stackalloc byte[StatxSize];
         var errno = TryStatx(handle, "", AtEmptyPath, mask, buffer);
         if (errno != 0) throw ErrnoException("fstat", "(descriptor)", errno);
-        var span = buffer.AsSpan();
         // struct statx: stx_ino at 32, stx_dev_major at 136, stx_dev_minor at 140 (native byte order).
-        var inode = MemoryMarshal.Read<ulong>(span[32..]);
-        var device = (ulong)MemoryMarshal.Read<uint>(span[136..]) << 32 | MemoryMarshal.Read<uint>(span[140..]);
+        var inode = MemoryMarshal.Read<ulong>(buffer[32..]);
+        var device = (ulong)MemoryMarshal.Read<uint>(buffer[136..]) << 32 | MemoryMarshal.Read<uint>(buffer[140..]);
         return (device, inode);
     }
 
@@ -183,18 +182,18 @@ internal static class Posix
     {
         // struct statx has the same layout on every architecture (unlike struct stat): 256 bytes.
         const uint mask = 0x1 | 0x2 | 0x8 | 0x40 | 0x200;   // STATX_TYPE | STATX_MODE | STATX_UID | STATX_MTIME | STATX_SIZE
-        var buffer = new byte[256];
+        Span<byte> buffer = stackalloc byte[StatxSize];
         var errno = TryStatx(directory, name, flags, mask, buffer);
         if (errno != 0)
         {
             status = default;
             return errno;
         }
-        var uid = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(20));
-        var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28));
-        var size = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(40));
-        var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(112));
-        var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(120));
+        var uid = BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]);
+        var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]);
+        var size = BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]);
+        var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]);
+        var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]);
         if (!BitConverter.IsLittleEndian)
         {
             uid = BinaryPrimitives.ReverseEndianness(uid);
@@ -216,11 +215,19 @@ internal static class Posix
         return 0;
     }
 
-    /// <summary>statx(2) into <paramref name="buffer"/> (256 bytes), again after EINTR: 0, or the errno.</summary>
-    private static int TryStatx(SafeFileHandle directory, string name, int flags, uint mask, byte[] buffer)
+    /// <summary>The size of struct statx, the same on every architecture.</summary>
+    internal const int StatxSize = 256;
+
+    /// <summary>
+    /// statx(2) of <paramref name="name"/> in <paramref name="directory"/> ("" with AT_EMPTY_PATH: the descriptor itself)
+    /// into <paramref name="buffer"/> (<see cref="StatxSize"/> bytes, filled in the machine's byte order), again after
+    /// EINTR: 0, or the errno. The one statx of the Maildir store (<see cref="FolderStamp"/> reads its stamps with it).
+    /// </summary>
+    internal static int TryStatx(SafeFileHandle directory, string name, int flags, uint mask, Span<byte> buffer)
     {
+        if (buffer.Length < StatxSize) throw new ArgumentException($"statx needs {StatxSize} bytes.", nameof(buffer));
         int rc;
-        do rc = Statx(directory, name, flags, mask, buffer);
+        do rc = Statx(directory, name, flags, mask, ref MemoryMarshal.GetReference(buffer));
         while (rc < 0 && Marshal.GetLastPInvokeError() == EIntr);
         return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
     }
@@ -428,7 +435,7 @@ internal static class Posix
     private static extern int MkdirAt(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+    private static extern int Statx(SafeFileHandle directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
 
     [DllImport("libc", EntryPoint = "getdents64", SetLastError = true)]
     private static extern nint GetDents64(SafeFileHandle directory, byte[] buffer, nuint count);
