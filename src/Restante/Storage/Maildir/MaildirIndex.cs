@@ -23,7 +23,7 @@ namespace Restante.Storage.Maildir;
 /// (<see cref="SmallListing"/>): a login that finds its folders' stamps unchanged lists nothing and reads no file,
 /// but nothing of it is written to disk, so a restart lists it once, as every login did before.
 /// </summary>
-internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
+internal sealed partial class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
 {
     // The fewest messages whose listing is also written to restante-listing and re-checked in the background once
     // its folders settle. A smaller mailbox is kept in memory only: a file would be rewritten after nearly every change
@@ -74,7 +74,7 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     public long MaxBytes { get; } = maxBytes;
 
     /// <summary>What the listings kept in memory take now (an estimate: names, records, lookup table).</summary>
-    public long Bytes => Interlocked.Read(ref _bytes);
+    public long Bytes => Interlocked.Read(ref _bytes) + Watch.Bytes;
 
     /// <summary>The Maildirs whose listing is kept, for tests.</summary>
     internal ICollection<string> Kept => _byMaildir.Keys;
@@ -127,13 +127,22 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var known = Take(maildir.Path);
         // The path may now name another Maildir (renamed, replaced): nothing of the old one applies.
         if (known is not null && !known.Stamp.SameFolders(stamp)) known = null;
+        var inMemory = known is not null;
         known ??= Load(maildir, stamp, logger);
+        var watch = Watching(maildir, known, inMemory, ref stamp, time);
 
-        var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, cancellationToken, writeIndex: true).ConfigureAwait(false);
+        var listed = await ListChangedAsync(maildir, known, stamp, logger, fsync, sizingBudget, time, cancellationToken, writeIndex: true,
+            arrivals: watch.Vouches ? watch.Arrivals : null).ConfigureAwait(false);
         if (listed.Taken is not { } taken)
         {
-            var unchanged = known! with { Listing = listed.Previous, Pending = null, ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered };
-            return Keep(maildir, unchanged, logger);
+            var unchanged = known! with
+            {
+                Listing = listed.Previous, Pending = null, ChangesSinceDisk = known.ChangesSinceDisk + listed.Delivered,
+                Stamp = watch.Vouches ? stamp : known.Stamp,
+            };
+            var same = Keep(maildir, unchanged, logger);
+            Watch.Confirm(maildir.Path, watch);
+            return same;
         }
         stamp = listed.Stamp;
         if (known is null && taken.Full is not null && taken.Unsized >= BackgroundSizingThreshold && reopen is not null)
@@ -152,8 +161,10 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
         var recorded = taken.Complete ? stamp : stamp with { NewSettled = false, CurSettled = false };
         var state = new State(taken.Listing, recorded, taken.Unsaved, null, known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
         var kept = Keep(maildir, state, logger);
-        // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would.
-        if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries)
+        if (taken.Complete) Watch.Confirm(maildir.Path, watch);
+        // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would; a watched one
+        // is not listed again at all while its watch vouches for it (see FolderWatch).
+        if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries && !watch.Watching)
             ScheduleRecheck(maildir.Path, recorded, reopen, logger, fsync, sizingBudget, time, 0);
         return kept;
     }
@@ -169,12 +180,14 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
     /// index knew (with our recorded deliveries added). <paramref name="stamp"/> must have been read before.
     /// </summary>
     /// <param name="abandon">A re-check's: cancelled when a login overtakes it (see <see cref="MaildirScan.Take"/>).</param>
+    /// <param name="arrivals">A <see cref="FolderWatch"/> vouches that only these names were added to new/ since
+    /// <paramref name="known"/>, and nothing else changed in either folder: neither is listed, whatever the stamps say.</param>
     private async Task<Listed> ListChangedAsync(VerifiedMaildir maildir, State? known, Stamp stamp, ILogger logger, bool fsync, TimeSpan sizingBudget,
-        TimeProvider time, CancellationToken cancellationToken, bool writeIndex, CancellationToken abandon = default)
+        TimeProvider time, CancellationToken cancellationToken, bool writeIndex, CancellationToken abandon = default, IReadOnlyList<byte[]>? arrivals = null)
     {
         var previous = known?.Listing ?? MaildirListing.Empty;
-        var listNew = known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New;
-        var listCur = known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur;
+        var listNew = arrivals is null && (known is null || !known.Stamp.NewSettled || known.Stamp.New != stamp.New);
+        var listCur = arrivals is null && (known is null || !known.Stamp.CurSettled || known.Stamp.Cur != stamp.Cur);
         var delivered = 0;
         if (known is { Pending: { } pending })
         {
@@ -186,12 +199,13 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
             }
             else listNew = true;
         }
-        if (!listNew && !listCur) return new Listed(previous, delivered, null, stamp);
+        if (!listNew && !listCur && arrivals is not { Count: > 0 }) return new Listed(previous, delivered, null, stamp);
 
         Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
         var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
-            logger, fsync, sizingBudget, time, cancellationToken, writeIndex, abandon).ConfigureAwait(false);
-        if (known is not null && !(listNew && listCur))
+            logger, fsync, sizingBudget, time, cancellationToken, writeIndex, abandon, listNew ? null : arrivals).ConfigureAwait(false);
+        // A watch would have seen such a move (and not vouched).
+        if (known is not null && !(listNew && listCur) && arrivals is null)
         {
             // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
             // listed one and put it into the one we trusted unchanged: it would be missing from this session, and a
@@ -416,13 +430,17 @@ internal sealed class MaildirIndex(long maxBytes = MaildirIndex.DefaultMaxBytes)
 
     private void Forget(string path)
     {
-        if (_byMaildir.TryRemove(path, out var old)) Interlocked.Add(ref _bytes, -old.Bytes(path));
+        if (!_byMaildir.TryRemove(path, out var old)) return;
+        Interlocked.Add(ref _bytes, -old.Bytes(path));
+        Watch.Remove(path);
     }
 
     /// <summary>Drops <paramref name="state"/> only if it is still the entry (a login may have kept a newer one since).</summary>
     private void Forget(string path, State state)
     {
-        if (_byMaildir.TryRemove(new KeyValuePair<string, State>(path, state))) Interlocked.Add(ref _bytes, -state.Bytes(path));
+        if (!_byMaildir.TryRemove(new KeyValuePair<string, State>(path, state))) return;
+        Interlocked.Add(ref _bytes, -state.Bytes(path));
+        Watch.Remove(path);
     }
 
     // Eviction goes down to this share of MaxBytes in one pass, so a full index holding a hundred thousand small

@@ -21,13 +21,16 @@ internal static class MaildirScan
     /// <param name="abandon">Checked once the folders are listed, before anything is appended to <paramref name="previous"/>'s
     /// buffers: a background re-check that a login has overtaken gives up there rather than claim the room the login's
     /// append needs (it would then have to copy every name and record of the mailbox).</param>
+    /// <param name="newArrivals">With <paramref name="listNew"/> false: names a <see cref="FolderWatch"/> saw added to new/ (and
+    /// nothing else change there), taken as if a listing had found them beside everything <paramref name="previous"/> holds.</param>
     public static Result Take(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, ref RefusedEntries refused,
-        CancellationToken abandon = default)
+        CancellationToken abandon = default, IReadOnlyList<byte[]>? newArrivals = null)
     {
         var collector = new Collector(maildir, previous);
         // new/ before cur/: a message another client moves from new/ to cur/ meanwhile is then
         // seen twice (the cur/ sighting wins) rather than missed.
         if (listNew) collector.List(MaildirFolder.New);
+        else if (newArrivals is { Count: > 0 }) collector.Arrived(MaildirFolder.New, newArrivals);
         if (listCur) collector.List(MaildirFolder.Cur);
         refused = collector.Refused;
         abandon.ThrowIfCancellationRequested();
@@ -182,6 +185,14 @@ internal static class MaildirScan
         {
             _folder = folder;
             Posix.ReadDirectory(maildir.Folder(folder), Path.Join(maildir.Path, VerifiedMaildir.FolderName(folder)), this);
+            LookUpBatch();
+        }
+
+        /// <summary>Names known to have been added to <paramref name="folder"/>, sorted out as a listing's: their kind is asked (an event does not tell a symlink), one gone meanwhile is skipped.</summary>
+        public void Arrived(MaildirFolder folder, IReadOnlyList<byte[]> names)
+        {
+            _folder = folder;
+            foreach (var name in names) Visit(name, Posix.FileKind.Other, kindKnown: false);
             LookUpBatch();
         }
 

@@ -30,11 +30,11 @@ internal static class Snapshot
     /// size index belongs to the session holding the lock, so an outside look never rewrites it.</param>
     public static async Task<Taken> TakeAsync(VerifiedMaildir maildir, MaildirListing previous, bool listNew, bool listCur, int unsaved,
         ILogger logger, bool fsync, TimeSpan sizingBudget, TimeProvider time, CancellationToken cancellationToken, bool writeIndex = true,
-        CancellationToken abandon = default)
+        CancellationToken abandon = default, IReadOnlyList<byte[]>? newArrivals = null)
     {
         var refused = new RefusedEntries();
         // Not the session's token: a login whose client leaves during the listing still keeps what it listed.
-        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused, abandon);
+        var scan = MaildirScan.Take(maildir, previous, listNew, listCur, ref refused, abandon, newArrivals);
         var listing = scan.Listing;
         unsaved += scan.Removed;
         var unsized = 0;
