@@ -211,18 +211,19 @@ public sealed partial class Pop3Server : IAsyncDisposable
     }
 
     /// <param name="proxy">Reads the PROXY header first; null when this listener expects none.</param>
-    private async Task RunSessionAsync(Socket socket, bool implicitTls, ProxyProtocolAcceptor? proxy, CancellationToken stopping)
+    private Task RunSessionAsync(Socket socket, bool implicitTls, ProxyProtocolAcceptor? proxy, CancellationToken stopping)
     {
         TcpKeepAlive.Apply(socket, _context.Options.TcpKeepAlive);
+        return proxy is null ? SessionFrames.RunDirect(_context, socket, implicitTls, stopping) : RunProxiedSessionAsync(socket, implicitTls, proxy, stopping);
+    }
+
+    private async Task RunProxiedSessionAsync(Socket socket, bool implicitTls, ProxyProtocolAcceptor proxy, CancellationToken stopping)
+    {
         var stream = new NetworkStream(socket, ownsSocket: false);
         await using (stream.ConfigureAwait(false))
         {
-            var peer = socket.RemoteEndPoint;
-            if (proxy is not null)
-            {
-                peer = await proxy.ReadClientAsync(stream, peer, stopping).ConfigureAwait(false);
-                if (peer is null) return;   // closed by the listener
-            }
+            var peer = await proxy.ReadClientAsync(stream, socket.RemoteEndPoint, stopping).ConfigureAwait(false);
+            if (peer is null) return;   // closed by the listener
             var session = new Pop3Session(_context, stream, peer, implicitTls);
             await session.RunAsync(stopping).ConfigureAwait(false);
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -14,10 +13,14 @@ public sealed partial class ConnectionListener : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private Task _acceptLoop = Task.CompletedTask;
-    private long _nextConnection;
+    // The connections running, plus one the listener holds until its accept loop has ended (StopAsync lets it go):
+    // whoever takes the count to zero completes _drained. A count, not a set of tasks: an idle connection then holds
+    // no registry node, no completion source and no suspended frame here, only its AcceptedConnection (see there).
+    private int _running = 1;
+    private int _holdReleased;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly string? _socketPath;
     private int _socketRemoved;
@@ -44,7 +47,7 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     public IPEndPoint LocalEndPoint => EndPoint as IPEndPoint
         ?? throw new InvalidOperationException($"{EndPoint} is not a TCP endpoint.");
 
-    public int ActiveConnections => _connections.Count;
+    public int ActiveConnections => Volatile.Read(ref _running) - (Volatile.Read(ref _holdReleased) == 0 ? 1 : 0);
 
     /// <summary>The listening socket, for options its connections inherit (<see cref="ListenerSocketOptions"/>).</summary>
     internal Socket ListeningSocket => _socket;
@@ -185,20 +188,18 @@ public sealed partial class ConnectionListener : IAsyncDisposable
 
             // Replies are written whole, once per batch: no reason to wait for more (TCP only; inherited where Bind set it).
             if (!ListenerSocketOptions.Inherited && client.ProtocolType == ProtocolType.Tcp) client.NoDelay = true;
-            var id = Interlocked.Increment(ref _nextConnection);
-            // Registered before it starts, so StopAsync can never miss a connection that is just beginning.
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _connections[id] = done.Task;
+            // Counted before it starts, so StopAsync can never miss a connection that is just beginning.
+            Interlocked.Increment(ref _running);
             // Leave the accept loop at once; the session runs on the thread pool. Queued as a work item of its own, without
             // this loop's execution context: the cheapest hop there is (an awaited Task.Yield captured and restored one).
-            ThreadPool.UnsafeQueueUserWorkItem(new AcceptedConnection(this, client, handler, lease, id, done), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(new AcceptedConnection(this, client, handler, lease), preferLocal: false);
         }
     }
 
-    private sealed class AcceptedConnection(ConnectionListener listener, Socket client, Func<Socket, CancellationToken, Task> handler,
-        ConnectionGate.Lease lease, long id, TaskCompletionSource done) : IThreadPoolWorkItem
+    /// <summary>One less connection (or the listener's own hold): the last one out completes the drain StopAsync waits for.</summary>
+    private void Release()
     {
-        public void Execute() => _ = listener.RunConnectionAsync(client, handler, lease, id, done);
+        if (Interlocked.Decrement(ref _running) == 0) _drained.TrySetResult();
     }
 
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
@@ -207,22 +208,55 @@ public sealed partial class ConnectionListener : IAsyncDisposable
 
     private const long BurstQuietMilliseconds = 5_000;
 
-    private async Task RunConnectionAsync(Socket client, Func<Socket, CancellationToken, Task> handler, ConnectionGate.Lease lease, long id, TaskCompletionSource done)
+    /// <summary>
+    /// Runs the handler and, when its task completes, closes the connection: a continuation on the handler's task
+    /// rather than an async method awaiting it, since every idle connection would hold that method's frame suspended
+    /// for its whole life (160 bytes against this object and its delegate; bench/NOTES-engine.md).
+    /// </summary>
+    private sealed class AcceptedConnection(ConnectionListener listener, Socket client, Func<Socket, CancellationToken, Task> handler,
+        ConnectionGate.Lease lease) : IThreadPoolWorkItem
     {
-        try
+        private Task? _handling;
+
+        public void Execute()
         {
-            await handler(client, _stopping.Token).ConfigureAwait(false);
+            Task handling;
+            try
+            {
+                handling = handler(client, listener._stopping.Token);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                handling = Task.FromException(ex);
+            }
+            if (handling.IsCompleted)
+            {
+                Finish(handling);
+                return;
+            }
+            _handling = handling;
+            handling.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(Finish);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+
+        private void Finish() => Finish(_handling!);
+
+        private void Finish(Task handling)
         {
-            ConnectionFailed(_logger, ex, client.RemoteEndPoint);
-        }
-        finally
-        {
-            client.Dispose();
-            lease.Dispose();
-            _connections.TryRemove(id, out _);
-            done.SetResult();
+            try
+            {
+                // A handler that failed (or was cancelled) is logged as an awaiting caller would have caught it.
+                if (handling.IsFaulted && handling.Exception!.InnerException is { } failure and not OutOfMemoryException)
+                    ConnectionFailed(listener._logger, failure, client.RemoteEndPoint);
+                else if (handling.IsCanceled)
+                    ConnectionFailed(listener._logger, new TaskCanceledException(handling), client.RemoteEndPoint);
+            }
+            finally
+            {
+                client.Dispose();
+                lease.Dispose();
+                _handling = null;
+                listener.Release();
+            }
         }
     }
 
@@ -254,7 +288,9 @@ public sealed partial class ConnectionListener : IAsyncDisposable
         if (!_stopping.IsCancellationRequested) await _stopping.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
         await _acceptLoop.ConfigureAwait(false);
-        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        // The accept loop has ended, so no connection is counted from now on: let the listener's hold go, once.
+        if (Interlocked.Exchange(ref _holdReleased, 1) == 0) Release();
+        await _drained.Task.ConfigureAwait(false);
         // Once only: after a stop, another server may already have bound the same path.
         if (_socketPath is not null && Interlocked.Exchange(ref _socketRemoved, 1) == 0) TryRemoveSocketFile(_socketPath);
     }

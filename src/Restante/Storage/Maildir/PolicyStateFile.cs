@@ -25,7 +25,8 @@ internal static class PolicyStateFile
         // Set by ReadWhenNeeded: the file is read at the first use of either property, not before.
         private VerifiedMaildir? _unread;
         private DateTimeOffset? _lastLogin;
-        private readonly Dictionary<string, DateTimeOffset> _firstRetrieved = new(StringComparer.Ordinal);
+        // Made at first use: a session whose policy has no EXPIRE never asks, and every idle session would hold it empty.
+        private Dictionary<string, DateTimeOffset>? _firstRetrieved;
 
         public State()
         {
@@ -41,7 +42,7 @@ internal static class PolicyStateFile
 
         public Dictionary<string, DateTimeOffset> FirstRetrieved
         {
-            get { Load(); return _firstRetrieved; }
+            get { Load(); return _firstRetrieved ??= new(StringComparer.Ordinal); }
         }
 
         private void Load()
