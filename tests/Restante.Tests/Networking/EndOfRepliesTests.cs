@@ -33,9 +33,15 @@ public sealed class EndOfRepliesTests
         // The session's end is held in OnEnded (after the summary, before the socket is closed): the client reads the
         // end of the stream all the same. Before EndOfReplies it read nothing until the hook let go (a read timeout).
         await hooks.Entered.Task.WaitAsync(Generous);
-        Assert.True(await client.IsClosedAsync());
-        Assert.False(hooks.IsReleased);
-        hooks.Release();
+        try
+        {
+            Assert.True(await client.IsClosedAsync());
+            Assert.False(hooks.IsReleased);
+        }
+        finally
+        {
+            hooks.Release();
+        }
         await WaitForAsync(() => server.Sessions.Count == 0);
     }
 
@@ -60,9 +66,16 @@ public sealed class EndOfRepliesTests
         // The release is held for half a second after it began, ample time for an early close to reach the client: a
         // close seen meanwhile is the bug (the client would log in again and could meet [IN-USE]).
         await store.ReleaseEntered.Task.WaitAsync(Generous);
-        var first = await Task.WhenAny(closed, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        Task first;
+        try
+        {
+            first = await Task.WhenAny(closed, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        }
+        finally
+        {
+            store.Release();
+        }
         Assert.NotSame(closed, first);
-        store.Release();
         Assert.True(await closed);
         Assert.True(store.Released);
     }
