@@ -67,8 +67,9 @@ public class MessageWriterTests
         return output.Append(".\r\n").ToString();
     }
 
-    // RETR converts 32 octets at a time (16 in the tail, then one by one): each line end that needs work is put at
-    // every offset of a block, in the tail, and at every chunk boundary near it.
+    // RETR converts 64-octet windows (the last 64 to 127 octets 16 at a time, then one by one), and after each LF stores the
+    // 64 octets that follow it: each line end that needs work is put at every offset of a window, on both sides of a
+    // window's edge, in the tail, and at every chunk boundary near it.
     [Theory]
     [InlineData("\n")]
     [InlineData("\r\n")]
@@ -81,9 +82,9 @@ public class MessageWriterTests
     [InlineData(".")]
     public void Retr_converts_line_ends_and_dots_at_every_offset_of_a_block(string special)
     {
-        for (var at = 0; at < 100; at++)
+        for (var at = 0; at < 140; at++)
         {
-            foreach (var after in (int[])[0, 1, 15, 16, 17, 31, 32, 33, 70])
+            foreach (var after in (int[])[0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70, 127, 128, 129])
             {
                 var stored = new string('a', at) + special + new string('b', after) + special + "c";
                 var expected = Reference(stored);
@@ -103,7 +104,8 @@ public class MessageWriterTests
         {
             var roll = random.Next(10);
             text.Append(roll switch { 0 => ".", 1 => "..", 2 => "\r", _ => "" });
-            text.Append('w', random.Next(0, 90)).Append(roll == 3 ? "\r\n" : "\n");
+            // Mostly lines of a mail's length, some far longer than a window (the octets after an LF are stored 64 at a time).
+            text.Append('w', random.Next(0, roll == 4 ? 400 : 90)).Append(roll == 3 ? "\r\n" : "\n");
         }
         var stored = text.ToString();
         var expected = Reference(stored);
