@@ -143,5 +143,7 @@ public class MaildirChangedBetweenLoginsTests
         await c.SendAsync("PASS secret");
         await c.ExpectAsync(expected);
         await c.SendAsync("QUIT");
+        // The mailbox is let go before this reply (issue 13): waiting for it keeps the next login from racing the release.
+        await c.ExpectAsync("+OK");
     }
 }
