@@ -41,7 +41,8 @@ internal static class CommandConfiguration
 
     /// <summary>
     /// Every layer, read, bound and validated exactly as serve and config check do (<see cref="ServeConfiguration.TryLoad"/>:
-    /// every section serve binds, Metrics and the log levels included; then <see cref="RestanteSettings.Validate"/>), so a
+    /// every section serve binds, Metrics and the log levels included; then <see cref="RestanteSettings.Validate"/> and
+    /// <see cref="ServeConfiguration.OtherProblems"/>), so a
     /// file serve would refuse is refused here too, with the same words; null when that fails (every problem said on
     /// <paramref name="error"/>). The commands need only the server options, but binding less would let `restante
     /// deliver` run on a file the server it delivers for cannot start with.
@@ -55,7 +56,7 @@ internal static class CommandConfiguration
             await error.WriteLineAsync($"{command}: configuration error: {unusable}");
             return null;
         }
-        var problems = settings.Validate().ToList();
+        var problems = settings.Validate().Concat(ServeConfiguration.OtherProblems(root)).ToList();
         foreach (var problem in problems) await error.WriteLineAsync($"{command}: configuration error: {problem}");
         return problems.Count == 0 ? (root, settings.Server) : null;
     }

@@ -47,7 +47,8 @@ internal static partial class ConfigCommand
             error.WriteLine($"Configuration error: {unusable}");
             return 1;
         }
-        var problems = settings.Validate().Concat(CheckProviders(settings.Server, root)).Concat(CheckCertificate(settings.Server)).ToList();
+        var problems = settings.Validate().Concat(ServeConfiguration.OtherProblems(root)).Concat(CheckProviders(settings.Server, root))
+            .Concat(CheckCertificate(settings.Server)).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems) error.WriteLine($"Configuration error: {problem}");

@@ -190,6 +190,9 @@ internal static class ControlCommands
     /// </summary>
     private static async Task<string?> SocketPathAsync(ParseResult parse, Option<string> data, Target target)
     {
+        // A --config that is not there is the one line every command gives, even where --socket makes it unneeded: the
+        // operator named a file, and a typo in its name should not pass unnoticed.
+        if (ConfigFile.IsMissing(parse.GetValue(target.Config), Console.Error)) return null;
         if (parse.GetValue(target.Socket) is { } given) return given;
         var overrides = new Dictionary<string, string?>();
         if (parse.GetValue(data) is { } directory) overrides["DataDirectory"] = directory;

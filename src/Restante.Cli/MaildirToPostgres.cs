@@ -27,9 +27,13 @@ internal static class MaildirToPostgres
             => $"{user}: {Messages} messages" + (Retained > 0 ? $", {Retained} retained" : "") + (Restored > 0 ? $", {Restored} restored" : "");
     }
 
-    /// <summary>The Maildirs under <paramref name="pathTemplate"/> as the migration reads them.</summary>
-    public static MaildirStore CreateSource(string pathTemplate)
-        => new(pathTemplate, NullLogger<MaildirStore>.Instance, fsync: true, TimeProvider.System, SizingBudget);
+    /// <summary>
+    /// The Maildirs under <paramref name="pathTemplate"/> as the migration reads them, with the UIDLs serve gives them
+    /// (<paramref name="uidlSource"/>, UidlSource in the configuration: a Maildir served with a previous server's UIDLs
+    /// must keep those, or every client would download everything again after the move).
+    /// </summary>
+    public static MaildirStore CreateSource(string pathTemplate, UidlSource? uidlSource = null)
+        => new(pathTemplate, NullLogger<MaildirStore>.Instance, fsync: true, TimeProvider.System, SizingBudget, uidlSource: uidlSource);
 
     public static async Task<Result> CopyAsync(MaildirStore source, PostgresMailStore target, string user, CancellationToken cancellationToken)
     {

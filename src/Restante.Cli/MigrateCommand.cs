@@ -49,7 +49,7 @@ internal static class MigrateCommand
                 return 1;
             }
             var names = parse.GetValue(users) is { Length: > 0 } given ? given : PasswdFileEditor.ListUsers(options.EffectivePasswdFile).ToArray();
-            var source = MaildirToPostgres.CreateSource(options.EffectiveMaildir);
+            var source = MaildirToPostgres.CreateSource(options.EffectiveMaildir, options.EffectiveUidlSource);
             await using var target = new PostgresMailStore(storeOptions);
             var total = 0;
             foreach (var name in names)

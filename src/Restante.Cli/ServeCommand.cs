@@ -132,7 +132,7 @@ internal static class ServeCommand
         builder.Services.PostConfigure<Restante.Admin.AdminOptions>(o => o.Socket ??= Path.Combine(builder.Configuration["DataDirectory"] ?? new RestanteOptions().DataDirectory, Restante.Admin.AdminOptions.DefaultFileName));
 
         var options = settings.Server;
-        var problems = settings.Validate().Concat(metricsOptions.Validate()).Concat(ConsoleLogFormat.Validate(logFormat)).ToList();
+        var problems = settings.Validate().Concat(ServeConfiguration.OtherProblems(builder.Configuration)).ToList();
         if (problems.Count > 0)
         {
             foreach (var problem in problems) await Console.Error.WriteLineAsync($"Configuration error: {problem}");

@@ -106,6 +106,18 @@ internal sealed class ServeConfiguration
     }
 
     /// <summary>
+    /// What serve checks beside <see cref="RestanteSettings.Validate"/>: the metrics endpoint and the console log format.
+    /// serve, config check and the other commands (<see cref="CommandConfiguration.LoadAsync"/>) all ask this, so a file
+    /// one of them refuses is refused by each.
+    /// </summary>
+    public static IEnumerable<string> OtherProblems(IConfiguration configuration)
+    {
+        var metrics = new MetricsOptions();
+        configuration.GetSection("Metrics").Bind(metrics);
+        return metrics.Validate().Concat(ConsoleLogFormat.Validate(configuration["Logging:Format"]));
+    }
+
+    /// <summary>
     /// A Logging:LogLevel value (or a provider's, Logging:Console:LogLevel) that names no level: the logging options
     /// would throw when the host builds its loggers, or inside a reload's change callback, where nothing logs it.
     /// </summary>

@@ -15,11 +15,13 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Task _acceptLoop = Task.CompletedTask;
-    // The connections running, plus one the listener holds until its accept loop has ended (StopAsync lets it go):
+    // Two per connection running, plus one the listener holds until its accept loop has ended (StopAsync lets it go):
     // whoever takes the count to zero completes _drained. A count, not a set of tasks: an idle connection then holds
     // no registry node, no completion source and no suspended frame here, only its AcceptedConnection (see there).
-    private int _running = 1;
+    // The hold is the low bit, so one read tells the connections (ActiveConnections) whether or not it is still held.
+    private int _running = ListenerHold;
     private int _holdReleased;
+    private const int ListenerHold = 1, PerConnection = 2;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly string? _socketPath;
@@ -47,7 +49,7 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     public IPEndPoint LocalEndPoint => EndPoint as IPEndPoint
         ?? throw new InvalidOperationException($"{EndPoint} is not a TCP endpoint.");
 
-    public int ActiveConnections => Volatile.Read(ref _running) - (Volatile.Read(ref _holdReleased) == 0 ? 1 : 0);
+    public int ActiveConnections => Volatile.Read(ref _running) / PerConnection;
 
     /// <summary>The listening socket, for options its connections inherit (<see cref="ListenerSocketOptions"/>).</summary>
     internal Socket ListeningSocket => _socket;
@@ -177,19 +179,29 @@ public sealed partial class ConnectionListener : IAsyncDisposable
             }
 
             var lease = default(ConnectionGate.Lease);
-            if (gate is not null && !gate.TryEnter((client.RemoteEndPoint as IPEndPoint)?.Address, out lease))
+            try
             {
-                // Refused here, in the loop, so a flood can never hold more descriptors than the
-                // limits allow plus one. Established sessions are untouched.
-                Refuse(client, refusal);
-                refused?.Invoke();
+                if (gate is not null && !gate.TryEnter((client.RemoteEndPoint as IPEndPoint)?.Address, out lease))
+                {
+                    // Refused here, in the loop, so a flood can never hold more descriptors than the
+                    // limits allow plus one. Established sessions are untouched.
+                    Refuse(client, refusal);
+                    refused?.Invoke();
+                    continue;
+                }
+
+                // Replies are written whole, once per batch: no reason to wait for more (TCP only; inherited where Bind set it).
+                if (!ListenerSocketOptions.Inherited && client.ProtocolType == ProtocolType.Tcp) client.NoDelay = true;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // A peer gone between accept and here: its descriptor and slot go back, and the loop goes on accepting.
+                client.Dispose();
+                lease.Dispose();
                 continue;
             }
-
-            // Replies are written whole, once per batch: no reason to wait for more (TCP only; inherited where Bind set it).
-            if (!ListenerSocketOptions.Inherited && client.ProtocolType == ProtocolType.Tcp) client.NoDelay = true;
             // Counted before it starts, so StopAsync can never miss a connection that is just beginning.
-            Interlocked.Increment(ref _running);
+            Interlocked.Add(ref _running, PerConnection);
             // Leave the accept loop at once; the session runs on the thread pool. Queued as a work item of its own, without
             // this loop's execution context: the cheapest hop there is (an awaited Task.Yield captured and restored one).
             ThreadPool.UnsafeQueueUserWorkItem(new AcceptedConnection(this, client, handler, lease), preferLocal: false);
@@ -197,9 +209,9 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     }
 
     /// <summary>One less connection (or the listener's own hold): the last one out completes the drain StopAsync waits for.</summary>
-    private void Release()
+    private void Release(int count)
     {
-        if (Interlocked.Decrement(ref _running) == 0) _drained.TrySetResult();
+        if (Interlocked.Add(ref _running, -count) == 0) _drained.TrySetResult();
     }
 
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10);
@@ -223,7 +235,8 @@ public sealed partial class ConnectionListener : IAsyncDisposable
             Task handling;
             try
             {
-                handling = handler(client, listener._stopping.Token);
+                // A handler that broke its contract and returned no task has nothing left to wait for.
+                handling = handler(client, listener._stopping.Token) ?? Task.CompletedTask;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -250,12 +263,17 @@ public sealed partial class ConnectionListener : IAsyncDisposable
                 else if (handling.IsCanceled)
                     ConnectionFailed(listener._logger, new TaskCanceledException(handling), client.RemoteEndPoint);
             }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // This runs as a continuation or a work item of its own, where an exception would end the process: a
+                // logging provider that throws, or a socket the handler already disposed, costs the log line only.
+            }
             finally
             {
                 client.Dispose();
                 lease.Dispose();
                 _handling = null;
-                listener.Release();
+                listener.Release(PerConnection);
             }
         }
     }
@@ -287,9 +305,16 @@ public sealed partial class ConnectionListener : IAsyncDisposable
     {
         if (!_stopping.IsCancellationRequested) await _stopping.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-        // The accept loop has ended, so no connection is counted from now on: let the listener's hold go, once.
-        if (Interlocked.Exchange(ref _holdReleased, 1) == 0) Release();
+        try
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        finally
+        {
+            // The accept loop has ended (even by a fault), so no connection is counted from now on: let the listener's
+            // hold go, once, or a faulted loop would leave every later stop waiting for a count that cannot reach zero.
+            if (Interlocked.Exchange(ref _holdReleased, 1) == 0) Release(ListenerHold);
+        }
         await _drained.Task.ConfigureAwait(false);
         // Once only: after a stop, another server may already have bound the same path.
         if (_socketPath is not null && Interlocked.Exchange(ref _socketRemoved, 1) == 0) TryRemoveSocketFile(_socketPath);

@@ -69,13 +69,6 @@ internal interface ILineProtocol
     /// <summary>The wait is over; false: what arrived must not run (taken over meanwhile).</summary>
     bool EndWaiting() => true;
 
-    /// <summary>
-    /// After a <see cref="LineOutcome.Close"/> reply: nothing the client could meet on its next connection is still held
-    /// (POP3: the mailbox lock went before the QUIT reply), so the connection may signal its end before
-    /// <see cref="EndAsync"/> runs (<see cref="EndOfReplies"/>). False keeps the end after it.
-    /// </summary>
-    bool HoldsNothingAfterGoodbye => false;
-
     /// <summary>The peer closed its side and everything it sent has been handled.</summary>
     void InputEnded()
     {

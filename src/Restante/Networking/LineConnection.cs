@@ -216,12 +216,7 @@ internal sealed class LineConnection
                 var pipelinedBeforeTls = outcome == LineOutcome.StartTls ? _unread.Length : 0;
                 ReleaseInput();
                 if (!await FlushAsync().ConfigureAwait(false)) return;
-                if (outcome == LineOutcome.Close)
-                {
-                    // The goodbye is out: the client may see the end now, before the protocol's end (see EndOfReplies).
-                    if (protocol.HoldsNothingAfterGoodbye) EndOfReplies.Send(_transport);
-                    return;
-                }
+                if (outcome == LineOutcome.Close) return;
                 if (outcome == LineOutcome.StartTls)
                 {
                     if (_inputCompleted) return;

@@ -318,9 +318,6 @@ public sealed class Pop3Session : ILineProtocol
         };
     }
 
-    /// <summary>No mailbox, or one already let go (QUIT releases it before its reply): a new login cannot meet [IN-USE] from this session.</summary>
-    bool ILineProtocol.HoldsNothingAfterGoodbye => Transaction is null || _release.IsDone;
-
     void ILineProtocol.WriteLineTooLong() => WriteErr(ResponseCode.None, "Line too long.");
 
     void ILineProtocol.WriteTooManyBadCommands()

@@ -74,7 +74,7 @@ internal static class Pop3Update
         {
             await session.ReleaseMaildropAsync().ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Pop3Log.QuitReleaseFailed(session.Logger, ex, session.User!);
         }

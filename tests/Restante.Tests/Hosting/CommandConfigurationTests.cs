@@ -70,7 +70,8 @@ public class CommandConfigurationTests
     }
 
     /// <summary>
-    /// The commands bind and validate the file as serve does (ServeConfiguration.TryLoad, RestanteSettings.Validate): a file
+    /// The commands bind and validate the file as serve does (ServeConfiguration.TryLoad, RestanteSettings.Validate,
+    /// ServeConfiguration.OtherProblems): a file
     /// serve refuses is refused by deliver and purge too, with serve's words. They bound RestanteOptions alone, so a log
     /// level that names no level, or a Metrics value that does not convert, went unnoticed until serve met it.
     /// </summary>
@@ -79,6 +80,9 @@ public class CommandConfigurationTests
     [InlineData("deliver -u alice", 78, """{ "Logging": { "LogLevel": { "Default": "Loud" } } }""", "'Loud' at 'Logging:LogLevel:Default' is not a log level")]
     [InlineData("purge", 1, """{ "Metrics": { "AllowRemote": "maybe" } }""", "Failed to convert configuration value 'maybe' at 'Metrics:AllowRemote'")]
     [InlineData("deliver -u alice", 78, """{ "Metrics": { "AllowRemote": "maybe" } }""", "Failed to convert configuration value 'maybe' at 'Metrics:AllowRemote'")]
+    // What serve checks beside the server options (ServeConfiguration.OtherProblems): config check and the commands once let these by.
+    [InlineData("purge", 1, """{ "Metrics": { "Listen": "0.0.0.0:9110" } }""", "Metrics:Listen: '0.0.0.0:9110' is not a loopback address")]
+    [InlineData("deliver -u alice", 78, """{ "Logging": { "Format": "xml" } }""", "Logging:Format: 'xml' is neither simple nor json")]
     public async Task A_file_serve_refuses_is_refused_with_the_same_words(string command, int expectedExit, string json, string problem)
     {
         using var data = new TempDirectory();

@@ -215,7 +215,41 @@ public sealed class MaildirMigrationTests
         else Assert.Equal(0, compressed);
     }
 
+    /// <summary>
+    /// A Maildir served with a previous server's UIDLs (UidlSource "map" here) moves with those UIDLs, not Restante's own:
+    /// --config once gave the command the file's UidlSource and then read the Maildirs with native UIDLs, so every client
+    /// would have downloaded everything again after the move.
+    /// </summary>
     [PostgresFact]
+    public async Task The_UIDLs_the_configuration_serves_are_the_UIDLs_migrated()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "passwd"), "alice:{PLAIN}a::::::\n");
+        var maildir = Path.Combine(data.Path, "mail", "alice");
+        var maildirs = new MaildirStore(Path.Combine(data.Path, "mail", "%u"), fsync: false);
+        await maildirs.DeliverAsync("alice", new MemoryStream("Subject: one\n\none\n"u8.ToArray()), CancellationToken.None);
+        await maildirs.DeliverAsync("alice", new MemoryStream("Subject: two\n\ntwo\n"u8.ToArray()), CancellationToken.None);
+        var names = Directory.GetFiles(Path.Combine(maildir, "new")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(2, names.Length);
+        await File.WriteAllTextAsync(Path.Combine(maildir, "uidl-map"), $"{names[0]} OLD-ONE\n{names[1]} OLD-TWO\n");
+        var config = Path.Combine(data.Path, "restante.json");
+        await File.WriteAllTextAsync(config, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            UidlSource = "map",
+            Postgres = new { ConnectionString = connectionString },
+        }));
+
+        var run = await RunCliAsync("migrate", "maildir-to-postgres", "--config", config, "--data", data.Path);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        await using var postgres = new PostgresMailStore(new PostgresStoreOptions { ConnectionString = connectionString });
+        var uids = (await ReadAllAsync(postgres, "alice")).Select(m => m.Uid).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["OLD-ONE", "OLD-TWO"], uids);
+    }
+
+    [Fact]
     public async Task A_store_setting_that_does_not_convert_is_one_configuration_error_line()
     {
         using var data = new TempDirectory();

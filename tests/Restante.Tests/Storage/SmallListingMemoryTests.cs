@@ -29,7 +29,15 @@ public class SmallListingMemoryTests(Xunit.Abstractions.ITestOutputHelper output
             paths.Add(dirs.MaildirOf($"user{m:D4}"));
         }
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1));
+        // The least of three: what else the process still does (a server of an earlier test shutting down, a re-check)
+        // mostly leaves objects that die between the two collections and so add to the difference; two full-suite runs
+        // on a loaded machine saw one measurement 15% high, which the next would not repeat.
         var (kept, counted, held) = Measure(paths, dirs, time);
+        for (var again = 0; again < 2; again++)
+        {
+            var (_, _, next) = Measure(paths, dirs, time);
+            held = Math.Min(held, next);
+        }
 
         Assert.Equal(Mailboxes, kept);
         var perMailbox = held / Mailboxes;

@@ -27,9 +27,6 @@ internal sealed class MaildropRelease
         }
     }
 
-    /// <summary>The maildrop has been let go (without making <see cref="Completion"/>).</summary>
-    public bool IsDone => Volatile.Read(ref _done);
-
     /// <summary>Closes the maildrop (which lets its lock go), once; removes nothing (only UPDATE does).</summary>
     public async ValueTask ReleaseAsync(Pop3Session session, TransactionMaildrop transaction)
     {

@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Restante.Storage.Maildir;
@@ -20,8 +20,14 @@ internal sealed class FolderWatch
     private const uint Mask = Inotify.InCreate | Inotify.InMovedTo | Inotify.InDelete | Inotify.InMovedFrom
         | Inotify.InDeleteSelf | Inotify.InMoveSelf;
 
-    // A record's names and bookkeeping, counted in the index's budget: name bytes plus a list entry and an array header.
-    private const int PerName = 40;
+    // A record's names and bookkeeping, counted in the index's budget and in a Maildir's cap: name bytes plus a list entry
+    // (16), a byte array's header and padding (24 to 32) and the list's spare capacity.
+    private const int PerName = 64;
+
+    // The most a login's drain reads before it gives up on the queue: a user who keeps flooding a watched folder could
+    // otherwise hold the lock (and every large Maildir's login) for as long as the flood lasts. Twice a full default
+    // queue (16,384 events of at most 16 + 256 bytes).
+    private const int MaxDrainBytes = 8 * 1024 * 1024;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Watched> _byMaildir = new(StringComparer.Ordinal);
@@ -33,7 +39,7 @@ internal sealed class FolderWatch
     private long _bytes;
 
     /// <param name="maxMaildirs">The most Maildirs watched at once (two watches each; fs.inotify.max_user_watches is per user, shared with everything else the server's user runs).</param>
-    /// <param name="maxBytesPerMaildir">The most name bytes a Maildir's record holds between two logins; past it, a doubt (a user flooding new/ costs a listing, not memory).</param>
+    /// <param name="maxBytesPerMaildir">The most a Maildir's record holds between two logins (names and their bookkeeping); past it, a doubt (a user flooding new/ costs a listing, not memory).</param>
     public FolderWatch(int maxMaildirs = 1024, int maxBytesPerMaildir = 64 * 1024)
     {
         MaxMaildirs = maxMaildirs;
@@ -151,6 +157,10 @@ internal sealed class FolderWatch
         }
         var newFolder = maildir.New;
         var curFolder = maildir.Cur;
+        if (!Inotify.IsLocalFileSystem(newFolder) || !Inotify.IsLocalFileSystem(curFolder)) return false;
+        // Read before the watches exist: a failure here leaves no kernel watch behind that nothing would ever remove.
+        var newStamp = FolderStamp.Read(newFolder);
+        var curStamp = FolderStamp.Read(curFolder);
         var newWatch = Inotify.AddWatch(_instance, newFolder, Mask);
         if (newWatch < 0) return false;
         var curWatch = Inotify.AddWatch(_instance, curFolder, Mask);
@@ -162,7 +172,7 @@ internal sealed class FolderWatch
             if (curWatch >= 0 && curWatch != newWatch && !_byWatch.ContainsKey(curWatch)) Inotify.RemoveWatch(_instance, curWatch);
             return false;
         }
-        watched = new Watched(path, newWatch, curWatch, FolderStamp.Read(newFolder), FolderStamp.Read(curFolder));
+        watched = new Watched(path, newWatch, curWatch, newStamp, curStamp);
         // Nothing to vouch for until a login completes with the watch in place.
         watched.DoubtAt = ++_seq;
         _byMaildir[path] = watched;
@@ -184,32 +194,54 @@ internal sealed class FolderWatch
     private bool Drain()
     {
         if (_instance is null) return !_unavailable;
+        var read = 0L;
         while (true)
         {
             var n = Inotify.Read(_instance, _buffer);
             if (n < 0)
             {
                 // A read error leaves us not knowing what was lost: every watch goes, and the index works as without them.
-                foreach (var watched in _byMaildir.Values.ToArray()) Drop(watched);
+                DropAll();
                 _instance.Dispose();
                 _instance = null;
                 _unavailable = true;
                 return false;
             }
             if (n == 0) return true;
-            // struct inotify_event: int wd, uint32 mask, uint32 cookie, uint32 len, char name[len] (NUL-padded).
-            for (var at = 0; at + 16 <= n;)
+            read += n;
+            if (read > MaxDrainBytes || !TrySortAll(n))
             {
-                var wd = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(at));
-                var mask = BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at + 4));
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at + 12));
-                var name = _buffer.AsSpan(at + 16, length);
-                var end = name.IndexOf((byte)0);
-                if (end >= 0) name = name[..end];
-                at += 16 + length;
-                Sort(wd, mask, name);
+                // A flood this login will not wait out, or events we cannot read: as after a lost event, every watch goes
+                // (see Sort); what is still queued for them is ignored, and the next login of each Maildir watches anew.
+                DropAll();
+                return true;
             }
         }
+    }
+
+    /// <summary>Sorts the events in the first <paramref name="n"/> bytes of the buffer; false when they do not parse.</summary>
+    private bool TrySortAll(int n)
+    {
+        // struct inotify_event, in the machine's byte order: int wd, uint32 mask, uint32 cookie, uint32 len, char name[len]
+        // (NUL-padded). The kernel returns whole events only.
+        for (var at = 0; at + 16 <= n;)
+        {
+            var wd = MemoryMarshal.Read<int>(_buffer.AsSpan(at));
+            var mask = MemoryMarshal.Read<uint>(_buffer.AsSpan(at + 4));
+            var length = MemoryMarshal.Read<uint>(_buffer.AsSpan(at + 12));
+            if (length > (uint)(n - at - 16)) return false;
+            var name = _buffer.AsSpan(at + 16, (int)length);
+            var end = name.IndexOf((byte)0);
+            if (end >= 0) name = name[..end];
+            at += 16 + (int)length;
+            Sort(wd, mask, name);
+        }
+        return true;
+    }
+
+    private void DropAll()
+    {
+        foreach (var watched in _byMaildir.Values.ToArray()) Drop(watched);
     }
 
     private void Sort(int wd, uint mask, ReadOnlySpan<byte> name)
@@ -217,8 +249,10 @@ internal sealed class FolderWatch
         var seq = ++_seq;
         if ((mask & Inotify.InQueueOverflow) != 0)
         {
-            // Events were lost, anyone's: every Maildir goes down the ordinary path once.
-            foreach (var each in _byMaildir.Values) Doubt(each, seq);
+            // Events were lost, anyone's, and a lost IN_DELETE_SELF among them would leave a watch on a folder that is
+            // gone while a new one (possibly with the same inode number) took its place: every watch goes, and the next
+            // login of each Maildir goes down the ordinary path and watches anew.
+            DropAll();
             return;
         }
         if (!_byWatch.TryGetValue(wd, out var target)) return;   // a watch we already dropped
@@ -232,7 +266,8 @@ internal sealed class FolderWatch
         // A directory made in new/ or cur/ is not a message (a listing skips it too).
         if ((mask & Inotify.InIsDir) != 0) return;
         if (target.Folder == MaildirFolder.New && (mask & (Inotify.InCreate | Inotify.InMovedTo)) != 0
-            && name.Length is > 0 and <= byte.MaxValue && watched.ArrivalBytes + name.Length <= MaxBytesPerMaildir)
+            && name.Length is > 0 and <= byte.MaxValue
+            && watched.ArrivalBytes + (long)(watched.Arrivals.Count + 1) * PerName + name.Length <= MaxBytesPerMaildir)
         {
             watched.Arrivals.Add((seq, name.ToArray()));
             watched.ArrivalBytes += name.Length;

@@ -49,6 +49,28 @@ internal static class Inotify
 
     public static void RemoveWatch(SafeFileHandle instance, int watch) => InotifyRmWatch(instance, watch);
 
+    /// <summary>
+    /// Whether the directory open as <paramref name="folder"/> is on a file system whose every change goes through this
+    /// kernel, so inotify sees it: a disk file system or tmpfs. On NFS, CIFS, FUSE, 9p, virtiofs or Ceph another host (or
+    /// the daemon behind the mount) changes the folder without an event, and on overlayfs a change to a lower layer does
+    /// not show either: a watch there would vouch for a folder it cannot see, so none is added.
+    /// </summary>
+    public static bool IsLocalFileSystem(SafeFileHandle folder)
+    {
+        // struct statfs begins with f_type (a long, or an int on 32-bit) on every Linux architecture; 256 bytes cover the
+        // whole struct (120 on x86-64). The magic numbers are from <linux/magic.h>.
+        Span<byte> buffer = stackalloc byte[256];
+        if (FStatFs(folder, ref MemoryMarshal.GetReference(buffer)) != 0) return false;
+        var type = (uint)MemoryMarshal.Read<nint>(buffer);
+        return type is 0xEF53u          // ext2, ext3, ext4
+            or 0x58465342u              // xfs
+            or 0x9123683Eu              // btrfs
+            or 0x01021994u              // tmpfs
+            or 0xF2F52010u              // f2fs
+            or 0x2FC12FC1u              // zfs
+            or 0xCA451A4Eu;             // bcachefs
+    }
+
     /// <summary>Reads queued events into <paramref name="buffer"/>: the byte count, 0 when none is queued, or -errno.</summary>
     public static int Read(SafeFileHandle instance, byte[] buffer)
     {
@@ -70,6 +92,9 @@ internal static class Inotify
 
     [DllImport("libc", EntryPoint = "inotify_rm_watch", SetLastError = true)]
     private static extern int InotifyRmWatch(SafeFileHandle instance, int watch);
+
+    [DllImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static extern int FStatFs(SafeFileHandle fd, ref byte buffer);
 
     [DllImport("libc", EntryPoint = "read", SetLastError = true)]
     private static extern nint ReadCore(SafeFileHandle fd, byte[] buffer, nuint count);

@@ -39,9 +39,16 @@ internal sealed partial class MaildirIndex
             Watch.Remove(maildir.Path);
             return FolderWatch.Delta.None;
         }
-        if (watch.Added) stamp = Stamp.Read(maildir, time);
-        // A listing read from the file was made before the watch: it is brought up to date the ordinary way first.
-        return inMemory ? watch : watch with { Vouches = false };
+        // A listing read from the file was made before the watch: it is brought up to date the ordinary way first. And a
+        // cur/ whose stamp moved while the watch saw nothing there means an event the watch missed: not vouched for.
+        if (watch.Vouches && (!inMemory || known.Stamp.Cur != stamp.Cur)) watch = watch with { Vouches = false };
+        // A login the watch does not vouch for decides from the stamps, and its Confirm then forgets every event queued up
+        // to the drain in Begin: so the stamps must be read after that drain, or a change made between the first reading
+        // and the drain would be in neither (the stamps would say unchanged and the event would be confirmed away). One
+        // that vouches keeps the stamps read before: whatever changed after them and before the drain is in its arrivals
+        // (or was a doubt, and then it would not vouch).
+        if (!watch.Vouches) stamp = Stamp.Read(maildir, time);
+        return watch;
     }
 
     private static bool SameDirectory(FolderStamp watched, FolderStamp now) => watched.Device == now.Device && watched.Inode == now.Inode;

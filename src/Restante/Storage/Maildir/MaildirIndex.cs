@@ -162,9 +162,11 @@ internal sealed partial class MaildirIndex(long maxBytes = MaildirIndex.DefaultM
         var state = new State(taken.Listing, recorded, taken.Unsaved, null, known?.OnDisk, (known?.ChangesSinceDisk ?? 0) + listed.Delivered + taken.Changes);
         var kept = Keep(maildir, state, logger);
         if (taken.Complete) Watch.Confirm(maildir.Path, watch);
-        // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would; a watched one
-        // is not listed again at all while its watch vouches for it (see FolderWatch).
-        if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries && !watch.Watching)
+        // A small mailbox's next login lists the unsettled folder itself, which costs what a re-check would. A watched one
+        // is re-checked too, although its next login needs no listing while the watch vouches: the re-check is what
+        // leaves a settled listing file behind, and without one the first login after a restart (no watch yet) lists
+        // the whole unsettled folder (a full run saw the 100k mailbox's cold login take 0.28 s instead of 0.02 s).
+        if (taken.Complete && !recorded.Settled && reopen is not null && kept.Count >= MinimumEntries)
             ScheduleRecheck(maildir.Path, recorded, reopen, logger, fsync, sizingBudget, time, 0);
         return kept;
     }
@@ -204,15 +206,16 @@ internal sealed partial class MaildirIndex(long maxBytes = MaildirIndex.DefaultM
         Interlocked.Add(ref _foldersListed, (listNew ? 1 : 0) + (listCur ? 1 : 0));
         var taken = await Snapshot.TakeAsync(maildir, previous, listNew, listCur, known?.Unsaved ?? 0,
             logger, fsync, sizingBudget, time, cancellationToken, writeIndex, abandon, listNew ? null : arrivals).ConfigureAwait(false);
-        // A watch would have seen such a move (and not vouched).
-        if (known is not null && !(listNew && listCur) && arrivals is null)
+        if (known is not null && !(listNew && listCur))
         {
             // A mail client that moved a message from new/ to cur/ while only one folder was listed took it out of the
             // listed one and put it into the one we trusted unchanged: it would be missing from this session, and a
             // client that keeps mail on the server would forget its UIDL and fetch it again later. So when the other
-            // folder's time moved meanwhile, both are listed.
+            // folder's time moved meanwhile, both are listed. A watch vouched for cur/ only up to its drain: a move of an
+            // arrival (or of a message in new/, when our deliveries made us list it) after that shows in cur/'s time.
+            // New/'s own time moves with every delivery after the drain, which the watch keeps for the next login.
             var after = Stamp.Read(maildir, time);
-            if ((!listCur && after.Cur != stamp.Cur) || (!listNew && after.New != stamp.New))
+            if ((!listCur && after.Cur != stamp.Cur) || (!listNew && arrivals is null && after.New != stamp.New))
             {
                 stamp = after;
                 Interlocked.Add(ref _foldersListed, 2);

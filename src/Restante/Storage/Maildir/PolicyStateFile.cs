@@ -45,6 +45,12 @@ internal static class PolicyStateFile
             get { Load(); return _firstRetrieved ??= new(StringComparer.Ordinal); }
         }
 
+        /// <summary>What <see cref="FirstRetrieved"/> holds, without making it: null when nothing was ever recorded.</summary>
+        public Dictionary<string, DateTimeOffset>? FirstRetrievedIfAny
+        {
+            get { Load(); return _firstRetrieved; }
+        }
+
         private void Load()
         {
             if (_unread is not { } maildir) return;
@@ -124,13 +130,14 @@ internal static class PolicyStateFile
             writer.Write(Header);
             writer.Write('\n');
             if (state.LastLogin is { } login) writer.Write(string.Create(CultureInfo.InvariantCulture, $"L {login.ToUnixTimeSeconds()}\n"));
-            foreach (var (baseName, retrieved) in state.FirstRetrieved)
-            {
-                // Such a name cannot be written as a line: it is simply never expired.
-                if (baseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
-                writer.Write(string.Create(CultureInfo.InvariantCulture, $"R {retrieved.ToUnixTimeSeconds()}\t"));
-                writer.Write(baseName);
-                writer.Write('\n');
-            }
+            if (state.FirstRetrievedIfAny is { } all)
+                foreach (var (baseName, retrieved) in all)
+                {
+                    // Such a name cannot be written as a line: it is simply never expired.
+                    if (baseName.AsSpan().IndexOfAny('\t', '\n') >= 0) continue;
+                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"R {retrieved.ToUnixTimeSeconds()}\t"));
+                    writer.Write(baseName);
+                    writer.Write('\n');
+                }
         }, fsyncFile: fsync, fsyncDirectory: fsync);
 }
