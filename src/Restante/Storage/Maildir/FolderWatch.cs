@@ -37,6 +37,9 @@ internal sealed class FolderWatch
     private bool _unavailable;
     private long _seq;
     private long _bytes;
+    // _byMaildir.Count, written under the lock and read without it: Remove is called at every login of a mid-sized
+    // Maildir (see MaildirIndex.Watching), and while nothing is watched it need not wait behind another login's drain.
+    private int _watched;
 
     /// <param name="maxMaildirs">The most Maildirs watched at once (two watches each; fs.inotify.max_user_watches is per user, shared with everything else the server's user runs).</param>
     /// <param name="maxBytesPerMaildir">The most a Maildir's record holds between two logins (names and their bookkeeping); past it, a doubt (a user flooding new/ costs a listing, not memory).</param>
@@ -136,6 +139,7 @@ internal sealed class FolderWatch
     /// <summary>Stops watching the Maildir (its listing was evicted or no longer describes these folders).</summary>
     public void Remove(string path)
     {
+        if (Volatile.Read(ref _watched) == 0) return;
         lock (_lock)
         {
             if (_byMaildir.TryGetValue(path, out var watched)) Drop(watched);
@@ -176,6 +180,7 @@ internal sealed class FolderWatch
         // Nothing to vouch for until a login completes with the watch in place.
         watched.DoubtAt = ++_seq;
         _byMaildir[path] = watched;
+        Volatile.Write(ref _watched, _byMaildir.Count);
         _byWatch[newWatch] = (watched, MaildirFolder.New);
         _byWatch[curWatch] = (watched, MaildirFolder.Cur);
         Interlocked.Add(ref _bytes, 256);
@@ -185,6 +190,7 @@ internal sealed class FolderWatch
     private void Drop(Watched watched)
     {
         _byMaildir.Remove(watched.Path);
+        Volatile.Write(ref _watched, _byMaildir.Count);
         if (_byWatch.Remove(watched.NewWatch)) Inotify.RemoveWatch(_instance!, watched.NewWatch);
         if (_byWatch.Remove(watched.CurWatch)) Inotify.RemoveWatch(_instance!, watched.CurWatch);
         Interlocked.Add(ref _bytes, -256 - watched.ArrivalBytes - (long)watched.Arrivals.Count * PerName);
